@@ -1,0 +1,447 @@
+"""GradientTape: TensorFlow's tape semantics over the records that Tensors append.
+
+A record is a plain tuple ``(primitive, args, kwargs, inputs, out_id, ans)`` where ``inputs``
+lists ``(position, sub_index, tensor_id)`` for each Tensor argument.  The backward pass walks the
+records in reverse and asks the registry for each VJP.  When another tape is recording at that
+moment (nested tapes, or a persistent tape asked inside its own context) the backward pass runs
+the same rules on Tensors, so it is itself recorded: that is how higher derivatives work.
+"""
+
+import contextlib
+import enum
+import warnings
+
+import numpy as np
+
+from ._state import stack
+from ._structure import flatten, unflatten
+from ._tensor import Tensor, Variable, _wrap, _wrap_id
+
+__all__ = ["GradientTape", "UnconnectedGradients"]
+
+
+class UnconnectedGradients(str, enum.Enum):
+    """What ``gradient`` returns for a source the target does not depend on."""
+
+    NONE = "none"
+    ZERO = "zero"
+
+
+def _unconnected(value):
+    try:
+        return UnconnectedGradients(getattr(value, "value", value))
+    except ValueError:
+        raise ValueError(
+            f"unconnected_gradients must be 'none' or 'zero' (or pb.UnconnectedGradients.NONE / "
+            f".ZERO), not {value!r}") from None
+
+
+class GradientTape:
+    """Records operations on watched Tensors and Variables, then computes gradients.
+
+    Args:
+        persistent: allow more than one ``gradient`` / ``jacobian`` / ``batch_jacobian`` call.
+        watch_accessed_variables: watch every trainable Variable read inside the context.
+
+    Example:
+        >>> import pullback as pb
+        >>> x = pb.constant(3.0)
+        >>> with pb.GradientTape(persistent=True) as tape:
+        ...     tape.watch(x)
+        ...     y = x * x
+        ...     z = y * y
+        >>> float(tape.gradient(z, x)), float(tape.gradient(y, x))
+        (108.0, 6.0)
+    """
+
+    def __init__(self, persistent=False, watch_accessed_variables=True):
+        self._persistent = bool(persistent)
+        self._watch_accessed = bool(watch_accessed_variables)
+        self._records = []
+        self._tracked = set()
+        self._variables = {}   # id -> Variable, in the order first watched
+        self._used = False
+
+    # --- context and recording ----------------------------------------------------------------
+
+    def __enter__(self):
+        if self in stack.recording:
+            raise RuntimeError("this GradientTape is already recording; a tape cannot be entered "
+                               "twice at the same time")
+        stack.recording.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        if self in stack.recording:
+            stack.recording.remove(self)
+        return False
+
+    @contextlib.contextmanager
+    def stop_recording(self):
+        """Pause this tape (only this one) inside the ``with`` block.
+
+        Raises:
+            RuntimeError: the tape is not recording.
+        """
+        recording = stack.recording
+        if self not in recording:
+            raise RuntimeError("stop_recording() needs a tape that is recording: call it inside "
+                               "the tape's `with` block")
+        index = recording.index(self)
+        recording.remove(self)
+        try:
+            yield
+        finally:
+            recording.insert(min(index, len(recording)), self)
+
+    def reset(self):
+        """Forget everything recorded and watched, as if the context had been entered anew."""
+        self._records = []
+        self._tracked = set()
+        self._variables = {}
+        self._used = False
+
+    def watch(self, tensor):
+        """Watch a Tensor or Variable (or a nested structure of them).
+
+        Raises:
+            ValueError: something that is not a Tensor or Variable.
+        """
+        for t in flatten(tensor)[0]:
+            if not isinstance(t, Tensor):
+                raise ValueError(
+                    f"GradientTape.watch() takes Tensors and Variables, not {type(t).__name__}; "
+                    f"wrap the value first, e.g. x = pb.constant(value) (or pb.Variable(value)) "
+                    f"and use x in the computation")
+            if t.dtype.kind not in "fc":
+                warnings.warn(
+                    f"GradientTape.watch: a Tensor of dtype {t.dtype} is not differentiable; its "
+                    f"gradient will be None. Use a float dtype, e.g. pb.constant(x, "
+                    f"dtype='float64')", stacklevel=2)
+                continue
+            self._tracked.add(t._id)
+            if type(t) is Variable:
+                self._variables.setdefault(t._id, t)
+
+    def _read_variables(self, variables):
+        """Called when ops read Variables while this tape records: auto-watch trainable ones."""
+        if not self._watch_accessed:
+            return
+        for v in variables:
+            if v._trainable and v._id not in self._tracked and v.dtype.kind in "fc":
+                self._tracked.add(v._id)
+                self._variables[v._id] = v
+
+    def watched_variables(self):
+        """The Variables this tape watches, in the order they were first watched."""
+        return tuple(self._variables.values())
+
+    # --- gradients ----------------------------------------------------------------------------
+
+    def gradient(self, target, sources, output_gradients=None, unconnected_gradients="none"):
+        """Gradient of ``target`` (summed if non-scalar, or a list of targets) w.r.t. ``sources``.
+
+        Args:
+            target: a Tensor, or a list / nested structure of Tensors (their sum is differentiated).
+            sources: a Tensor or Variable, or any nested structure of them; the result mirrors it.
+            output_gradients: cotangents for the targets (same structure and shapes).
+            unconnected_gradients: 'none' (None for unconnected sources) or 'zero'.
+
+        Returns:
+            Tensors (or None) with the structure of ``sources``.
+
+        Raises:
+            RuntimeError: a second call on a non-persistent tape.
+            ValueError: output_gradients of the wrong shape, an unknown unconnected_gradients.
+        """
+        unconnected = _unconnected(unconnected_gradients)
+        self._check_usable("gradient")
+        source_list, spec = flatten(sources)
+        _check_sources(source_list)
+        seeds = _seeds(target, output_gradients)
+        try:
+            with self._backward_context() as differentiable:
+                grads = self._sweep(self._prune(source_list), seeds, differentiable)
+        finally:
+            self._release()
+        results = [_result(grads.get(s._id), s, unconnected) for s in source_list]
+        return unflatten(spec, results)
+
+    def jacobian(self, target, sources, unconnected_gradients="none"):
+        """Jacobian of ``target`` w.r.t. each source: shape ``target.shape + source.shape``.
+
+        Example:
+            >>> import pullback as pb
+            >>> x = pb.constant([1.0, 2.0])
+            >>> with pb.GradientTape() as g:
+            ...     g.watch(x)
+            ...     y = x * x
+            >>> g.jacobian(y, x).numpy().tolist()
+            [[2.0, 0.0], [0.0, 4.0]]
+        """
+        unconnected = _unconnected(unconnected_gradients)
+        self._check_usable("jacobian")
+        source_list, spec = flatten(sources)
+        _check_sources(source_list)
+        target = _as_target(target, "jacobian")
+        try:
+            with self._backward_context() as differentiable:
+                pruned = self._prune(source_list)
+                rows = [self._sweep(pruned, {target._id: seed}, differentiable)
+                        for seed in _one_hots(target.shape, target.dtype)]
+        finally:
+            self._release()
+        results = []
+        for s in source_list:
+            parts = [row.get(s._id) for row in rows]
+            if not rows or any(p is None for p in parts):
+                full = None
+            else:
+                full = np.reshape(np.stack([_as_shape(p, s) for p in parts]),
+                                  target.shape + s.shape)
+            results.append(_result(full, s, unconnected, prefix=target.shape))
+        return unflatten(spec, results)
+
+    def batch_jacobian(self, target, source, unconnected_gradients="none"):
+        """Per-example Jacobians: ``result[i] = jacobian(target[i], source[i])``, shape
+        ``(batch,) + target.shape[1:] + source.shape[1:]``; ``target[i]`` must depend only on
+        ``source[i]``.
+
+        Example:
+            >>> import pullback as pb
+            >>> x = pb.constant([[1.0, 2.0], [3.0, 4.0]])
+            >>> with pb.GradientTape() as g:
+            ...     g.watch(x)
+            ...     y = x * x
+            >>> g.batch_jacobian(y, x).numpy().tolist()
+            [[[2.0, 0.0], [0.0, 4.0]], [[6.0, 0.0], [0.0, 8.0]]]
+        """
+        unconnected = _unconnected(unconnected_gradients)
+        self._check_usable("batch_jacobian")
+        target = _as_target(target, "batch_jacobian")
+        if not isinstance(source, Tensor):
+            raise ValueError(f"batch_jacobian needs one Tensor or Variable as source, not "
+                             f"{type(source).__name__}")
+        for name, t in (("target", target), ("source", source)):
+            if t.ndim < 2:
+                raise ValueError(
+                    f"batch_jacobian needs a {name} of rank 2 or more (batch first); this {name} "
+                    f"has shape {t.shape}. Use jacobian() for unbatched values")
+        if target.shape[0] != source.shape[0]:
+            raise ValueError(
+                f"batch_jacobian: target and source batch sizes differ ({target.shape[0]} vs "
+                f"{source.shape[0]}); the first axis of both must be the batch")
+        batch = target.shape[0]
+        inner = target.shape[1:]
+        try:
+            with self._backward_context() as differentiable:
+                pruned = self._prune([source])
+                rows = [self._sweep(pruned, {target._id: seed}, differentiable)
+                        for seed in _batch_one_hots(batch, inner, target.dtype)]
+        finally:
+            self._release()
+        parts = [row.get(source._id) for row in rows]
+        if not rows or any(p is None for p in parts):
+            full = None
+        else:
+            # parts[j][b, x...] = d target[b, j] / d source[b, x...]
+            stacked = np.stack([_as_shape(p, source) for p in parts], axis=1)
+            full = np.reshape(stacked, (batch,) + inner + source.shape[1:])
+        return _result(full, source, unconnected, prefix=(batch,) + inner, batch=True)
+
+    # --- machinery ----------------------------------------------------------------------------
+
+    def _check_usable(self, what):
+        if self._used:
+            raise RuntimeError(
+                f"GradientTape.{what}() was called on a non-persistent tape that has already "
+                f"computed a gradient, and its records were released. Create the tape with "
+                f"pb.GradientTape(persistent=True) to call gradient/jacobian more than once")
+
+    def _release(self):
+        """A non-persistent tape cannot be used again: drop what it holds at once."""
+        if not self._persistent:
+            self._used = True
+            self._records = []
+            self._tracked = set()
+            if self in stack.recording:
+                stack.recording.remove(self)
+
+    @contextlib.contextmanager
+    def _backward_context(self):
+        """Decide whether the backward pass must itself be recorded, and pause this tape unless
+        it is persistent (a persistent tape records its own gradient computation)."""
+        recording = stack.recording
+        inside = self in recording
+        if inside and not self._persistent:
+            recording.remove(self)
+        try:
+            yield bool(recording)
+        finally:
+            if inside and not self._persistent and not self._used:
+                recording.append(self)
+
+    def _prune(self, sources):
+        """The records on a path from a source, and the ids that depend on a source."""
+        live = {s._id for s in sources if s.dtype.kind in "fc"}
+        wanted = frozenset(live)
+        path = []
+        for rec in self._records:
+            for _, _, tid in rec[3]:
+                if tid in live:
+                    path.append(rec)
+                    out = rec[4]
+                    if type(out) is tuple:
+                        live.update(i for i in out if i is not None)
+                    else:
+                        live.add(out)
+                    break
+        return path, live, wanted
+
+    @staticmethod
+    def _sweep(pruned, seeds, differentiable):
+        """Reverse pass over the pruned records; returns {id: gradient} for the wanted ids."""
+        path, live, wanted = pruned
+        grads = {}
+        for tid, g in seeds.items():
+            if tid in live:
+                if differentiable:
+                    grads[tid] = g if isinstance(g, Tensor) else _wrap(g)
+                else:
+                    grads[tid] = g._value if isinstance(g, Tensor) else g
+        for rec in reversed(path):
+            prim, vals, kwargs, inputs, out_id, ans = rec
+            g = _take_cotangent(grads, out_id, ans, wanted)
+            if g is None:
+                continue
+            if differentiable:
+                vals, ans = _as_tensors(vals, inputs, ans, out_id)
+            cache = {}
+            for pos, sub, tid in inputs:
+                if tid not in live:
+                    continue
+                if pos not in cache:
+                    maker = prim.vjp_maker(pos)
+                    cache[pos] = None if maker is None else maker(ans, *vals, **kwargs)(g)
+                contribution = cache[pos]
+                if contribution is None:
+                    continue
+                if sub is not None:
+                    contribution = contribution[sub]
+                previous = grads.get(tid)
+                grads[tid] = contribution if previous is None else previous + contribution
+        return {tid: grads[tid] for tid in wanted if tid in grads}
+
+
+def _take_cotangent(grads, out_id, ans, wanted):
+    """The cotangent flowing into a record's output(s), or None when nothing flows."""
+    if type(out_id) is not tuple:
+        return grads.get(out_id) if out_id in wanted else grads.pop(out_id, None)
+    parts = [grads.get(i) if i in wanted else grads.pop(i, None) for i in out_id]
+    if all(p is None for p in parts):
+        return None
+    return tuple(np.zeros(np.shape(a), np.asarray(a).dtype) if p is None else p
+                 for p, a in zip(parts, ans))
+
+
+def _as_tensors(vals, inputs, ans, out_id):
+    """Re-create a record's Tensors (same ids) so rules run on them are recorded by outer tapes."""
+    vals = list(vals)
+    for pos, sub, tid in inputs:
+        if sub is None:
+            vals[pos] = _wrap_id(vals[pos], tid)
+        else:
+            seq = list(vals[pos])
+            seq[sub] = _wrap_id(seq[sub], tid)
+            vals[pos] = type(vals[pos])(seq)
+    if type(out_id) is tuple:
+        ans = tuple(a if i is None else _wrap_id(a, i) for a, i in zip(ans, out_id))
+    else:
+        ans = _wrap_id(ans, out_id)
+    return vals, ans
+
+
+def _check_sources(sources):
+    for s in sources:
+        if not isinstance(s, Tensor):
+            raise ValueError(
+                f"gradient sources must be Tensors or Variables (or nested structures of them), "
+                f"not {type(s).__name__}; differentiate with respect to the pb.Variable or the "
+                f"watched pb.constant that the computation used")
+
+
+def _as_target(target, what):
+    if not isinstance(target, Tensor):
+        raise ValueError(f"{what} needs a single Tensor as target, not {type(target).__name__}")
+    return target
+
+
+def _seeds(target, output_gradients):
+    """{id: cotangent} for each target Tensor; targets that are not Tensors contribute nothing."""
+    targets, _ = flatten(target)
+    if output_gradients is None:
+        given = [None] * len(targets)
+    else:
+        given, _ = flatten(output_gradients)
+        if len(given) != len(targets):
+            raise ValueError(f"output_gradients has {len(given)} entries but there are "
+                             f"{len(targets)} targets; give one cotangent per target")
+    seeds = {}
+    for t, g in zip(targets, given):
+        if not isinstance(t, Tensor):
+            continue
+        if g is None:
+            g = np.ones(t.shape, t.dtype)
+        else:
+            g_value = g._value if isinstance(g, Tensor) else np.asarray(g, dtype=t.dtype)
+            if np.shape(g_value) != t.shape:
+                raise ValueError(
+                    f"output_gradients entry has shape {np.shape(g_value)} but its target has "
+                    f"shape {t.shape}; each output gradient must have its target's shape")
+            if not isinstance(g, Tensor):
+                g = g_value
+        previous = seeds.get(t._id)
+        seeds[t._id] = g if previous is None else previous + g
+    return seeds
+
+
+def _one_hots(shape, dtype):
+    size = int(np.prod(shape))
+    for i in range(size):
+        seed = np.zeros(size, dtype)
+        seed[i] = 1
+        yield seed.reshape(shape)
+
+
+def _batch_one_hots(batch, inner, dtype):
+    size = int(np.prod(inner))
+    for j in range(size):
+        seed = np.zeros((batch, size), dtype)
+        seed[:, j] = 1
+        yield seed.reshape((batch,) + inner)
+
+
+def _as_shape(g, source):
+    """A gradient as an array of the source's shape (a stray broadcast would be a rule bug)."""
+    if np.shape(g) != source.shape:
+        raise AssertionError(
+            f"pullback internal error: a gradient of shape {np.shape(g)} reached a source of "
+            f"shape {source.shape}; please report this with the code that produced it")
+    return g
+
+
+def _result(g, source, unconnected, prefix=(), batch=False):
+    """A gradient as returned to the user: a Tensor of the source's dtype, or None / zeros."""
+    shape = prefix + (source.shape[1:] if batch else source.shape)
+    if g is None or source.dtype.kind not in "fc":
+        if unconnected is UnconnectedGradients.ZERO:
+            return _wrap(np.zeros(shape, source.dtype))
+        return None
+    if not prefix:
+        _as_shape(g, source)
+    if isinstance(g, Tensor):
+        return g if g.dtype == source.dtype else g.astype(source.dtype)
+    g = np.asarray(g)
+    if g.dtype != source.dtype:
+        g = g.astype(source.dtype)
+    return _wrap(g)

@@ -1,0 +1,561 @@
+"""Tensor and Variable: NumPy values the runtime tape can record, and the one recording path.
+
+Every NumPy call that receives a Tensor -- an operator, a ufunc through ``__array_ufunc__``, a
+function through ``__array_function__`` or a ``pb.primitive`` -- goes through :func:`call`: it
+unwraps the arguments, runs NumPy once, and appends one plain tuple to each recording tape that
+tracks an input.  Derivatives are not this module's business; the tape reads them from the
+registry when asked for a gradient.
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+
+from ._errors import NoGradientRuleError
+from ._registry import _registry, lookup, rule_for
+from ._state import new_id, stack
+
+__all__ = ["Tensor", "Variable", "constant", "convert_to_tensor", "call", "call_primitive",
+           "is_tensor"]
+
+
+_rule_of = _registry.get
+
+
+def _wrap(value):
+    """A new Tensor around a NumPy result (never copied: results are owned by the tape layer)."""
+    t = Tensor.__new__(Tensor)
+    t._value = value
+    t._id = new_id()
+    return t
+
+
+def _wrap_id(value, tid):
+    """A Tensor with a given id: re-creates a recorded value for a differentiable backward pass."""
+    t = Tensor.__new__(Tensor)
+    t._value = value
+    t._id = tid
+    return t
+
+
+def _wrap_output(out):
+    if isinstance(out, (np.ndarray, np.generic)):
+        return _wrap(out)
+    if isinstance(out, (tuple, list)) and any(isinstance(o, (np.ndarray, np.generic)) for o in out):
+        wrapped = [_wrap(o) if isinstance(o, (np.ndarray, np.generic)) else o for o in out]
+        return type(out)(*wrapped) if hasattr(out, "_fields") else type(out)(wrapped)
+    return out
+
+
+def _is_float(value):
+    return np.asarray(value).dtype.kind in "fc"
+
+
+# --- the recording path ---------------------------------------------------------------------
+
+def _unwrap_args(args):
+    """Plain values, and (position, sub-index, id) of each Tensor input, and the Variables read."""
+    vals = list(args)
+    inputs = []
+    variables = None
+    for pos, a in enumerate(args):
+        if isinstance(a, Tensor):
+            vals[pos] = a._value
+            inputs.append((pos, None, a._id))
+            if type(a) is Variable:
+                variables = (variables or []) + [a]
+        elif type(a) in (list, tuple) and any(isinstance(e, Tensor) for e in a):
+            seq = list(a)
+            for sub, e in enumerate(a):
+                if isinstance(e, Tensor):
+                    seq[sub] = e._value
+                    inputs.append((pos, sub, e._id))
+                    if type(e) is Variable:
+                        variables = (variables or []) + [e]
+            vals[pos] = type(a)(seq)
+    return vals, inputs, variables
+
+
+def _unwrap_kwargs(kwargs, fun):
+    if not kwargs:
+        return kwargs
+    plain = {}
+    for k, v in kwargs.items():
+        if isinstance(v, Tensor):
+            if _is_tracked(v._id):
+                raise NoGradientRuleError(
+                    f"{_name(fun)}: the differentiated value passed as keyword argument {k!r} "
+                    f"would get no gradient; pass it positionally instead")
+            v = v._value
+        plain[k] = v
+    return plain
+
+
+def _is_tracked(tid):
+    return any(tid in tape._tracked for tape in stack.recording)
+
+
+def _name(fun):
+    prim = lookup(fun)
+    return prim.name if prim is not None else getattr(fun, "__name__", repr(fun))
+
+
+def call(prim, fun, args, kwargs):
+    """Run ``fun`` (registered as ``prim``, or None) on unwrapped args; record it where needed."""
+    vals, inputs, variables = _unwrap_args(args)
+    kwargs = _unwrap_kwargs(kwargs, fun)
+    recording = stack.recording
+    if recording and variables:
+        for tape in recording:
+            tape._read_variables(variables)
+    tracked_by = [tape for tape in recording
+                  if any(tid in tape._tracked for _, _, tid in inputs)] if recording else ()
+    if prim is None and tracked_by:
+        rule_for(fun)  # raises, naming the function
+    out = fun(*vals, **kwargs)
+    result = _wrap_output(out)
+    if not tracked_by or not prim.differentiable:
+        return result
+    if isinstance(result, Tensor):
+        if result._value.dtype.kind not in "fc":
+            return result
+        out_id = result._id
+        new_ids = (out_id,)
+    else:
+        out_id = tuple(r._id if isinstance(r, Tensor) else None for r in result)
+        new_ids = [i for i in out_id if i is not None]
+    _guard_plain_arrays(vals, args)
+    record = (prim, tuple(vals), kwargs, tuple(inputs), out_id, out)
+    for tape in tracked_by:
+        tape._records.append(record)
+        tape._tracked.update(new_ids)
+    return result
+
+
+def _guard_plain_arrays(vals, args):
+    """Copy writable NumPy arrays passed beside Tensors: the caller still holds them, and an
+    in-place edit before the backward pass would otherwise change a recorded value."""
+    for pos, a in enumerate(args):
+        if type(a) is np.ndarray and a.flags.writeable:
+            vals[pos] = a.copy()
+        elif type(a) in (list, tuple) and any(type(e) is np.ndarray for e in a):
+            vals[pos] = type(a)(e.copy() if type(e) is np.ndarray else v
+                                for e, v in zip(a, vals[pos]))
+
+
+def call_primitive(fun, args, kwargs):
+    """Call a user primitive: plain NumPy when no Tensor is involved, else through :func:`call`."""
+    if not any(isinstance(a, Tensor) or (type(a) in (list, tuple) and
+                                         any(isinstance(e, Tensor) for e in a)) for a in args):
+        return fun(*args, **kwargs)
+    return call(lookup(fun), fun, args, kwargs)
+
+
+# --- ufunc methods other than __call__ that map onto registered functions ---------------------
+
+_UFUNC_METHODS = {
+    ("add", "reduce"): np.sum, ("multiply", "reduce"): np.prod,
+    ("maximum", "reduce"): np.max, ("minimum", "reduce"): np.min,
+    ("add", "accumulate"): np.cumsum, ("multiply", "accumulate"): np.cumprod,
+}
+
+
+def _ufunc_method(ufunc, method, inputs, kwargs):
+    fun = _UFUNC_METHODS.get((ufunc.__name__, method))
+    if fun is None:
+        raise TypeError(
+            f"pullback: numpy.{ufunc.__name__}.{method} is not supported on Tensors (it would write "
+            f"in place or has no derivative rule); use a plain NumPy function such as np.sum, "
+            f"np.cumsum or indexing instead")
+    if method == "reduce" and "axis" not in kwargs and len(inputs) < 2:
+        kwargs = dict(kwargs, axis=0)  # ufunc.reduce defaults to axis 0, np.sum to None
+    return call(lookup(fun), fun, inputs, kwargs)
+
+
+# --- Tensor ----------------------------------------------------------------------------------
+
+def _binary(fun):
+    # Rules are looked up at call time: this class is built before the rule modules run.
+    def op(self, other):
+        return call(_rule_of(fun), fun, (self, other), {})
+
+    def rop(self, other):
+        return call(_rule_of(fun), fun, (other, self), {})
+
+    return op, rop
+
+
+def _unary(fun):
+    return lambda self: call(_rule_of(fun), fun, (self,), {})
+
+
+def _index_value(index):
+    """An index with any Tensors inside replaced by their values (indices carry no gradient)."""
+    if isinstance(index, Tensor):
+        return index._value
+    if type(index) is tuple:
+        return tuple(i._value if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+_GETITEM = []
+
+
+def _getitem_rule():
+    # Looked up on first use: the indexing rules import the registry, which imports this module.
+    if not _GETITEM:
+        from ._rules.indexing import getitem
+        _GETITEM.append(lookup(getitem))
+    return _GETITEM[0]
+
+
+class Tensor:
+    """An immutable NumPy value that GradientTape can record operations on.
+
+    Plain NumPy functions accept Tensors and return Tensors (``np.sin(t)``, ``t @ w``,
+    ``np.sum(t, axis=0)``).  Make one with :func:`pullback.constant`.
+
+    Example:
+        >>> import numpy as np, pullback as pb
+        >>> t = pb.constant([1.0, 2.0])
+        >>> np.sum(t * 3.0)
+        <pb.Tensor: shape=(), dtype=float64, numpy=9.0>
+    """
+
+    __slots__ = ("_value", "_id")
+    __array_priority__ = 1000
+    __hash__ = None  # == is elementwise, as in NumPy and TensorFlow 2
+
+    def __init__(self, value, dtype=None):
+        self._value = np.array(_plain(value), dtype=_dtype(dtype))
+        self._id = new_id()
+
+    # NumPy protocols
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if "out" in kwargs:
+            raise TypeError(
+                f"pullback: numpy.{ufunc.__name__}(..., out=...) would write in place, which the "
+                f"tape cannot record; assign the result to a new name instead")
+        if method != "__call__":
+            return _ufunc_method(ufunc, method, inputs, kwargs)
+        if kwargs:
+            raise TypeError(
+                f"pullback: keyword arguments {sorted(kwargs)} to numpy.{ufunc.__name__} are not "
+                f"supported on Tensors; call it without them (use np.where for a mask)")
+        return call(lookup(ufunc), ufunc, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return call(lookup(func), func, args, kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        value = np.asarray(self._value, dtype=dtype)
+        if copy:
+            return value.copy()
+        if value is self._value or value.base is self._value:
+            value = value.view()
+            value.flags.writeable = False  # the tape may still need this value
+        return value
+
+    # basic attributes
+    @property
+    def shape(self):
+        return np.shape(self._value)
+
+    @property
+    def dtype(self):
+        return self._value.dtype
+
+    @property
+    def ndim(self):
+        return np.ndim(self._value)
+
+    @property
+    def size(self):
+        return np.size(self._value)
+
+    @property
+    def T(self):
+        return np.transpose(self)
+
+    def numpy(self):
+        """The value as NumPy: a NumPy scalar for 0-d, else a read-only array."""
+        value = self._value
+        if np.ndim(value) == 0:
+            return value[()]
+        view = value.view()
+        view.flags.writeable = False
+        return view
+
+    # Python conversions
+    def __bool__(self):
+        return bool(self._value)
+
+    def __float__(self):
+        return float(self._value)
+
+    def __int__(self):
+        return int(self._value)
+
+    def __index__(self):
+        if self._value.dtype.kind not in "iu":
+            raise TypeError(f"only integer Tensors can be used as an index, not {self.dtype}")
+        return int(self._value)
+
+    def __complex__(self):
+        return complex(self._value)
+
+    def __format__(self, spec):
+        if np.size(self._value) == 1 and np.ndim(self._value) == 0:
+            return format(self._value.item(), spec)
+        if spec:
+            raise TypeError(f"format spec {spec!r} applies to scalar Tensors; this one has shape "
+                            f"{self.shape}")
+        return str(self)
+
+    def __len__(self):
+        if np.ndim(self._value) == 0:
+            raise TypeError("len() of a 0-d Tensor (a scalar)")
+        return len(self._value)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self):
+        value = self._value
+        shown = repr(value.item()) if np.ndim(value) == 0 else repr(np.asarray(value))
+        return f"<pb.Tensor: shape={self.shape}, dtype={self.dtype}, numpy={shown}>"
+
+    def __str__(self):
+        return f"pb.Tensor({np.asarray(self._value)}, shape={self.shape}, dtype={self.dtype})"
+
+    def __getitem__(self, index):
+        prim = _getitem_rule()
+        return call(prim, prim.fun, (self, _index_value(index)), {})
+
+    def __setitem__(self, index, value):
+        raise TypeError(
+            "pb.Tensor is immutable: item assignment is not supported. Build the new value with "
+            "np.where / np.concatenate, or keep the state in a pb.Variable and use .assign()")
+
+    # arithmetic
+    __add__, __radd__ = _binary(np.add)
+    __sub__, __rsub__ = _binary(np.subtract)
+    __mul__, __rmul__ = _binary(np.multiply)
+    __truediv__, __rtruediv__ = _binary(np.divide)
+    __pow__, __rpow__ = _binary(np.power)
+    __matmul__, __rmatmul__ = _binary(np.matmul)
+    __mod__, __rmod__ = _binary(np.remainder)
+    __floordiv__, __rfloordiv__ = _binary(np.floor_divide)
+    __neg__ = _unary(np.negative)
+    __pos__ = _unary(np.positive)
+    __abs__ = _unary(np.absolute)
+    __lt__ = _binary(np.less)[0]
+    __le__ = _binary(np.less_equal)[0]
+    __gt__ = _binary(np.greater)[0]
+    __ge__ = _binary(np.greater_equal)[0]
+    __eq__ = _binary(np.equal)[0]
+    __ne__ = _binary(np.not_equal)[0]
+
+    # array methods, as on ndarray
+    def sum(self, axis=None, dtype=None, keepdims=False):
+        return np.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def mean(self, axis=None, dtype=None, keepdims=False):
+        return np.mean(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def prod(self, axis=None, dtype=None, keepdims=False):
+        return np.prod(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return np.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return np.min(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, ddof=0, keepdims=False):
+        return np.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, ddof=0, keepdims=False):
+        return np.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def cumsum(self, axis=None):
+        return np.cumsum(self, axis=axis)
+
+    def cumprod(self, axis=None):
+        return np.cumprod(self, axis=axis)
+
+    def argmax(self, axis=None):
+        return np.argmax(self, axis=axis)
+
+    def argmin(self, axis=None):
+        return np.argmin(self, axis=axis)
+
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
+            shape = shape[0]
+        return np.reshape(self, shape, order=order)
+
+    def ravel(self):
+        return np.ravel(self)
+
+    def flatten(self):
+        return np.ravel(self)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and not isinstance(axes[0], numbers.Integral):
+            axes = axes[0]
+        return np.transpose(self, axes or None)
+
+    def swapaxes(self, axis1, axis2):
+        return np.swapaxes(self, axis1, axis2)
+
+    def squeeze(self, axis=None):
+        return np.squeeze(self, axis=axis)
+
+    def dot(self, other):
+        return np.dot(self, other)
+
+    def clip(self, min=None, max=None):
+        return np.clip(self, min, max)
+
+    def copy(self):
+        return self  # Tensors are immutable
+
+    def astype(self, dtype):
+        from ._rules.core import cast
+        return cast(self, np.dtype(_dtype(dtype)))
+
+    def item(self):
+        return self._value.item()
+
+    def tolist(self):
+        return np.asarray(self._value).tolist()
+
+
+def is_tensor(x):
+    """True for pb.Tensor and pb.Variable."""
+    return isinstance(x, Tensor)
+
+
+# --- Variable --------------------------------------------------------------------------------
+
+class Variable(Tensor):
+    """A mutable Tensor: a model parameter.  Trainable Variables read inside a GradientTape are
+    watched automatically.
+
+    ``assign`` replaces the value with a new array, so values already recorded on a tape keep
+    the value they had when they were read.
+
+    Example:
+        >>> import pullback as pb
+        >>> w = pb.Variable(5.0)
+        >>> with pb.GradientTape() as tape:
+        ...     z = 3 * w ** 2
+        >>> float(tape.gradient(z, w))
+        30.0
+        >>> w.assign_sub(1.0).numpy()
+        4.0
+    """
+
+    __slots__ = ("_trainable", "_name")
+
+    def __init__(self, value, trainable=True, name=None, dtype=None):
+        value = np.array(_plain(value), dtype=_dtype(dtype))
+        self._value = value
+        self._id = new_id()
+        self._trainable = bool(trainable)
+        self._name = f"{name or 'Variable'}:0"
+
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    def assign(self, value):
+        """Replace the value (same shape; cast to this Variable's dtype). Returns the Variable."""
+        new = np.array(_plain(value), dtype=self._value.dtype)
+        if new.shape != self._value.shape:
+            raise ValueError(
+                f"cannot assign a value of shape {new.shape} to Variable {self._name!r} of shape "
+                f"{self._value.shape}; reshape the value first (a Variable's shape is fixed)")
+        self._value = new
+        return self
+
+    def assign_add(self, delta):
+        """Add ``delta`` to the value. Returns the Variable."""
+        return self.assign(self._value + _plain(delta))
+
+    def assign_sub(self, delta):
+        """Subtract ``delta`` from the value. Returns the Variable."""
+        return self.assign(self._value - _plain(delta))
+
+    def numpy(self):
+        """A copy of the current value (a NumPy scalar for 0-d)."""
+        value = self._value
+        return value[()] if value.ndim == 0 else value.copy()
+
+    def read_value(self):
+        """The current value as a Tensor (a recorded read)."""
+        return convert_to_tensor(self)
+
+    def __repr__(self):
+        value = self._value
+        shown = repr(value.item()) if value.ndim == 0 else repr(value)
+        return (f"<pb.Variable '{self._name}' shape={self.shape} dtype={self.dtype}, "
+                f"numpy={shown}>")
+
+
+def _plain(value):
+    if isinstance(value, Tensor):
+        return value._value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _dtype(dtype):
+    if dtype is None:
+        return None
+    return np.dtype(getattr(dtype, "as_numpy_dtype", dtype))
+
+
+def constant(value, dtype=None):
+    """A Tensor holding a copy of ``value`` (float64 for Python floats, NumPy's defaults).
+
+    Example:
+        >>> import pullback as pb
+        >>> pb.constant([[1, 2], [3, 4]], dtype="float64").shape
+        (2, 2)
+    """
+    return Tensor(value, dtype)
+
+
+def convert_to_tensor(value, dtype=None):
+    """``value`` as a Tensor: a Tensor is returned as is, a Variable is read (the read is recorded,
+    so gradients flow to the Variable), anything else becomes a constant.
+
+    Example:
+        >>> import pullback as pb
+        >>> pb.convert_to_tensor(2.0)
+        <pb.Tensor: shape=(), dtype=float64, numpy=2.0>
+    """
+    if type(value) is Variable:
+        from ._rules.core import identity
+        value = identity(value)
+    if isinstance(value, Tensor):
+        if dtype is not None and _dtype(dtype) != value.dtype:
+            return value.astype(dtype)
+        return value
+    return Tensor(value, dtype)
+
+
+def _warn_integer(t):
+    warnings.warn(
+        f"GradientTape.watch: a Tensor of dtype {t.dtype} is not differentiable and will get None "
+        f"as its gradient; make it floating point, e.g. pb.constant(x, dtype='float64')",
+        stacklevel=4)

@@ -1,0 +1,103 @@
+"""Top-level TensorFlow names (``pb.reduce_sum``, ``pb.ones``, ...), for people porting TF code."""
+
+import numpy as np
+
+from . import math as _math
+from ._tensor import constant, convert_to_tensor
+
+__all__ = ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "multiply",
+           "add", "subtract", "divide", "matmul", "exp", "log", "sqrt", "square", "ones",
+           "zeros", "ones_like", "zeros_like", "fill", "linspace", "range", "reshape",
+           "transpose", "concat", "stack", "float32", "float64", "int32", "int64"]
+
+reduce_sum, reduce_mean = _math.reduce_sum, _math.reduce_mean
+reduce_max, reduce_min, reduce_prod = _math.reduce_max, _math.reduce_min, _math.reduce_prod
+multiply, add, subtract, divide = _math.multiply, _math.add, _math.subtract, _math.divide
+exp, log, sqrt, square = _math.exp, _math.log, _math.sqrt, _math.square
+float32, float64, int32, int64 = np.float32, np.float64, np.int32, np.int64
+
+
+def matmul(a, b):
+    """Matrix product ``a @ b`` as a Tensor.
+
+    Example:
+        >>> import pullback as pb
+        >>> pb.matmul([[1.0, 2.0]], [[3.0], [4.0]]).numpy().tolist()
+        [[11.0]]
+    """
+    return np.matmul(convert_to_tensor(a), convert_to_tensor(b))
+
+
+def ones(shape, dtype=None):
+    """A constant Tensor of ones (float64 unless ``dtype`` says otherwise).
+
+    Example:
+        >>> import pullback as pb
+        >>> pb.ones((2, 2)).numpy().tolist()
+        [[1.0, 1.0], [1.0, 1.0]]
+    """
+    return constant(np.ones(shape), dtype)
+
+
+def zeros(shape, dtype=None):
+    """A constant Tensor of zeros (float64 unless ``dtype`` says otherwise).
+
+    Example:
+        >>> import pullback as pb
+        >>> pb.zeros(2).numpy().tolist()
+        [0.0, 0.0]
+    """
+    return constant(np.zeros(shape), dtype)
+
+
+def ones_like(x, dtype=None):
+    """A constant Tensor of ones with the shape (and dtype) of ``x``."""
+    return constant(np.ones(np.shape(x), dtype or np.asarray(x).dtype))
+
+
+def zeros_like(x, dtype=None):
+    """A constant Tensor of zeros with the shape (and dtype) of ``x``."""
+    return constant(np.zeros(np.shape(x), dtype or np.asarray(x).dtype))
+
+
+def fill(dims, value):
+    """A constant Tensor of ``dims`` filled with ``value``."""
+    return constant(np.full(dims, value))
+
+
+def linspace(start, stop, num):
+    """``num`` evenly spaced values from ``start`` to ``stop`` inclusive, as a Tensor.
+
+    Example:
+        >>> import pullback as pb
+        >>> pb.linspace(-10.0, 10.0, 201).shape
+        (201,)
+    """
+    return constant(np.linspace(float(start), float(stop), int(num)))
+
+
+def range(start, limit=None, delta=1, dtype=None):  # noqa: A001
+    """Like Python's range, as a Tensor (``pb.range(5)``, ``pb.range(1.0, 2.0, 0.5)``)."""
+    if limit is None:
+        start, limit = 0, start
+    return constant(np.arange(start, limit, delta), dtype)
+
+
+def reshape(tensor, shape):
+    """``tensor`` with a new shape, as a Tensor."""
+    return np.reshape(convert_to_tensor(tensor), shape)
+
+
+def transpose(a, perm=None):
+    """``a`` with its axes permuted (reversed by default), as a Tensor."""
+    return np.transpose(convert_to_tensor(a), perm)
+
+
+def concat(values, axis):
+    """Join Tensors along an existing axis."""
+    return np.concatenate([convert_to_tensor(v) for v in values], axis=axis)
+
+
+def stack(values, axis=0):
+    """Join Tensors along a new axis."""
+    return np.stack([convert_to_tensor(v) for v in values], axis=axis)
