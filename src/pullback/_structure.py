@@ -1,6 +1,6 @@
 """Nested structures (lists, tuples, dicts of leaves): flatten to leaves and rebuild."""
 
-__all__ = ["flatten", "unflatten"]
+__all__ = ["flatten", "flatten_up_to", "unflatten"]
 
 
 def flatten(tree):
@@ -45,3 +45,34 @@ def _unflatten(spec, it):
     if hasattr(kind, "_fields"):  # namedtuple
         return kind(*items)
     return kind(items)
+
+
+def flatten_up_to(spec, tree):
+    """The parts of ``tree`` that sit where the leaves of ``spec`` are (they may be nested
+    values themselves, such as a list of numbers standing for one array).
+
+    Example:
+        >>> _, spec = flatten([1, (2, 3)])
+        >>> flatten_up_to(spec, [[1.0, 1.0], ([2.0], 3.0)])
+        [[1.0, 1.0], [2.0], 3.0]
+    """
+    parts = []
+    _up_to(spec, tree, parts)
+    return parts
+
+
+def _up_to(spec, tree, parts):
+    if spec is None:
+        parts.append(tree)
+        return
+    kind, children = spec
+    if kind is dict:
+        if not isinstance(tree, dict) or set(tree) != {k for k, _ in children}:
+            raise ValueError(f"expected a dict with keys {[k for k, _ in children]}, got {tree!r}")
+        for k, c in children:
+            _up_to(c, tree[k], parts)
+        return
+    if not isinstance(tree, (list, tuple)) or len(tree) != len(children):
+        raise ValueError(f"expected a sequence of {len(children)} entries, got {tree!r}")
+    for c, t in zip(children, tree):
+        _up_to(c, t, parts)

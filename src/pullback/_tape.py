@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from ._state import stack
-from ._structure import flatten, unflatten
+from ._structure import flatten, flatten_up_to, unflatten
 from ._tensor import Tensor, Variable, _wrap, _wrap_id
 
 __all__ = ["GradientTape", "UnconnectedGradients"]
@@ -378,14 +378,15 @@ def _as_target(target, what):
 
 def _seeds(target, output_gradients):
     """{id: cotangent} for each target Tensor; targets that are not Tensors contribute nothing."""
-    targets, _ = flatten(target)
+    targets, spec = flatten(target)
     if output_gradients is None:
         given = [None] * len(targets)
     else:
-        given, _ = flatten(output_gradients)
-        if len(given) != len(targets):
-            raise ValueError(f"output_gradients has {len(given)} entries but there are "
-                             f"{len(targets)} targets; give one cotangent per target")
+        try:
+            given = flatten_up_to(spec, output_gradients)
+        except ValueError as err:
+            raise ValueError(f"output_gradients must have the structure of the target, one "
+                             f"cotangent per target Tensor: {err}") from None
     seeds = {}
     for t, g in zip(targets, given):
         if not isinstance(t, Tensor):

@@ -455,7 +455,7 @@ class Variable(Tensor):
         ...     z = 3 * w ** 2
         >>> float(tape.gradient(z, w))
         30.0
-        >>> w.assign_sub(1.0).numpy()
+        >>> float(w.assign_sub(1.0).numpy())
         4.0
     """
 
@@ -524,8 +524,10 @@ def _dtype(dtype):
     return np.dtype(getattr(dtype, "as_numpy_dtype", dtype))
 
 
-def constant(value, dtype=None):
+def constant(value, dtype=None, name=None):
     """A Tensor holding a copy of ``value`` (float64 for Python floats, NumPy's defaults).
+
+    ``name`` is accepted for code ported from TensorFlow and otherwise ignored.
 
     Example:
         >>> import pullback as pb
@@ -535,7 +537,7 @@ def constant(value, dtype=None):
     return Tensor(value, dtype)
 
 
-def convert_to_tensor(value, dtype=None):
+def convert_to_tensor(value, dtype=None, name=None):
     """``value`` as a Tensor: a Tensor is returned as is, a Variable is read (the read is recorded,
     so gradients flow to the Variable), anything else becomes a constant.
 
