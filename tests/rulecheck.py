@@ -4,10 +4,11 @@
   * the VJP from the registry against finite differences, in a random direction;
   * the JVP from the registry against finite differences;
   * the same gradient through the runtime tape (pb.GradientTape);
-  * the second-order derivative through nested tapes, when ``order=2``.
-"""
+  * the second-order derivative through nested tapes, when ``deriv_order=2``.
 
-import os
+NumPy keyword arguments of ``fun`` pass through ``**kwargs``; the checker's own options are
+``argnums``, ``rtol``, ``atol``, ``deriv_order`` and ``tape``.
+"""
 
 import numpy as np
 
@@ -15,8 +16,6 @@ import pullback as pb
 from pullback._registry import lookup
 
 EPS = 1e-6
-# Set while the tape is being built, so rule authors can check rules alone. Never set in CI.
-RULES_ONLY = os.environ.get("PULLBACK_RULES_ONLY") == "1"
 
 
 def _is_float(a):
@@ -78,7 +77,7 @@ def _close(a, b, rtol, atol, what):
         raise AssertionError(f"{what}: analytic vs numeric\n{a}\n{b}")
 
 
-def check_rule(fun, *args, argnums=None, rtol=1e-5, atol=1e-6, order=2, tape=True, **kwargs):
+def check_rule(fun, *args, argnums=None, rtol=1e-5, atol=1e-6, deriv_order=2, tape=True, **kwargs):
     """Check every rule of ``fun`` at ``args`` against finite differences and the tape."""
     prim = lookup(fun)
     assert prim is not None, f"no rule registered for {fun}"
@@ -110,9 +109,9 @@ def check_rule(fun, *args, argnums=None, rtol=1e-5, atol=1e-6, order=2, tape=Tru
         jvp = jvp_maker(ans, *args, **kwargs)(t)
         for j, (tj, f) in enumerate(zip(jvp if multi else [jvp], fd)):
             _close(np.broadcast_to(tj, f.shape), f, rtol, atol, f"{prim.name} JVP arg {pos},{sub} out {j}")
-        if tape and not RULES_ONLY:
+        if tape:
             _check_tape(fun, args, kwargs, pos, sub, g, vjp, rtol, atol, prim.name)
-            if order >= 2:
+            if deriv_order >= 2:
                 _check_second_order(fun, args, kwargs, pos, sub, g, v, rtol, atol, prim.name)
 
 

@@ -275,8 +275,14 @@ def unbroadcast(g, target):
         >>> unbroadcast(np.ones((3, 2)), np.zeros((1, 2))).tolist()
         [[3.0, 3.0]]
     """
-    shape = np.shape(target)
-    gshape = np.shape(g)
+    try:
+        shape = target.shape
+    except AttributeError:  # a Python number
+        shape = ()
+    try:
+        gshape = g.shape
+    except AttributeError:
+        gshape = ()
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)

@@ -311,7 +311,10 @@ class GradientTape:
                     grads[tid] = g._value if isinstance(g, Tensor) else g
         for rec in reversed(path):
             prim, vals, kwargs, inputs, out_id, ans = rec
-            g = _take_cotangent(grads, out_id, ans, wanted)
+            if type(out_id) is int:
+                g = grads.get(out_id) if out_id in wanted else grads.pop(out_id, None)
+            else:
+                g = _take_cotangent(grads, out_id, ans, wanted)
             if g is None:
                 continue
             if differentiable:

@@ -40,7 +40,7 @@ def _wrap_id(value, tid):
 
 
 def _wrap_output(out):
-    if isinstance(out, (np.ndarray, np.generic)):
+    if type(out) is np.ndarray or isinstance(out, np.generic):
         return _wrap(out)
     if isinstance(out, (tuple, list)) and any(isinstance(o, (np.ndarray, np.generic)) for o in out):
         wrapped = [_wrap(o) if isinstance(o, (np.ndarray, np.generic)) else o for o in out]
@@ -55,26 +55,38 @@ def _is_float(value):
 # --- the recording path ---------------------------------------------------------------------
 
 def _unwrap_args(args):
-    """Plain values, and (position, sub-index, id) of each Tensor input, and the Variables read."""
+    """Plain values; (position, sub-index, id) of each Tensor input; the Variables read; and
+    whether a plain writable ndarray is among the arguments."""
     vals = list(args)
     inputs = []
     variables = None
+    plain_arrays = False
     for pos, a in enumerate(args):
-        if isinstance(a, Tensor):
+        cls = type(a)
+        if cls is Tensor:
             vals[pos] = a._value
             inputs.append((pos, None, a._id))
-            if type(a) is Variable:
-                variables = (variables or []) + [a]
-        elif type(a) in (list, tuple) and any(isinstance(e, Tensor) for e in a):
-            seq = list(a)
-            for sub, e in enumerate(a):
-                if isinstance(e, Tensor):
-                    seq[sub] = e._value
-                    inputs.append((pos, sub, e._id))
-                    if type(e) is Variable:
-                        variables = (variables or []) + [e]
-            vals[pos] = type(a)(seq)
-    return vals, inputs, variables
+        elif cls is Variable:
+            vals[pos] = a._value
+            inputs.append((pos, None, a._id))
+            variables = (variables or []) + [a]
+        elif cls is np.ndarray:
+            plain_arrays = True
+        elif cls is list or cls is tuple:
+            if any(isinstance(e, Tensor) for e in a):
+                seq = list(a)
+                for sub, e in enumerate(a):
+                    if isinstance(e, Tensor):
+                        seq[sub] = e._value
+                        inputs.append((pos, sub, e._id))
+                        if type(e) is Variable:
+                            variables = (variables or []) + [e]
+                vals[pos] = cls(seq)
+            plain_arrays = plain_arrays or any(type(e) is np.ndarray for e in a)
+        elif isinstance(a, Tensor):  # a user subclass
+            vals[pos] = a._value
+            inputs.append((pos, None, a._id))
+    return vals, inputs, variables, plain_arrays
 
 
 def _unwrap_kwargs(kwargs, fun):
@@ -103,29 +115,42 @@ def _name(fun):
 
 def call(prim, fun, args, kwargs):
     """Run ``fun`` (registered as ``prim``, or None) on unwrapped args; record it where needed."""
-    vals, inputs, variables = _unwrap_args(args)
-    kwargs = _unwrap_kwargs(kwargs, fun)
+    vals, inputs, variables, plain_arrays = _unwrap_args(args)
+    if kwargs:
+        kwargs = _unwrap_kwargs(kwargs, fun)
     recording = stack.recording
-    if recording and variables:
-        for tape in recording:
+    if not recording:
+        return _wrap_output(fun(*vals, **kwargs))
+    tracked_by = None
+    for tape in recording:
+        if variables:
             tape._read_variables(variables)
-    tracked_by = [tape for tape in recording
-                  if any(tid in tape._tracked for _, _, tid in inputs)] if recording else ()
-    if prim is None and tracked_by:
+        tracked = tape._tracked
+        for inp in inputs:
+            if inp[2] in tracked:
+                tracked_by = [tape] if tracked_by is None else tracked_by + [tape]
+                break
+    if tracked_by is None:
+        return _wrap_output(fun(*vals, **kwargs))
+    if prim is None:
         rule_for(fun)  # raises, naming the function
     out = fun(*vals, **kwargs)
+    if not prim.differentiable:
+        return _wrap_output(out)
+    if type(out) in (float, complex):  # a user primitive may return a Python number
+        out = np.asarray(out)[()]
     result = _wrap_output(out)
-    if not tracked_by or not prim.differentiable:
-        return result
-    if isinstance(result, Tensor):
-        if result._value.dtype.kind not in "fc":
+    if type(result) is Tensor:
+        out = result._value
+        if out.dtype.kind not in "fc":
             return result
         out_id = result._id
         new_ids = (out_id,)
     else:
         out_id = tuple(r._id if isinstance(r, Tensor) else None for r in result)
         new_ids = [i for i in out_id if i is not None]
-    _guard_plain_arrays(vals, args)
+    if plain_arrays:
+        _guard_plain_arrays(vals, args)
     record = (prim, tuple(vals), kwargs, tuple(inputs), out_id, out)
     for tape in tracked_by:
         tape._records.append(record)
@@ -178,16 +203,25 @@ def _ufunc_method(ufunc, method, inputs, kwargs):
 def _binary(fun):
     # Rules are looked up at call time: this class is built before the rule modules run.
     def op(self, other):
+        if not stack.recording:  # nothing to record: NumPy and one wrapper, nothing else
+            return _wrap_output(fun(self._value, other._value if isinstance(other, Tensor)
+                                    else other))
         return call(_rule_of(fun), fun, (self, other), {})
 
     def rop(self, other):
+        if not stack.recording:
+            return _wrap_output(fun(other, self._value))
         return call(_rule_of(fun), fun, (other, self), {})
 
     return op, rop
 
 
 def _unary(fun):
-    return lambda self: call(_rule_of(fun), fun, (self,), {})
+    def op(self):
+        if not stack.recording:
+            return _wrap_output(fun(self._value))
+        return call(_rule_of(fun), fun, (self,), {})
+    return op
 
 
 def _index_value(index):
@@ -243,10 +277,14 @@ class Tensor:
             raise TypeError(
                 f"pullback: keyword arguments {sorted(kwargs)} to numpy.{ufunc.__name__} are not "
                 f"supported on Tensors; call it without them (use np.where for a mask)")
-        return call(lookup(ufunc), ufunc, inputs, kwargs)
+        return call(_rule_of(ufunc), ufunc, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        return call(lookup(func), func, args, kwargs)
+        if kwargs.get("out") is not None:
+            raise TypeError(
+                f"pullback: {_name(func)}(..., out=...) would write in place, which the tape "
+                f"cannot record; assign the result to a new name instead")
+        return call(_rule_of(func), func, args, kwargs)
 
     def __array__(self, dtype=None, copy=None):
         value = np.asarray(self._value, dtype=dtype)
@@ -260,7 +298,7 @@ class Tensor:
     # basic attributes
     @property
     def shape(self):
-        return np.shape(self._value)
+        return self._value.shape
 
     @property
     def dtype(self):
@@ -268,11 +306,11 @@ class Tensor:
 
     @property
     def ndim(self):
-        return np.ndim(self._value)
+        return self._value.ndim
 
     @property
     def size(self):
-        return np.size(self._value)
+        return self._value.size
 
     @property
     def T(self):
