@@ -74,6 +74,9 @@ def test_comparisons_return_boolean_tensors():
     assert (t == 1.0).numpy().tolist() == [True, False]
     assert (t != 1.0).numpy().tolist() == [False, True]
     assert (t <= 1.0).dtype == np.bool_
+    assert (~(t > 1.5)).numpy().tolist() == [True, False]
+    assert ((t > 0) & (t < 1.5)).numpy().tolist() == [True, False]
+    assert ((t < 0) | (t > 1.5)).numpy().tolist() == [False, True]
     with pytest.raises(TypeError):
         hash(t)
 
