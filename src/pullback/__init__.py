@@ -21,6 +21,7 @@ from ._tensor import Tensor, Variable, constant, convert_to_tensor, is_tensor
 from ._tape import GradientTape, UnconnectedGradients
 from ._custom import custom_gradient, stop_gradient
 from ._check import check_grads
+from ._grad import grad, value_and_grad
 from . import math, nn, random
 from ._tfnames import *  # noqa: F401,F403
 from ._tfnames import __all__ as _tf_all
@@ -29,7 +30,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GradientTape", "UnconnectedGradients", "Tensor", "Variable", "constant", "convert_to_tensor",
-    "is_tensor", "stop_gradient", "custom_gradient", "check_grads",
+    "is_tensor", "stop_gradient", "custom_gradient", "check_grads", "grad", "value_and_grad",
     "primitive", "defvjp", "defjvp", "defvjp_argnum", "defjvp_argnum", "defelementwise",
     "deflinear", "deflinear_argnum", "nondifferentiable", "unbroadcast",
     "TransformError", "NoGradientRuleError", "RuleRegistrationError",

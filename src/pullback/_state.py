@@ -15,6 +15,9 @@ class _Stack(threading.local):
 
     def __init__(self):
         self.recording = []
+        # Set while pb.grad runs a function on the tape: turning a differentiated Tensor into
+        # a plain array or float there would silently drop part of the gradient.
+        self.strict = False
 
 
 stack = _Stack()

@@ -287,6 +287,9 @@ class Tensor:
         return call(_rule_of(func), func, args, kwargs)
 
     def __array__(self, dtype=None, copy=None):
+        if stack.strict and _is_tracked(self._id):
+            _lost_gradient("converted to a NumPy array (for example written into an array made "
+                           "by np.zeros, or passed to np.asarray)")
         value = np.asarray(self._value, dtype=dtype)
         if copy:
             return value.copy()
@@ -330,6 +333,8 @@ class Tensor:
         return bool(self._value)
 
     def __float__(self):
+        if stack.strict and _is_tracked(self._id):
+            _lost_gradient("converted to a Python float")
         return float(self._value)
 
     def __int__(self):
@@ -596,6 +601,13 @@ def convert_to_tensor(value, dtype=None, name=None):
             return value.astype(dtype)
         return value
     return Tensor(value, dtype)
+
+
+def _lost_gradient(what):
+    raise TypeError(
+        f"pb.grad(mode='tape'): a differentiated value was {what}, which would silently drop "
+        f"its part of the gradient. Keep it a NumPy expression (np.stack / np.concatenate / "
+        f"np.where instead of writing into a buffer), or use mode='source'")
 
 
 def _warn_integer(t):

@@ -1,0 +1,269 @@
+"""pb.grad and pb.value_and_grad: the gradient of a plain NumPy function.
+
+The gradient function generates code on its first call for each kind of arguments (scalars,
+arrays, the structure of a pytree), caches it, and calls it; ``mode="auto"`` falls back to the
+tape for a function the source engine cannot transform, and says why in ``fallback_reason``.
+"""
+
+import collections
+import functools
+import inspect
+import os
+import threading
+
+import numpy as np
+
+from ._errors import TransformError
+from ._state import stack
+from ._structure import flatten, unflatten
+
+__all__ = ["grad", "value_and_grad", "GradFunction", "clear_cache"]
+
+_MODES = ("auto", "source", "tape")
+_CACHE = collections.OrderedDict()   # (fn, wrt, mode, kinds) -> Generated or TransformError
+_CACHE_SIZE = 512
+_CACHE_LOCK = threading.Lock()
+
+
+def clear_cache():
+    """Forget all generated code (the next call generates it again)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def grad(f=None, wrt=0, *, mode="auto"):
+    """The gradient of ``f`` with respect to ``wrt``, as a function of ``f``'s arguments.
+
+    Args:
+        f: a Python function of floats, NumPy arrays, or nested lists / tuples / dicts of them,
+            written with plain NumPy and returning a real scalar.
+        wrt: an argument position, an argument name, or a tuple of them (default: 0).
+        mode: "auto" (generated code; the tape where that is impossible), "source" (generated
+            code or TransformError) or "tape" (the runtime tape only).
+
+    Returns:
+        A function with ``f``'s signature returning the gradient (a tuple for a tuple ``wrt``);
+        it has ``.source``, ``.mode`` and ``.fallback_reason`` describing its last call.
+
+    Raises:
+        ValueError: an unknown mode or a wrt that names no parameter.
+
+    Example:
+        >>> import numpy as np, pullback as pb
+        >>> def f(w1, w2):
+        ...     return 3 * w1 ** 2 + 2 * w1 * w2
+        >>> df = pb.grad(f, wrt=(0, 1))
+        >>> [float(g) for g in df(5.0, 3.0)]
+        [36.0, 10.0]
+        >>> df.mode
+        'source'
+    """
+    if f is None:
+        return lambda fn: grad(fn, wrt, mode=mode)
+    return GradFunction(f, wrt, mode, with_value=False)
+
+
+def value_and_grad(f=None, wrt=0, *, mode="auto"):
+    """Like :func:`grad`, but the function returns ``(value of f, gradient)``.
+
+    Example:
+        >>> import numpy as np, pullback as pb
+        >>> value, g = pb.value_and_grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
+        >>> float(value), g.tolist()
+        (5.0, [2.0, 4.0])
+    """
+    if f is None:
+        return lambda fn: value_and_grad(fn, wrt, mode=mode)
+    return GradFunction(f, wrt, mode, with_value=True)
+
+
+class GradFunction:
+    """The gradient of a function; see :func:`grad`."""
+
+    def __init__(self, fn, wrt, mode, with_value):
+        if mode not in _MODES:
+            raise ValueError(f"mode must be one of {', '.join(map(repr, _MODES))}, not {mode!r}")
+        if not callable(fn):
+            raise TypeError(f"pb.grad needs a function, not {type(fn).__name__}")
+        self._fn = fn
+        self._requested = mode
+        self._with_value = with_value
+        self._signature = inspect.signature(fn)
+        self._params = list(self._signature.parameters)
+        self._single = not isinstance(wrt, (tuple, list))
+        self._wrt = tuple(self._param_name(w) for w in ((wrt,) if self._single else wrt))
+        self.source = None
+        self.mode = None
+        self.fallback_reason = None
+        functools.update_wrapper(self, fn, updated=())
+
+    def _param_name(self, w):
+        name = self._fn.__qualname__ if hasattr(self._fn, "__qualname__") else repr(self._fn)
+        if isinstance(w, bool) or not isinstance(w, (int, str)):
+            raise ValueError(f"wrt must be a parameter position or name (or a tuple of them), "
+                             f"not {w!r}")
+        if isinstance(w, int):
+            if not -len(self._params) <= w < len(self._params):
+                raise ValueError(f"wrt={w} is out of range: {name} has {len(self._params)} "
+                                 f"parameters {self._params}")
+            return self._params[w]
+        if w not in self._params:
+            raise ValueError(f"wrt={w!r} names no parameter of {name}; its parameters are "
+                             f"{self._params}")
+        return w
+
+    def __call__(self, *args, **kwargs):
+        bound = self._signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        values = dict(bound.arguments)
+        for name in self._wrt:
+            values[name] = _as_float(values[name], name)
+        if self._requested == "tape":
+            value, grads = self._tape(values, reason=None)
+        else:
+            value, grads = self._source(values)
+        grads = tuple(_finish(g, values[name]) for g, name in zip(grads, self._wrt))
+        result = grads[0] if self._single else grads
+        return (value, result) if self._with_value else result
+
+    def _source(self, values):
+        kinds = {p: _kind(values[p], p in self._wrt) for p in self._params}
+        key = (self._fn, self._wrt, _hashable(kinds))
+        with _CACHE_LOCK:
+            generated = _CACHE.get(key)
+            if generated is not None:
+                _CACHE.move_to_end(key)
+        if generated is None:
+            try:
+                from ._source import generate
+                generated = generate(self._fn, list(self._wrt), kinds)
+            except TransformError as err:
+                generated = err
+            with _CACHE_LOCK:
+                _CACHE[key] = generated
+                while len(_CACHE) > _CACHE_SIZE:
+                    _CACHE.popitem(last=False)
+        if isinstance(generated, TransformError):
+            if self._requested == "source":
+                raise generated
+            return self._tape(values, reason=_reason(generated))
+        self.source = generated.source
+        self.mode = "source"
+        self.fallback_reason = None
+        value, grads = generated.function(*[values[p] for p in self._params])
+        return value, grads
+
+    def _tape(self, values, reason):
+        self.mode = "tape"
+        self.fallback_reason = reason or "mode='tape' was requested"
+        if self._requested == "tape":
+            self.fallback_reason = None if False else "mode='tape' was requested"
+        return tape_gradient(self._fn, self._params, values, self._wrt)
+
+    def __repr__(self):
+        return f"<pullback gradient of {getattr(self._fn, '__qualname__', self._fn)}>"
+
+
+def _reason(err):
+    where = f"{os.path.basename(err.filename or '?')}, line {err.lineno}"
+    return f"{err.msg.split(';')[0]} ({where})"
+
+
+def tape_gradient(fn, params, values, wrt):
+    """Value and gradients of ``fn`` w.r.t. the parameters ``wrt``, on the runtime tape."""
+    from ._tape import GradientTape
+    from ._tensor import Tensor, constant
+    call = dict(values)
+    sources = []
+    specs = {}
+    for name in wrt:
+        leaves, spec = flatten(values[name])
+        tensors = [constant(leaf) for leaf in leaves]
+        specs[name] = (spec, len(tensors))
+        sources.extend(tensors)
+        call[name] = unflatten(spec, tensors)
+    previous = stack.strict
+    stack.strict = True
+    try:
+        with GradientTape() as tape:
+            tape.watch(sources)
+            out = fn(**call)
+    finally:
+        stack.strict = previous
+    from ._runtime import seed
+    seed(out._value if isinstance(out, Tensor) else out, getattr(fn, "__qualname__", "f"))
+    grads = tape.gradient(out, sources, unconnected_gradients="zero") if isinstance(
+        out, Tensor) else [None] * len(sources)
+    result = []
+    position = 0
+    for name in wrt:
+        spec, n = specs[name]
+        leaf_grads = [np.zeros(np.shape(t._value), t._value.dtype) if g is None else g._value
+                      for g, t in zip(grads[position:position + n], sources[position:position + n])]
+        position += n
+        result.append(unflatten(spec, leaf_grads))
+    value = out._value if isinstance(out, Tensor) else out
+    return value, tuple(result)
+
+
+def _as_float(value, name):
+    """A differentiated argument with Python ints and integer arrays made floating point."""
+    leaves, spec = flatten(value)
+    converted = []
+    for leaf in leaves:
+        if isinstance(leaf, bool) or leaf is None or isinstance(leaf, str):
+            raise TypeError(f"pb.grad cannot differentiate argument {name!r}: it holds a "
+                            f"{type(leaf).__name__}, not a number or array")
+        if isinstance(leaf, int):
+            leaf = float(leaf)
+        elif isinstance(leaf, np.ndarray) and leaf.dtype.kind in "iub":
+            leaf = leaf.astype(np.float64)
+        elif isinstance(leaf, np.integer):
+            leaf = float(leaf)
+        converted.append(leaf)
+    return unflatten(spec, converted) if not (len(converted) == 1 and spec is None) else \
+        converted[0]
+
+
+def _kind(value, structured):
+    if structured and isinstance(value, (dict, list, tuple)):
+        if isinstance(value, dict):
+            return {k: _kind(v, True) for k, v in value.items()}
+        return type(value)(_kind(v, True) for v in value)
+    if isinstance(value, (float, int, np.floating, np.integer)) or (
+            isinstance(value, np.ndarray) and value.ndim == 0):
+        return "scalar"
+    if isinstance(value, np.ndarray):
+        return "array"
+    return "other"
+
+
+def _hashable(kinds):
+    if isinstance(kinds, dict):
+        return ("dict",) + tuple((k, _hashable(v)) for k, v in kinds.items())
+    if isinstance(kinds, (list, tuple)):
+        return (type(kinds).__name__,) + tuple(_hashable(v) for v in kinds)
+    return kinds
+
+
+def _finish(g, arg):
+    """A gradient leaf as pb.grad returns it: the argument's structure, shape and float dtype."""
+    if isinstance(arg, dict):
+        return {k: _finish(g[k], v) for k, v in arg.items()}
+    if isinstance(arg, (list, tuple)):
+        return type(arg)(_finish(gi, ai) for gi, ai in zip(g, arg))
+    if isinstance(arg, np.ndarray) and arg.ndim > 0:
+        out = np.asarray(g)
+        if out.shape != arg.shape:
+            raise AssertionError(
+                f"pullback internal error: a gradient of shape {out.shape} for an argument of "
+                f"shape {arg.shape}; please report this with the function")
+        dtype = arg.dtype if arg.dtype.kind == "f" else np.float64
+        if out.dtype != dtype or not out.flags.writeable or out is arg:
+            out = np.array(out, dtype=dtype)
+        return out
+    if np.ndim(g) != 0:
+        raise AssertionError(
+            f"pullback internal error: a gradient of shape {np.shape(g)} for a scalar argument; "
+            f"please report this with the function")
+    return g if isinstance(g, (float, np.floating)) else float(np.asarray(g))

@@ -1,0 +1,62 @@
+"""Small helpers that generated gradient code calls (imported by name into each module)."""
+
+import numpy as np
+
+from ._structure import flatten, unflatten
+
+__all__ = ["seed", "zeros_like", "tree_grad", "rule"]
+
+
+def seed(value, name="the function"):
+    """The output's cotangent, 1.0, after checking the output is a real scalar.
+
+    Raises:
+        ValueError: a non-scalar output, pointing to pb.jacobian / pb.vjp.
+    """
+    shape = np.shape(value)
+    if shape != () and shape != (1,) * len(shape) or np.iscomplexobj(value):
+        raise ValueError(
+            f"pb.grad needs {name} to return a real scalar, but it returned a value of shape "
+            f"{shape}. Reduce the output to a scalar (e.g. with .sum()), or use pb.jacobian "
+            f"or pb.vjp for non-scalar outputs")
+    if shape != ():
+        return np.ones(shape)
+    return 1.0
+
+
+def zeros_like(x):
+    """The gradient of an argument the output does not depend on: zeros of its shape, float."""
+    if isinstance(x, (int, float)) or np.ndim(x) == 0 and not isinstance(x, np.ndarray):
+        return 0.0
+    x = np.asarray(x)
+    return np.zeros(x.shape, x.dtype if x.dtype.kind == "f" else np.float64)
+
+
+def tree_grad(tree, leaf_grads):
+    """A gradient with the structure of ``tree``: the given leaf gradients (by path), zeros
+    elsewhere.  ``leaf_grads`` maps a path tuple of keys/indices to a gradient."""
+    paths = []
+    _paths(tree, (), paths)
+    leaves = [leaf_grads[p] if p in leaf_grads else zeros_like(leaf)
+              for p, leaf in paths]
+    _, spec = flatten(tree)
+    return unflatten(spec, leaves)
+
+
+def _paths(tree, prefix, out):
+    if isinstance(tree, dict):
+        for k, v in tree.items():
+            _paths(v, prefix + (k,), out)
+    elif isinstance(tree, (list, tuple)):
+        for i, v in enumerate(tree):
+            _paths(v, prefix + (i,), out)
+    else:
+        out.append((prefix, tree))
+
+
+def rule(fun, which, argnum):
+    """The registry's rule for ``fun``: its VJP maker ("vjp") or elementwise partial
+    ("partial") for argument ``argnum``; generated code binds a lambda rule this way."""
+    from ._registry import rule_for
+    prim = rule_for(fun)
+    return prim.partials[argnum] if which == "partial" else prim.vjp_maker(argnum)

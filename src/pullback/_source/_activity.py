@@ -1,0 +1,127 @@
+"""Activity analysis: which values depend on the differentiated arguments ("varied"), and which
+of those the output depends on ("useful").  Only values that are both get adjoints.
+"""
+
+import gast
+
+from ._ir import Branch, Op
+from ._resolve import METHODS, NONDIFF_ATTRS
+
+__all__ = ["Activity", "useful_names"]
+
+
+class Activity:
+    """The varied names (SSA names after normalization), and predicates over expressions."""
+
+    def __init__(self, scope):
+        self.scope = scope
+        self.active = set()
+        self.local_functions = {}  # name -> gast node of a nested def or lambda
+
+    def atom(self, node):
+        """True when a normalized atom (a name, or a list of names) is varied."""
+        if isinstance(node, gast.Name):
+            return node.id in self.active
+        if isinstance(node, (gast.List, gast.Tuple)):
+            return any(self.atom(e) for e in node.elts)
+        return False
+
+    def expr(self, node, env):
+        """True when ``node`` (user code, read through the SSA map ``env``) may be varied."""
+        return _Varied(self, env).visit(node)
+
+
+class _Varied(gast.NodeVisitor):
+    def __init__(self, activity, env):
+        self.activity = activity
+        self.env = env
+
+    def generic_visit(self, node):
+        return any(self.visit(child) for child in gast.iter_child_nodes(node))
+
+    def visit_Name(self, node):
+        if not isinstance(node.ctx, gast.Load):
+            return False
+        current = self.env.get(node.id)
+        if current is None:
+            return False
+        return self.activity.atom(current)
+
+    def visit_Constant(self, node):
+        return False
+
+    def visit_Compare(self, node):
+        return False  # booleans carry no gradient
+
+    def visit_UnaryOp(self, node):
+        return not isinstance(node.op, (gast.Not, gast.Invert)) and self.visit(node.operand)
+
+    def visit_BinOp(self, node):
+        if isinstance(node.op, (gast.FloorDiv, gast.BitAnd, gast.BitOr, gast.BitXor,
+                                gast.LShift, gast.RShift)):
+            return False
+        return self.visit(node.left) or self.visit(node.right)
+
+    def visit_Attribute(self, node):
+        if node.attr in NONDIFF_ATTRS:
+            return False
+        return self.visit(node.value)
+
+    def visit_Lambda(self, node):
+        return False
+
+    def visit_Call(self, node):
+        func = node.func
+        args = list(node.args) + [kw.value for kw in node.keywords]
+        if isinstance(func, gast.Attribute) and self.visit(func.value):
+            entry = METHODS.get(func.attr)
+            if entry is not None and not _differentiable(entry[0]):
+                return False
+            return True
+        if isinstance(func, gast.Name) and func.id in self.activity.local_functions:
+            local = self.activity.local_functions[func.id]
+            reads = {n.id for n in gast.walk(local) if isinstance(n, gast.Name)}
+            return any(self.visit(a) for a in args) or any(
+                self.activity.atom(self.env[n]) for n in reads if n in self.env)
+        callee_obj = self.activity.scope.static_value(func)
+        from ._resolve import classify
+        callee = classify(callee_obj, "") if callee_obj is not None else None
+        if callee is not None and callee.kind == "nondiff":
+            return False
+        if callee is not None and callee.kind == "user":
+            return any(self.visit(a) for a in args) or _reads_varied_globals(callee.fn)
+        return any(self.visit(a) for a in args)
+
+
+def _differentiable(fun):
+    from .._registry import lookup
+    prim = lookup(fun)
+    return prim is not None and prim.differentiable
+
+
+def _reads_varied_globals(fn):
+    return False  # globals are constants: only arguments are differentiated
+
+
+def useful_names(body, result):
+    """Names whose values the output depends on (through varied operations), walking back.
+    ``result`` is a name, a set of names (a tuple result) or None."""
+    useful = set(result) if isinstance(result, (set, frozenset)) else (
+        {result} if result is not None else set())
+    _useful_block(body, useful)
+    return useful
+
+
+def _useful_block(body, useful):
+    for node in reversed(body):
+        if isinstance(node, Branch):
+            before = set(useful)
+            _useful_block(node.body, useful)
+            other = set(before)
+            _useful_block(node.orelse, other)
+            useful |= other
+        elif isinstance(node, Op) and node.active and node.target in useful:
+            for arg in node.args:
+                for n in gast.walk(arg):
+                    if isinstance(n, gast.Name):
+                        useful.add(n.id)

@@ -1,0 +1,112 @@
+"""Get a function's source: its text (dedented, decorators stripped), file and first line."""
+
+import inspect
+import textwrap
+
+import gast
+
+from .._errors import TransformError
+
+__all__ = ["FunctionSource", "get_source"]
+
+
+class FunctionSource:
+    """A parsed user function: its gast FunctionDef (or Lambda), file name and source lines.
+
+    Line numbers in ``node`` are the real lines of ``filename``.
+    """
+
+    def __init__(self, fn, node, filename, lines):
+        self.fn = fn
+        self.node = node
+        self.filename = filename
+        self.lines = lines  # the file's lines, for error messages and comments
+
+    def line_text(self, lineno):
+        """The user's source line ``lineno`` (1-based), without its newline."""
+        if 1 <= lineno <= len(self.lines):
+            return self.lines[lineno - 1].rstrip("\n")
+        return ""
+
+    def error(self, node, message):
+        """A TransformError pointing at ``node`` in the user's file."""
+        lineno = getattr(node, "lineno", None) or getattr(self.node, "lineno", 1)
+        col = getattr(node, "col_offset", 0) or 0
+        text = self.line_text(lineno)
+        return TransformError(message, (self.filename, lineno, col + 1, text + "\n"))
+
+
+def get_source(fn):
+    """Parse ``fn``'s source with gast, with line numbers of the real file.
+
+    Raises:
+        TransformError: the source is not available (a builtin, or code typed at a prompt).
+    """
+    code = getattr(fn, "__code__", None)
+    filename = code.co_filename if code is not None else "<unknown>"
+    try:
+        lines, start = inspect.getsourcelines(fn)
+    except (OSError, TypeError) as err:
+        raise TransformError(
+            f"cannot read the source of {getattr(fn, '__qualname__', fn)!r} ({err}); pb.grad "
+            f"needs functions defined in a file. Use mode='tape' for this function",
+            (filename, getattr(code, "co_firstlineno", 1), 1, "")) from None
+    all_lines = _file_lines(filename, lines, start)
+    text = textwrap.dedent("".join(lines))
+    if fn.__name__ == "<lambda>":
+        node = _find_lambda(text, fn, filename, start)
+    else:
+        try:
+            module = gast.parse(text)
+        except SyntaxError:
+            module = None
+        if module is None or not module.body or not isinstance(
+                module.body[0], (gast.FunctionDef, gast.AsyncFunctionDef)):
+            raise TransformError(f"cannot parse the source of {fn.__qualname__}",
+                                 (filename, start, 1, lines[0]))
+        node = module.body[0]
+    gast.increment_lineno(node, start - 1)
+    _shift_columns(node, lines[0])
+    node.decorator_list = [] if hasattr(node, "decorator_list") else None
+    return FunctionSource(fn, node, filename, all_lines)
+
+
+def _file_lines(filename, lines, start):
+    import linecache
+    file_lines = linecache.getlines(filename)
+    if file_lines:
+        return file_lines
+    return [""] * (start - 1) + list(lines)
+
+
+def _shift_columns(node, first_line):
+    """Restore the columns lost by dedent, so carets point at the right place."""
+    indent = len(first_line) - len(first_line.lstrip())
+    if not indent:
+        return
+    for child in gast.walk(node):
+        if hasattr(child, "col_offset") and child.col_offset is not None:
+            child.col_offset += indent
+        if hasattr(child, "end_col_offset") and child.end_col_offset is not None:
+            child.end_col_offset += indent
+
+
+def _find_lambda(text, fn, filename, start):
+    """The one lambda on these lines whose parameters match ``fn``'s."""
+    try:
+        module = gast.parse(text)
+    except SyntaxError:
+        try:
+            module = gast.parse("(" + text.strip().rstrip(",") + ")")
+        except SyntaxError:
+            module = None
+    params = fn.__code__.co_varnames[:fn.__code__.co_argcount]
+    found = [] if module is None else [
+        n for n in gast.walk(module) if isinstance(n, gast.Lambda)
+        and tuple(a.id for a in n.args.args) == params]
+    if len(found) != 1:
+        raise TransformError(
+            f"cannot single out the source of this lambda (line {start} holds "
+            f"{len(found) or 'no'} matching lambdas); define it with def, or use mode='tape'",
+            (filename, start, 1, text.splitlines()[0] if text else ""))
+    return found[0]

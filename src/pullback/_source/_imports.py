@@ -1,0 +1,102 @@
+"""The names a generated module imports: NumPy, rule functions and runtime helpers.
+
+Each gets a readable alias (``_power_dbase`` becomes ``power_dbase``) that collides with no
+name of the user's code; a rule that cannot be imported by name (a lambda) is looked up in the
+registry by a statement of the module, so the module text runs on its own.
+"""
+
+import gast
+
+__all__ = ["Imports"]
+
+
+class Imports:
+    """Import statements of one generated module, and the namespace they produce."""
+
+    def __init__(self, namer, user_value=lambda name: None):
+        self.namer = namer
+        self.user_value = user_value  # what a name means in the user's code (or None)
+        self._by_source = {}    # (module, name) -> alias
+        self._order = []        # (alias, module, name, kind)
+
+    def numpy(self):
+        """The alias of the numpy module."""
+        key = ("numpy", None)
+        if key not in self._by_source:
+            import numpy
+            alias = self._alias("np", numpy)
+            self._by_source[key] = alias
+            self._order.append((alias, "numpy", None, "module"))
+        return self._by_source[key]
+
+    def name(self, module, name, obj):
+        """The alias of ``module.name`` (imported with ``from module import name``)."""
+        key = (module, name)
+        if key not in self._by_source:
+            if obj is None:
+                import importlib
+                obj = getattr(importlib.import_module(module), name, None)
+            alias = self._alias(name.lstrip("_") or name, obj)
+            self._by_source[key] = alias
+            self._order.append((alias, module, name, "from"))
+        return self._by_source[key]
+
+    def _alias(self, base, obj):
+        # The user's own name for the same object is the most readable alias of all.
+        if obj is not None and self.user_value(base) is obj:
+            self.namer.reserve(base)
+            return base
+        return self.namer.fresh(base)
+
+    def peek(self, module, name):
+        """The alias of ``module.name`` if it was imported, else None."""
+        return self._by_source.get((module, name))
+
+    def bind(self, base, prim, which, argnum):
+        """An alias for a rule that cannot be imported by name (a lambda), bound by a statement
+        ``alias = rule(fun, which, argnum)`` that looks it up in the registry."""
+        key = ("#rule", prim.name, which, argnum)
+        if key not in self._by_source:
+            alias = self.namer.fresh(base)
+            self._by_source[key] = alias
+            self._order.append((alias, None, (prim, which, argnum), "rule"))
+        return self._by_source[key]
+
+    def function(self, prim):
+        """An expression for the function a primitive differentiates (``np.clip``)."""
+        module, _, name = prim.name.rpartition(".")
+        if module == "numpy" or module.startswith("numpy."):
+            node = gast.Name(id=self.numpy(), ctx=gast.Load(), annotation=None, type_comment=None)
+            for part in prim.name.split(".")[1:]:
+                node = gast.Attribute(value=node, attr=part, ctx=gast.Load())
+            return node
+        alias = self.name(prim.fun.__module__, prim.fun.__name__, prim.fun)
+        return gast.Name(id=alias, ctx=gast.Load(), annotation=None, type_comment=None)
+
+    def statements(self):
+        """The import statements (and registry look-ups), in the order first used."""
+        rules = [entry for entry in self._order if entry[3] == "rule"]
+        if rules:
+            self.name("pullback._runtime", "rule", None)
+            for _, _, (prim, _, _), _ in rules:
+                self.function(prim)
+            self._order = [e for e in self._order if e[3] != "rule"] + rules
+        stmts = []
+        for alias, module, name, kind in self._order:
+            if kind == "module":
+                stmts.append(gast.Import(names=[gast.alias(name=module, asname=alias
+                                                           if alias != module else None)]))
+            elif kind == "from":
+                stmts.append(gast.ImportFrom(module=module, names=[gast.alias(
+                    name=name, asname=alias if alias != name else None)], level=0))
+            else:
+                prim, which, argnum = name
+                rule = self.name("pullback._runtime", "rule", None)
+                value = gast.Call(func=gast.Name(id=rule, ctx=gast.Load(), annotation=None,
+                                                 type_comment=None),
+                                  args=[self.function(prim), gast.Constant(value=which, kind=None),
+                                        gast.Constant(value=argnum, kind=None)], keywords=[])
+                stmts.append(gast.Assign(targets=[gast.Name(id=alias, ctx=gast.Store(),
+                                                            annotation=None, type_comment=None)],
+                                         value=value, type_comment=None))
+        return stmts

@@ -1,0 +1,524 @@
+"""Normalize: one operation per statement for everything that touches a differentiated value.
+
+Each assignment gets a fresh name when it overwrites a variable (``x``, then ``x_1``), so the
+reverse pass can read every value it needs.  Expressions that do not depend on the
+differentiated arguments stay whole, as the user wrote them.  Whether a value depends on them
+(activity) is decided here, as each operation is normalized, with the predicates of
+``_activity``.
+"""
+
+import copy
+
+import gast
+
+from .._registry import lookup
+from ._activity import Activity
+from ._ir import Branch, Function, Op, Plain
+from ._resolve import METHODS, NONDIFF_ATTRS, Scope
+
+__all__ = ["normalize"]
+
+_BINOPS = {gast.Add: "add", gast.Sub: "subtract", gast.Mult: "multiply", gast.Div: "divide",
+           gast.Pow: "power", gast.MatMult: "matmul", gast.Mod: "remainder",
+           gast.FloorDiv: "floor_divide"}
+_UNARY = {gast.USub: "negative", gast.UAdd: "positive"}
+
+
+def _name(id_, ctx=None):
+    return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
+
+
+def _const(value):
+    return gast.Constant(value=value, kind=None)
+
+
+class _Renamer(gast.NodeTransformer):
+    """Replace loads of local names with their current SSA names."""
+
+    def __init__(self, env):
+        self.env = env
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, gast.Load) and node.id in self.env:
+            return copy.deepcopy(self.env[node.id])
+        return node
+
+    def visit_Lambda(self, node):
+        return node  # a lambda's own parameters are not the function's locals
+
+
+def normalize(src, namer, kinds, wrt, program, extra_params=()):
+    """The normalized Function for ``src`` with ``wrt`` (parameter names) differentiated.
+
+    ``kinds`` maps each parameter to "scalar", "array", "other" or a pytree structure;
+    ``extra_params`` are closure variables of a nested function, passed in as parameters.
+    """
+    return _Normalizer(src, namer, kinds, wrt, program, extra_params).run()
+
+
+class _Normalizer:
+    def __init__(self, src, namer, kinds, wrt, program, extra_params=()):
+        self.src = src
+        self.namer = namer
+        self.program = program
+        node = src.node
+        self.params = [a.id for a in _params_of(node)] + list(extra_params)
+        local_names = set(self.params)
+        body = node.body if isinstance(node.body, list) else [node.body]
+        for n in gast.walk(gast.Module(body=body, type_ignores=[])):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                local_names.add(n.id)
+            if isinstance(n, gast.FunctionDef):
+                local_names.add(n.name)
+        self.scope = Scope(src.fn, local_names)
+        self.env = {p: _name(p) for p in self.params}
+        self.kinds = dict(kinds)
+        self.activity = Activity(self.scope)
+        self.local_functions = self.activity.local_functions
+        self.items = {}  # (container name, key) -> leaf name, so one leaf has one name
+        self.out = []
+        self.line = getattr(node, "lineno", 1)
+        self.fn_ir = Function(src.fn.__name__, self.params, self.out, None, src)
+        for p in wrt:
+            kind = self.kinds.get(p)
+            if isinstance(kind, (dict, list, tuple)):
+                self.fn_ir.containers[p] = kind
+            self.activity.active.add(p)
+        self.fn_ir.active_params = list(wrt)
+
+    # --- statements -------------------------------------------------------------------------
+
+    def run(self):
+        node = self.src.node
+        if isinstance(node, gast.Lambda):
+            self.line = node.lineno
+            self.fn_ir.result = self.expr_into(node.body, None)
+            return self.fn_ir
+        body = node.body
+        for i, stmt in enumerate(body):
+            self.line = stmt.lineno
+            if isinstance(stmt, gast.Return):
+                if i != len(body) - 1:
+                    raise self.src.error(stmt, "pb.grad cannot transform a return before the end "
+                                               "of the function yet; use mode='tape'")
+                if stmt.value is None:
+                    raise self.src.error(stmt, "the differentiated function returns nothing")
+                if isinstance(stmt.value, gast.Tuple):  # a helper returning several values
+                    self.fn_ir.result = gast.Tuple(elts=[self.expr(e) for e in stmt.value.elts],
+                                                   ctx=gast.Load())
+                else:
+                    self.fn_ir.result = self.expr_into(stmt.value, None)
+            else:
+                self.statement(stmt, self.out)
+        if self.fn_ir.result is None:
+            raise self.src.error(node, f"{self.src.fn.__qualname__} has no return statement "
+                                       f"at its end, so there is no output to differentiate")
+        return self.fn_ir
+
+    def statement(self, stmt, out):
+        saved, self.out = self.out, out
+        try:
+            self._statement(stmt)
+        finally:
+            self.out = saved
+
+    def _statement(self, stmt):
+        if isinstance(stmt, gast.AnnAssign):
+            if stmt.value is not None:  # x: T = value is an assignment; a bare x: T is nothing
+                self.assign(gast.copy_location(gast.Assign(
+                    targets=[stmt.target], value=stmt.value, type_comment=None), stmt))
+        elif isinstance(stmt, gast.Assign):
+            self.assign(stmt)
+        elif isinstance(stmt, gast.AugAssign):
+            target = stmt.target
+            value = gast.BinOp(left=_name(target.id), op=stmt.op, right=stmt.value)
+            gast.copy_location(value, stmt)
+            self.bind(target.id, value, stmt)
+        elif isinstance(stmt, gast.FunctionDef):
+            self.local_functions[stmt.name] = stmt
+        elif isinstance(stmt, gast.If):
+            self.branch_statement(stmt)
+        elif isinstance(stmt, gast.Pass):
+            pass
+        elif isinstance(stmt, (gast.Expr, gast.Assert)):
+            if self.activity.expr(stmt, self.env):
+                self._check_plain_call(stmt)
+            self.out.append(Plain(self.rename(stmt), self.line))
+        else:
+            raise self.src.error(stmt, f"pb.grad cannot transform this {type(stmt).__name__}")
+
+    def _check_plain_call(self, stmt):
+        # A bare expression statement (a print, a check) only reads values: fine as written.
+        return None
+
+    def assign(self, stmt):
+        if len(stmt.targets) != 1:
+            for target in stmt.targets:  # a = b = value
+                self.assign(gast.copy_location(
+                    gast.Assign(targets=[target], value=stmt.value, type_comment=None), stmt))
+            return
+        target = stmt.targets[0]
+        if isinstance(target, gast.Name):
+            if isinstance(stmt.value, gast.Lambda):
+                self.local_functions[target.id] = stmt.value
+                return
+            self.bind(target.id, stmt.value, stmt)
+        else:
+            self.unpack(target, stmt.value, stmt)
+
+    def unpack(self, target, value, stmt):
+        if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts):
+            atoms = [self.expr(e) for e in value.elts]  # all right-hand sides first: a, b = b, a
+            for t, atom in zip(target.elts, atoms):
+                if isinstance(t, gast.Name):
+                    self.alias(t.id, atom)
+                else:
+                    self.unpack(t, atom, stmt)
+            return
+        whole = self.expr(value)
+        whole_active = isinstance(whole, gast.Name) and whole.id in self.activity.active
+        if not whole_active:
+            names = self.store_targets(target)
+            self.out.append(Plain(gast.Assign(targets=[self.ssa_target(target)],
+                                              value=whole, type_comment=None), self.line, names))
+            return
+        if self._is_container(whole.id):
+            structure = self.fn_ir.containers[whole.id]
+            if not isinstance(structure, (list, tuple)) or len(structure) != len(target.elts):
+                raise self.src.error(stmt, f"cannot unpack {whole.id} into "
+                                           f"{len(target.elts)} names")
+            for i, t in enumerate(target.elts):
+                if not isinstance(t, gast.Name):
+                    raise self.src.error(stmt, "pb.grad unpacks a differentiated container into "
+                                               "plain names only")
+                self.container_item(whole, _const(i), stmt, t.id)
+            return
+        for i, t in enumerate(target.elts):
+            item = gast.Subscript(value=copy.deepcopy(whole), slice=_const(i), ctx=gast.Load())
+            if isinstance(t, gast.Name):
+                new = self.new_version(t.id)
+                self.out.append(Op("item", new, item, self.line, args=[whole], index=i))
+                self.activity.active.add(new)
+            else:
+                self.unpack(t, item, stmt)
+
+    def store_targets(self, target):
+        return [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
+
+    def ssa_target(self, target):
+        if isinstance(target, gast.Name):
+            return _name(self.new_version(target.id), gast.Store())
+        return gast.Tuple(elts=[self.ssa_target(t) for t in target.elts], ctx=gast.Store())
+
+    def bind(self, name, value, stmt):
+        """``name = value``: normalize ``value`` straight into a new version of ``name``."""
+        if isinstance(value, gast.Name) or (isinstance(value, gast.Constant)):
+            self.alias(name, self.expr(value))
+            return
+        if not self.activity.expr(value, self.env):
+            new = self.new_version(name)
+            self.out.append(Op("const", new, self.rename(value), self.line, active=False))
+            return
+        self.expr_into(value, name)
+
+    def alias(self, name, atom):
+        """``name`` now refers to ``atom`` (no code: a copy needs none)."""
+        self.env[name] = atom
+
+    def new_version(self, name):
+        new = self.namer.version(name)
+        self.env[name] = _name(new)
+        return new
+
+    # --- if statements and conditional expressions ------------------------------------------
+
+    def branch_statement(self, stmt):
+        test = self.condition(stmt.test)
+        before = dict(self.env)
+        body, env_body = self.block(stmt.body, before)
+        orelse, env_else = self.block(stmt.orelse, before)
+        self.merge(test, body, env_body, orelse, env_else, before, stmt.lineno)
+
+    def block(self, stmts, env):
+        self.env = dict(env)
+        out = []
+        for s in stmts:
+            if isinstance(s, gast.Return):
+                raise self.src.error(s, "pb.grad cannot transform a return inside an if yet; "
+                                        "use mode='tape'")
+            line, self.line = self.line, s.lineno
+            self.statement(s, out)
+            self.line = line
+        return out, self.env
+
+    def merge(self, test, body, env_body, orelse, env_else, before, line):
+        """Join the two branches: a variable set differently in them gets one name after."""
+        self.env = dict(before)
+        for name in sorted(set(env_body) | set(env_else)):
+            a, b = env_body.get(name), env_else.get(name)
+            if a is None or b is None:
+                continue  # defined in one branch only: not used after the if (or a NameError)
+            if gast.dump(a) == gast.dump(b):
+                self.env[name] = a
+                continue
+            merged = self.new_version(name)
+            active = any(isinstance(x, gast.Name) and x.id in self.activity.active
+                         for x in (a, b))
+            for out, atom in ((body, a), (orelse, b)):
+                out.append(Op("copy", merged, copy.deepcopy(atom), line, args=[atom],
+                              active=active))
+            if active:
+                self.activity.active.add(merged)
+        self.out.append(Branch(test, body, orelse, line))
+
+    def condition(self, test):
+        if isinstance(test, gast.Name) and test.id in self.env:
+            return self.env[test.id].id if isinstance(self.env[test.id], gast.Name) else \
+                self._const_condition(test)
+        return self._const_condition(test)
+
+    def _const_condition(self, test):
+        name = self.namer.fresh("cond")
+        self.out.append(Op("const", name, self.rename(test), self.line, active=False))
+        return name
+
+    def ifexp(self, node, into):
+        test = self.condition(node.test)
+        target = self.fresh_target(into)
+        before = dict(self.env)
+        results = []
+        for branch in (node.body, node.orelse):
+            self.env = dict(before)
+            out = []
+            saved, self.out = self.out, out
+            atom = self.expr(branch)
+            self.out = saved
+            active = isinstance(atom, gast.Name) and atom.id in self.activity.active
+            out.append(Op("copy", target, copy.deepcopy(atom), self.line, args=[atom],
+                          active=active))
+            results.append((out, active))
+        self.env = before
+        if results[0][1] or results[1][1]:
+            self.activity.active.add(target)
+            for out, active in results:
+                out[-1].active = True
+        self.out.append(Branch(test, results[0][0], results[1][0], self.line))
+        return _name(target)
+
+    # --- expressions --------------------------------------------------------------------------
+
+    def fresh_target(self, into):
+        return self.new_version(into) if into is not None else self.namer.temp()
+
+    def rename(self, node):
+        return _Renamer(self.env).visit(copy.deepcopy(node))
+
+    def expr(self, node):
+        """An atom (a name, or a constant expression) for ``node``'s value."""
+        return self.expr_into(node, None)
+
+    def expr_into(self, node, into):
+        """Normalize ``node``; its last operation assigns ``into`` (or a temporary)."""
+        if not self.activity.expr(node, self.env):
+            if into is None or isinstance(node, (gast.Name, gast.Constant)):
+                return self.rename(node)
+            target = self.new_version(into)
+            self.out.append(Op("const", target, self.rename(node), self.line, active=False))
+            return _name(target)
+        if isinstance(node, gast.Name):
+            atom = self.rename(node)
+            if into is not None:
+                self.alias(into, atom)
+            return atom
+        method = getattr(self, f"_{type(node).__name__}", None)
+        if method is None:
+            raise self.src.error(node, f"pb.grad cannot differentiate through a "
+                                       f"{type(node).__name__} expression")
+        return method(node, into)
+
+    def emit(self, kind, node, into, prim=None, args=(), kwargs=None, **extra):
+        target = self.fresh_target(into)
+        op = Op(kind, target, node, self.line, prim=prim, args=args, kwargs=kwargs, **extra)
+        self.out.append(op)
+        self.activity.active.add(target)
+        return _name(target)
+
+    def _BinOp(self, node, into):
+        left, right = self.expr(node.left), self.expr(node.right)
+        prim = lookup(getattr(__import__("numpy"), _BINOPS[type(node.op)]))
+        value = gast.BinOp(left=left, op=node.op, right=right)
+        return self.emit("prim", value, into, prim, [left, right])
+
+    def _UnaryOp(self, node, into):
+        operand = self.expr(node.operand)
+        prim = lookup(getattr(__import__("numpy"), _UNARY[type(node.op)]))
+        return self.emit("prim", gast.UnaryOp(op=node.op, operand=operand), into, prim,
+                         [operand])
+
+    def _IfExp(self, node, into):
+        return self.ifexp(node, into)
+
+    def _Attribute(self, node, into):
+        value = self.expr(node.value)
+        if node.attr == "T":
+            prim = lookup(__import__("numpy").transpose)
+        elif node.attr == "real":
+            prim = lookup(__import__("numpy").real)
+        else:
+            raise self.src.error(node, f"pb.grad cannot differentiate the attribute "
+                                       f".{node.attr} of a differentiated value")
+        return self.emit("prim", gast.Attribute(value=value, attr=node.attr, ctx=gast.Load()),
+                         into, prim, [value])
+
+    def _Subscript(self, node, into):
+        value = self.expr(node.value)
+        index = node.slice
+        if self.activity.expr(index, self.env):
+            raise self.src.error(node, "pb.grad cannot differentiate an index that depends on "
+                                       "the differentiated arguments")
+        index = self.rename(index)
+        if isinstance(value, gast.Name) and self._is_container(value.id):
+            return self.container_item(value, index, node, into)
+        from .._rules.indexing import getitem
+        expr = gast.Subscript(value=value, slice=index, ctx=gast.Load())
+        return self.emit("prim", expr, into, lookup(getitem), [value, _index_value(index)])
+
+    def _is_container(self, name):
+        return name in self.fn_ir.containers
+
+    def container_item(self, value, index, node, into):
+        if not isinstance(index, gast.Constant):
+            raise self.src.error(node, "pb.grad can index a differentiated container (a dict, "
+                                       "list or tuple argument) with constant keys only")
+        structure = self.fn_ir.containers[value.id]
+        try:
+            sub = structure[index.value]
+        except (KeyError, IndexError, TypeError):
+            raise self.src.error(node, f"key {index.value!r} is not in the argument") from None
+        if (value.id, index.value) in self.items:
+            leaf = self.items[(value.id, index.value)]
+            if into is not None:
+                self.alias(into, _name(leaf))
+            return _name(leaf)
+        base, path = self.fn_ir.leaves.get(value.id, (value.id, ()))
+        if into is not None:
+            name = self.new_version(into)
+        else:
+            name = self.namer.fresh(f"{value.id}_{_key_name(index.value)}")
+        self.out.append(Op("leaf", name, gast.Subscript(value=value, slice=index, ctx=gast.Load()),
+                           self.line, args=[value], index=index.value))
+        self.activity.active.add(name)
+        self.items[(value.id, index.value)] = name
+        self.fn_ir.leaves[name] = (base, path + (index.value,))
+        if isinstance(sub, (dict, list, tuple)):
+            self.fn_ir.containers[name] = sub
+        else:
+            self.kinds[name] = sub
+        return _name(name)
+
+    def _Call(self, node, into):
+        func = node.func
+        if isinstance(func, gast.Attribute) and self.activity.expr(func.value, self.env):
+            return self.method_call(node, into)
+        callee = self.scope.callee(func, self.local_functions)
+        if callee.kind in ("prim",):
+            return self.prim_call(node, into, callee.prim)
+        if callee.kind == "identity":
+            if len(node.args) != 1 or node.keywords:
+                raise self.src.error(node, "float() takes one argument")
+            atom = self.expr(node.args[0])
+            if into is not None:
+                self.alias(into, atom)
+            return atom
+        if callee.kind in ("user", "local"):
+            return self.user_call(node, into, callee)
+        raise self.src.error(node, f"pb.grad cannot differentiate through {callee.name}(): it "
+                                   f"is not a NumPy function with a derivative rule, and its "
+                                   f"source is not available to transform")
+
+    def call_args(self, node):
+        args = [self.arg_atom(a) for a in node.args]
+        kwargs = {}
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise self.src.error(node, "pb.grad cannot transform **kwargs in a call")
+            kwargs[kw.arg] = self.arg_atom(kw.value)
+        return args, kwargs
+
+    def arg_atom(self, node):
+        if isinstance(node, (gast.List, gast.Tuple)) and self.activity.expr(node, self.env):
+            return type(node)(elts=[self.expr(e) for e in node.elts], ctx=gast.Load())
+        return self.expr(node)
+
+    def prim_call(self, node, into, prim):
+        args, kwargs = self.call_args(node)
+        for k, v in kwargs.items():
+            if self.activity.atom(v):
+                raise self.src.error(node, f"pb.grad differentiates positional arguments only: "
+                                           f"pass {k}= positionally")
+        call = gast.Call(func=self.rename(node.func), args=copy.deepcopy(args),
+                         keywords=[gast.keyword(arg=k, value=copy.deepcopy(v))
+                                   for k, v in kwargs.items()])
+        return self.emit("prim", call, into, prim, args, kwargs)
+
+    def method_call(self, node, into):
+        func = node.func
+        entry = METHODS.get(func.attr)
+        if entry is None:
+            raise self.src.error(node, f"pb.grad has no derivative for the array method "
+                                       f".{func.attr}()")
+        fun, adapt = entry
+        value = self.expr(func.value)
+        args, kwargs = self.call_args(node)
+        prim = lookup(fun)
+        call = gast.Call(func=gast.Attribute(value=value, attr=func.attr, ctx=gast.Load()),
+                         args=copy.deepcopy(args),
+                         keywords=[gast.keyword(arg=k, value=copy.deepcopy(v))
+                                   for k, v in kwargs.items()])
+        if not prim.differentiable:
+            target = self.fresh_target(into)
+            self.out.append(Op("const", target, call, self.line, active=False))
+            return _name(target)
+        rule_args = [value] + (adapt(args) if adapt else args)
+        return self.emit("prim", call, into, prim, rule_args, kwargs)
+
+    def user_call(self, node, into, callee):
+        args, kwargs = self.call_args(node)
+        params, defaults, closure_names = self.program.signature(callee, self)
+        from . import _Helper
+        bound = _Helper("", callee.name, params, closure_names, defaults).bind_call(
+            args, dict(kwargs), node, self.src)
+        bound = [self.rename(b) if not isinstance(b, gast.Name) else b for b in bound]
+        closure = [self.env[n] if n in self.env else _name(n) for n in closure_names]
+        all_args = bound + closure
+        active = [self.activity.atom(a) for a in all_args]
+        helper = self.program.helper_for(callee, active, self, node)
+        call_node = gast.Call(func=_name(helper.name), args=copy.deepcopy(all_args), keywords=[])
+        op_target = self.fresh_target(into)
+        op = Op("call", op_target, call_node, self.line, args=all_args, helper=(helper, active))
+        op.pullback = self.namer.fresh(f"{op_target}_pullback")
+        self.out.append(op)
+        self.activity.active.add(op_target)
+        return _name(op_target)
+
+
+def _params_of(node):
+    args = node.args
+    return list(args.args) + list(getattr(args, "kwonlyargs", []) or [])
+
+
+def _index_value(index):
+    """An index as an ordinary expression: ``1:3`` becomes ``slice(1, 3, None)``."""
+    if isinstance(index, gast.Slice):
+        parts = [copy.deepcopy(p) if p is not None else _const(None)
+                 for p in (index.lower, index.upper, index.step)]
+        return gast.Call(func=_name("slice"), args=parts, keywords=[])
+    if isinstance(index, gast.Tuple):
+        return gast.Tuple(elts=[_index_value(e) for e in index.elts], ctx=gast.Load())
+    return copy.deepcopy(index)
+
+
+def _key_name(key):
+    text = str(key)
+    cleaned = "".join(c if c.isalnum() else "_" for c in text)
+    return cleaned if cleaned and not cleaned[0].isdigit() else f"k{cleaned}"

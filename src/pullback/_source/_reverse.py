@@ -1,0 +1,269 @@
+"""Reverse: emit the forward pass and, after it, the backward pass, from the shared registry.
+
+The backward pass walks the normalized operations in reverse.  For each argument of an
+operation that is varied, it takes the rule's VJP (inlined or called by name) and adds it into
+that argument's adjoint ``b<name>``.  A first contribution is assigned, not added to zeros; a
+contribution that is just another adjoint is aliased, not copied.
+"""
+
+import copy
+
+import gast
+
+from ._ir import Branch, Op, Plain
+
+__all__ = ["Reverse"]
+
+_SCALAR_PRESERVING = {"add", "subtract", "multiply", "divide", "power", "negative", "positive",
+                      "true_divide", "float_power", "remainder", "fmod", "maximum", "minimum",
+                      "fmax", "fmin", "arctan2", "hypot", "logaddexp", "logaddexp2", "identity"}
+_FULL_REDUCTIONS = {"sum", "mean", "prod", "max", "min", "amax", "amin", "std", "var",
+                    "nansum", "nanmean", "dot", "vdot", "inner", "trace"}
+
+
+def _name(id_, ctx=None):
+    return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
+
+
+def _assign(target, value):
+    return gast.Assign(targets=[_name(target, gast.Store())], value=value, type_comment=None)
+
+
+class Reverse:
+    """Builds the statements of one generated function from a normalized Function."""
+
+    def __init__(self, fn_ir, namer, rules, imports, kinds, comment):
+        self.fn = fn_ir
+        self.namer = namer
+        self.rules = rules
+        self.imports = imports
+        self.kinds = dict(kinds)
+        self.comment = comment      # comment(line) -> a marker statement
+        self.own = {}               # name -> the adjoint variable created for it
+        self.items = {}             # tuple-valued name -> {index: item name}
+        self.useful = set()
+
+    # --- forward ------------------------------------------------------------------------------
+
+    def forward(self, body, last_line=None):
+        out = []
+        line = [last_line]
+        self._forward_block(body, out, line)
+        return out, line[0]
+
+    def _forward_block(self, body, out, line):
+        for node in body:
+            if node.line != line[0]:
+                out.append(self.comment(node.line))
+                line[0] = node.line
+            if isinstance(node, Branch):
+                body_out, else_out = [], []
+                self._forward_block(node.body, body_out, line)
+                line[0] = None
+                self._forward_block(node.orelse, else_out, line)
+                line[0] = None
+                out.append(gast.If(test=_name(node.test), body=body_out or [gast.Pass()],
+                                   orelse=else_out))
+            elif isinstance(node, Plain):
+                out.append(node.stmt)
+            else:
+                out.append(self._forward_op(node))
+
+    def _forward_op(self, op):
+        self._infer_kind(op)
+        if op.kind == "item":
+            self.items.setdefault(op.args[0].id, {})[op.index] = op.target
+        if op.kind == "call":
+            targets = gast.Tuple(elts=[_name(op.target, gast.Store()),
+                                       _name(op.pullback, gast.Store())], ctx=gast.Store())
+            return gast.Assign(targets=[targets], value=op.expr, type_comment=None)
+        return _assign(op.target, copy.deepcopy(op.expr))
+
+    def _infer_kind(self, op):
+        kinds = [self.kind(a) for a in op.args]
+        scalar = False
+        if op.kind in ("copy", "item") and kinds:
+            scalar = kinds[0] == "scalar" and op.kind == "copy"
+        elif op.kind == "leaf":
+            scalar = self.kinds.get(op.target) == "scalar"
+        elif op.kind == "prim" and op.prim is not None:
+            base = op.prim.name.rsplit(".", 1)[-1]
+            if base in _SCALAR_PRESERVING or op.prim.partials is not None:
+                scalar = all(k == "scalar" for k in kinds)
+            elif base in _FULL_REDUCTIONS:
+                scalar = (len(op.args) == 1 and "axis" not in op.kwargs
+                          and "keepdims" not in op.kwargs) or all(k == "scalar" for k in kinds)
+        self.kinds[op.target] = "scalar" if scalar else "array"
+
+    def kind(self, atom):
+        if isinstance(atom, gast.Constant):
+            return "scalar" if isinstance(atom.value, (int, float)) else "other"
+        if isinstance(atom, gast.Name):
+            return self.kinds.get(atom.id, "array")
+        if isinstance(atom, gast.UnaryOp) and isinstance(atom.operand, gast.Constant):
+            return self.kind(atom.operand)
+        return "array"
+
+    # --- backward -----------------------------------------------------------------------------
+
+    def backward(self, body, adj):
+        """Statements of the backward pass over ``body``; ``adj`` maps names to adjoints."""
+        out = []
+        line = [None]
+        self._backward_block(body, adj, out, line)
+        return out
+
+    def _backward_block(self, body, adj, out, line):
+        for node in reversed(body):
+            start = len(out)
+            if isinstance(node, Branch):
+                self._backward_branch(node, adj, out)
+            elif isinstance(node, Op) and node.active:
+                if node.target in self.items:
+                    self._gather_tuple(node, adj, out)
+                if node.target in adj:
+                    self._backward_op(node, adj, out)
+            if len(out) > start and node.line != line[0]:
+                out.insert(start, self.comment(node.line))
+                line[0] = node.line
+
+    def _backward_op(self, op, adj, out):
+        g = adj[op.target]
+        if op.kind == "copy":
+            self.accumulate(op.args[0], g, adj, out)
+        elif op.kind == "call":
+            self._backward_call(op, g, adj, out)
+        elif op.kind == "prim":
+            self._backward_prim(op, g, adj, out)
+        # "leaf": the adjoint stays in adj and is collected into the container's gradient;
+        # "item": collected by the operation that made the tuple.
+
+    def _gather_tuple(self, op, adj, out):
+        """The cotangent of a tuple-valued result, from the adjoints of its unpacked items."""
+        value = self._cotangent_of_tuple(op, adj)
+        if value is not None:
+            target = self.namer.adjoint(op.target)
+            out.append(_assign(target, value))
+            adj[op.target] = _name(target)
+
+    def _cotangent_of_tuple(self, op, adj):
+        parts = self.items.get(op.target)
+        if not parts:
+            return None
+        if not any(name in adj for name in parts.values()):
+            return None
+        n = max(parts) + 1
+        elts = []
+        for i in range(n):
+            name = parts.get(i)
+            if name is not None and name in adj:
+                elts.append(copy.deepcopy(adj[name]))
+            else:
+                elts.append(self.zeros(gast.Subscript(value=_name(op.target), slice=gast.Constant(
+                    value=i, kind=None), ctx=gast.Load())))
+        return gast.Tuple(elts=elts, ctx=gast.Load())
+
+    def _backward_prim(self, op, g, adj, out):
+        ans = _name(op.target)
+        for i, arg in enumerate(op.args):
+            if isinstance(arg, gast.Name) and arg.id in self.useful_active:
+                contribution = self.rules.vjp(op.prim, i, ans, op.args, op.kwargs, copy.deepcopy(g))
+                contribution = self._elide_unbroadcast(contribution, op, i)
+                self.accumulate(arg, contribution, adj, out)
+            elif isinstance(arg, (gast.List, gast.Tuple)) and any(
+                    isinstance(e, gast.Name) and e.id in self.useful_active for e in arg.elts):
+                parts = self.namer.fresh(f"b{op.target}_parts")
+                out.append(_assign(parts, self.rules.vjp(op.prim, i, ans, op.args, op.kwargs,
+                                                         copy.deepcopy(g))))
+                for j, e in enumerate(arg.elts):
+                    if isinstance(e, gast.Name) and e.id in self.useful_active:
+                        piece = gast.Subscript(value=_name(parts), slice=gast.Constant(
+                            value=j, kind=None), ctx=gast.Load())
+                        self.accumulate(e, piece, adj, out)
+
+    def _elide_unbroadcast(self, expr, op, argnum):
+        """``unbroadcast(e, x)`` is ``e`` when nothing can broadcast against ``x``: every other
+        argument of the operation is a scalar."""
+        if not (isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name)
+                and expr.func.id == self.imports.peek("pullback._registry", "unbroadcast")
+                and len(expr.args) == 2):
+            return expr
+        others = [a for j, a in enumerate(op.args) if j != argnum]
+        if all(self.kind(a) == "scalar" for a in others):
+            return expr.args[0]
+        return expr
+
+    def _backward_call(self, op, g, adj, out):
+        helper, active = op.helper
+        names = []
+        wanted = []
+        for arg, is_active in zip(op.args, active):
+            if is_active and isinstance(arg, gast.Name) and arg.id in self.useful_active:
+                name = self.namer.fresh(f"b{arg.id}_from_{helper.short}")
+                names.append(_name(name, gast.Store()))
+                wanted.append((arg, name))
+            else:
+                names.append(_name("_", gast.Store()))
+        call = gast.Call(func=_name(op.pullback), args=[copy.deepcopy(g)], keywords=[])
+        target = gast.Tuple(elts=names, ctx=gast.Store()) if len(names) != 1 else names[0]
+        out.append(gast.Assign(targets=[target], value=call, type_comment=None))
+        for arg, name in wanted:
+            self.accumulate(arg, _name(name), adj, out)
+
+    def _backward_branch(self, node, adj, out):
+        body_adj, else_adj = dict(adj), dict(adj)
+        body_out, else_out = [], []
+        self._backward_block(node.body, body_adj, body_out, [None])
+        self._backward_block(node.orelse, else_adj, else_out, [None])
+        local = _defined(node.body) | _defined(node.orelse)
+        for name in sorted((set(body_adj) | set(else_adj)) - local):
+            a, b = body_adj.get(name), else_adj.get(name)
+            if a is not None and b is not None and gast.dump(a) == gast.dump(b):
+                adj[name] = a
+                continue
+            common = self.namer.adjoint(name)
+            for branch_out, value in ((body_out, a), (else_out, b)):
+                branch_out.append(_assign(common, copy.deepcopy(value) if value is not None
+                                          else self.zeros(_name(name))))
+            adj[name] = _name(common)
+            self.own[name] = common
+        if body_out or else_out:
+            out.append(gast.If(test=_name(node.test), body=body_out or [gast.Pass()],
+                               orelse=else_out))
+
+    # --- adjoints -----------------------------------------------------------------------------
+
+    def accumulate(self, arg, contribution, adj, out):
+        """Add ``contribution`` into the adjoint of name ``arg``."""
+        name = arg.id
+        current = adj.get(name)
+        if current is None:
+            if isinstance(contribution, gast.Name):
+                adj[name] = contribution
+                return
+            target = self.namer.adjoint(name)
+            self.own[name] = target
+            out.append(_assign(target, contribution))
+            adj[name] = _name(target)
+            return
+        target = self.own.get(name)
+        if target is None or current.id != target:
+            target = self.namer.adjoint(name)
+            self.own[name] = target
+        total = gast.BinOp(left=copy.deepcopy(current), op=gast.Add(), right=contribution)
+        out.append(_assign(target, total))
+        adj[name] = _name(target)
+
+    def zeros(self, value):
+        alias = self.imports.name("pullback._runtime", "zeros_like", None)
+        return gast.Call(func=_name(alias), args=[value], keywords=[])
+
+
+def _defined(body):
+    names = set()
+    for node in body:
+        if isinstance(node, Op):
+            names.add(node.target)
+        elif isinstance(node, Branch):
+            names |= _defined(node.body) | _defined(node.orelse)
+    return names

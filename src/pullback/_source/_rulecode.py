@@ -1,0 +1,208 @@
+"""Registry rules as code: inline a rule's lambda body, or call the rule function by name.
+
+The registry holds ordinary Python functions.  A rule written as ``lambda ans, x: lambda g:
+EXPR`` (or an elementwise partial ``lambda ans, x: EXPR``) is found in its module's source and
+inlined with the call's own names substituted; any other rule is imported into the generated
+module under a readable name and called.  Nothing is written twice.
+"""
+
+import ast
+import copy
+import inspect
+import sys
+
+import gast
+
+__all__ = ["RuleCode"]
+
+_PARSED = {}  # file name -> its std-ast module
+
+
+def _lambda_node(fn):
+    """The gast Lambda node that ``fn`` was compiled from, or None if it cannot be singled out."""
+    code = getattr(fn, "__code__", None)
+    if code is None or fn.__name__ != "<lambda>":
+        return None
+    filename = code.co_filename
+    if filename not in _PARSED:
+        try:
+            with open(filename, encoding="utf-8") as fh:
+                _PARSED[filename] = ast.parse(fh.read())
+        except (OSError, SyntaxError):
+            _PARSED[filename] = None
+    module = _PARSED[filename]
+    if module is None:
+        return None
+    found = []
+    for node in ast.walk(module):
+        if isinstance(node, ast.Lambda) and node.lineno == code.co_firstlineno:
+            compiled = compile(ast.Expression(body=node), filename, "eval")
+            lam = next(c for c in compiled.co_consts if hasattr(c, "co_code"))
+            if _same_shape(lam, code):
+                found.append(node)
+    if len(found) > 1:
+        found = [n for n in found if _same_place(n, code)]
+    if len(found) != 1:
+        return None
+    return gast.ast_to_gast(found[0])
+
+
+def _same_shape(a, b):
+    """Same parameters, names and constants (bytecode differs between compiles in 3.11+)."""
+    if a.co_names != b.co_names or a.co_varnames != b.co_varnames:
+        return False
+    ca = [c for c in a.co_consts if not hasattr(c, "co_code")]
+    cb = [c for c in b.co_consts if not hasattr(c, "co_code")]
+    if ca != cb:
+        return False
+    na = [c for c in a.co_consts if hasattr(c, "co_code")]
+    nb = [c for c in b.co_consts if hasattr(c, "co_code")]
+    return len(na) == len(nb) and all(_same_shape(x, y) for x, y in zip(na, nb))
+
+
+def _same_place(node, code):
+    """Whether ``code`` was compiled from the lambda ``node`` (columns; 3.11+), or, without
+    column information, from identical bytecode."""
+    if hasattr(code, "co_positions"):
+        cols = {p[2] for p in code.co_positions() if p[2] is not None}
+        return node.body.col_offset in cols
+    compiled = compile(ast.Expression(body=node), code.co_filename, "eval")
+    lam = next(c for c in compiled.co_consts if hasattr(c, "co_code"))
+    return _same_code(lam, code)
+
+
+def _same_code(a, b):
+    if a.co_code != b.co_code or a.co_names != b.co_names or a.co_varnames != b.co_varnames:
+        return False
+    ca = [c for c in a.co_consts if not hasattr(c, "co_code")]
+    cb = [c for c in b.co_consts if not hasattr(c, "co_code")]
+    if ca != cb:
+        return False
+    na = [c for c in a.co_consts if hasattr(c, "co_code")]
+    nb = [c for c in b.co_consts if hasattr(c, "co_code")]
+    return len(na) == len(nb) and all(_same_code(x, y) for x, y in zip(na, nb))
+
+
+def _literal(value):
+    """``value`` as a gast expression, when it is a plain literal; else None."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return gast.Constant(value=value, kind=None)
+    if isinstance(value, tuple):
+        elts = [_literal(v) for v in value]
+        if all(e is not None for e in elts):
+            return gast.Tuple(elts=elts, ctx=gast.Load())
+    return None
+
+
+class _Substitute(gast.NodeTransformer):
+    def __init__(self, mapping, rename_free):
+        self.mapping = mapping
+        self.rename_free = rename_free
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, gast.Load):
+            if node.id in self.mapping:
+                return copy.deepcopy(self.mapping[node.id])
+            return self.rename_free(node)
+        return node
+
+
+class RuleCode:
+    """Turns registry rules into gast expressions for one generated module."""
+
+    def __init__(self, imports):
+        self.imports = imports  # the generated module's Imports
+
+    def vjp(self, prim, argnum, ans, args, kwargs, g):
+        """The gradient flowing to ``args[argnum]`` as an expression (``args`` are gast atoms)."""
+        if prim.partials is not None:
+            partial = prim.partials[argnum]
+            term = self._apply(partial, ans, args, kwargs, prim, argnum)
+            return self._call("unbroadcast", [gast.BinOp(left=g, op=gast.Mult(), right=term),
+                                             args[argnum]])
+        maker = prim.vjp_maker(argnum)
+        node = _lambda_node(maker)
+        bound = self._bind(maker, ans, args, kwargs)
+        if (node is not None and bound is not None and isinstance(node.body, gast.Lambda)
+                and len(node.body.args.args) == 1):
+            inner = node.body
+            mapping = dict(bound)
+            mapping[inner.args.args[0].id] = g
+            return self._inline(inner.body, mapping, maker)
+        rule = self._callable(maker, prim, "vjp", argnum)
+        return gast.Call(func=self._call_expr(rule, ans, args, kwargs), args=[g], keywords=[])
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _apply(self, fn, ans, args, kwargs, prim, argnum):
+        """``fn(ans, *args, **kwargs)`` inlined when ``fn`` is a one-expression lambda."""
+        node = _lambda_node(fn)
+        bound = self._bind(fn, ans, args, kwargs)
+        if node is not None and bound is not None and not isinstance(node.body, gast.Lambda):
+            return self._inline(node.body, dict(bound), fn)
+        return self._call_expr(self._callable(fn, prim, "partial", argnum), ans, args, kwargs)
+
+    def _bind(self, fn, ans, args, kwargs):
+        """Parameter name -> gast expression, with defaults filled in; None if not literal."""
+        try:
+            sig = inspect.signature(fn)
+            bound = sig.bind(ans, *args, **kwargs)
+        except (TypeError, ValueError):
+            return None
+        mapping = {}
+        for name, param in sig.parameters.items():
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                if name in bound.arguments:
+                    return None
+                continue
+            if name in bound.arguments:
+                mapping[name] = bound.arguments[name]
+            else:
+                default = _literal(param.default)
+                if default is None:
+                    return None
+                mapping[name] = default
+        return mapping
+
+    def _inline(self, body, mapping, fn):
+        module = fn.__module__
+        globals_ = fn.__globals__
+
+        def rename_free(node):
+            if node.id in ("np", "numpy") and globals_.get(node.id) is not None:
+                return gast.Name(id=self.imports.numpy(), ctx=gast.Load(), annotation=None,
+                                 type_comment=None)
+            if node.id in globals_:
+                obj = globals_[node.id]
+                home = getattr(obj, "__module__", None) if callable(obj) else None
+                if home and getattr(sys.modules.get(home), getattr(obj, "__name__", ""),
+                                    None) is obj:
+                    alias = self.imports.name(home, obj.__name__, obj)
+                else:
+                    alias = self.imports.name(module, node.id, obj)
+                return gast.Name(id=alias, ctx=gast.Load(), annotation=None, type_comment=None)
+            return node
+
+        return _Substitute(mapping, rename_free).visit(copy.deepcopy(body))
+
+    def _callable(self, fn, prim, which, argnum):
+        """A name in the generated module bound to rule function ``fn``."""
+        name = getattr(fn, "__name__", "rule")
+        module = getattr(fn, "__module__", None)
+        if name == "<lambda>" or module is None or getattr(
+                inspect.getmodule(fn), name, None) is not fn:
+            base = prim.name.rsplit(".", 1)[-1]
+            return self.imports.bind(f"{which}_{base}" + (f"_{argnum}" if argnum else ""),
+                                     prim, which, argnum)
+        return self.imports.name(module, name, fn)
+
+    def _call_expr(self, alias, ans, args, kwargs):
+        keywords = [gast.keyword(arg=k, value=v) for k, v in kwargs.items()]
+        return gast.Call(func=gast.Name(id=alias, ctx=gast.Load(), annotation=None,
+                                        type_comment=None),
+                         args=[ans] + list(args), keywords=keywords)
+
+    def _call(self, helper, args):
+        alias = self.imports.name("pullback._registry", helper, None)
+        return gast.Call(func=gast.Name(id=alias, ctx=gast.Load(), annotation=None,
+                                        type_comment=None), args=args, keywords=[])

@@ -1,0 +1,30 @@
+"""User code that the corpus (tests/corpus.py) imports from another module.
+
+Written the way a user's own utility module looks: plain NumPy helpers that corpus functions call
+(so the source engine must resolve and transform a function from a second file), and a plain
+class whose instances are passed in as non-differentiated arguments.
+"""
+
+import numpy as np
+
+
+class Model:
+    """A plain object carrying constants, e.g. ``model.scale * x`` inside a loss."""
+
+    def __init__(self, scale, bias):
+        self.scale = scale
+        self.bias = bias
+
+    def __repr__(self):
+        return f"Model(scale={self.scale!r}, bias={self.bias!r})"
+
+
+def smooth_abs(x, eps=1e-2):
+    """A differentiable stand-in for abs: sqrt(x**2 + eps)."""
+    return np.sqrt(x * x + eps)
+
+
+def rbf(x, y, gamma=0.5):
+    """Gaussian kernel between two vectors."""
+    d = x - y
+    return np.exp(-gamma * np.dot(d, d))

@@ -1,0 +1,132 @@
+"""Functions the source engine cannot transform (issue 4, item 4), with arguments.
+
+In ``mode="source"`` each must raise ``pb.TransformError`` at the line marked ``# <-- unsupported``
+(in the function itself or in the user helper it calls); in ``mode="auto"`` each must fall back
+to the tape and say why.  Every one runs as plain Python and on the runtime tape, so the
+fallback's gradient can be checked.  ``if`` / ``for`` / ``while`` statements are deliberately
+absent: a later issue adds them to the engine.
+"""
+
+import contextlib
+from dataclasses import dataclass
+
+import numpy as np
+
+MARKER = "# <-- unsupported"
+
+
+@dataclass
+class Unsupported:
+    """``fn(*args)`` differentiated w.r.t. its first argument hits ``construct``.
+
+    ``anchors``: the text the error's column may point at (the construct's first token).
+    ``site``: the function whose source holds the marker line, when it is not ``fn`` itself.
+    """
+
+    fn: object
+    args: tuple
+    construct: str
+    anchors: tuple
+    site: object = None
+
+    @property
+    def id(self):
+        return self.fn.__name__
+
+
+UNSUPPORTED = []
+
+
+def _x(n=3):
+    return np.random.default_rng(7).uniform(0.5, 2.0, n)
+
+
+def try_except(x):
+    try:  # <-- unsupported
+        y = np.log(x)
+    except FloatingPointError:
+        y = x
+    return np.sum(y)
+
+
+UNSUPPORTED.append(Unsupported(try_except, (_x(),), "try statement", ("try",)))
+
+
+def with_block(x):
+    with contextlib.nullcontext():  # <-- unsupported
+        y = np.sin(x)
+    return np.sum(y * x)
+
+
+UNSUPPORTED.append(Unsupported(with_block, (_x(),), "with statement", ("with",)))
+
+
+def del_statement(x):
+    tmp = x * 2.0
+    y = np.exp(tmp)
+    del tmp  # <-- unsupported
+    return np.sum(y)
+
+
+UNSUPPORTED.append(Unsupported(del_statement, (_x(),), "del statement", ("del",)))
+
+
+_CALLS = 0
+
+
+def global_counter(x):
+    global _CALLS  # <-- unsupported
+    _CALLS += 1
+    return np.sum(x ** 2)
+
+
+UNSUPPORTED.append(Unsupported(global_counter, (_x(),), "global statement", ("global",)))
+
+
+def class_inside(x):
+    class Config:  # <-- unsupported
+        scale = 2.0
+    return np.sum(Config.scale * x ** 2)
+
+
+UNSUPPORTED.append(Unsupported(class_inside, (_x(),), "class definition", ("class",)))
+
+
+def star_args_call(x):
+    parts = (x, x ** 2)
+    return np.sum(np.add(*parts))  # <-- unsupported
+
+
+UNSUPPORTED.append(Unsupported(star_args_call, (_x(),), "starred call argument",
+                               ("np.add(", "*parts")))
+
+
+def list_comprehension(x):
+    return sum([v ** 2 for v in x])  # <-- unsupported
+
+
+UNSUPPORTED.append(Unsupported(list_comprehension, (_x(),), "list comprehension", ("[v",)))
+
+
+def generator_expression(x):
+    return sum(v * np.sin(v) for v in x)  # <-- unsupported
+
+
+UNSUPPORTED.append(Unsupported(generator_expression, (_x(),), "generator expression",
+                               ("(v", "v * np")))
+
+
+def _guarded_log(v):
+    try:  # <-- unsupported
+        out = np.log(v)
+    except FloatingPointError:
+        out = v
+    return out
+
+
+def calls_unsupported_helper(x):
+    return np.sum(_guarded_log(x) * 2.0)
+
+
+UNSUPPORTED.append(Unsupported(calls_unsupported_helper, (_x(),), "try statement in a helper",
+                               ("try",), site=_guarded_log))
