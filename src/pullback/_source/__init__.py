@@ -119,8 +119,14 @@ class _Program:
                 f"# Regenerate it rather than edit it.\n")
 
     def header(self):
-        self.imports.numpy()
-        return self.imports.statements()
+        """Imports of everything the functions use that can be imported: the rules and
+        helpers, and the user's own NumPy names, so the module text runs on its own."""
+        used = set()
+        for fn in self.functions:
+            used |= {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
+        for name in sorted(used):
+            self.imports.user_import(name)
+        return self.imports.statements(used)
 
     # --- the differentiated function ---------------------------------------------------------
 
@@ -183,12 +189,12 @@ class _Program:
         if callee.kind == "local":
             key = ("local", id(callee.node), tuple(active))
             src = FunctionSource(caller.src.fn, callee.node, caller.src.filename, caller.src.lines)
-            short = callee.name
+            short = _identifier(callee.name)
         else:
             key = ("user", callee.fn.__code__, tuple(active))
             src = get_source(callee.fn)
             fence(src)
-            short = callee.fn.__name__
+            short = _identifier(callee.fn.__name__)
         if key in self.helpers:
             return self.helpers[key]
         if key in self.in_progress:
@@ -316,7 +322,7 @@ def _defaults(node):
 
 
 def _identifier(name):
-    cleaned = "".join(c if c.isalnum() or c == "_" else "" for c in name)
+    cleaned = "".join(c if c.isalnum() or c == "_" else "" for c in name).strip("_")
     return cleaned or "function"
 
 

@@ -41,6 +41,31 @@ class Imports:
             self._order.append((alias, module, name, "from"))
         return self._by_source[key]
 
+    def user_import(self, name):
+        """Import ``name`` the way the user's code sees it, if it is a module or a function
+        importable by name (``np``, ``numpy``, ``from numpy import sin``)."""
+        import sys
+        import types
+        obj = self.user_value(name)
+        if obj is None or any(e[0] == name for e in self._order):
+            return
+        if isinstance(obj, types.ModuleType):
+            key = (obj.__name__, None) if obj.__name__ != "numpy" else ("numpy", None)
+            if key not in self._by_source:
+                self._by_source[key] = name
+                self._order.append((name, obj.__name__, None, "module"))
+            return
+        module = getattr(obj, "__module__", None)
+        qual = getattr(obj, "__name__", None)
+        if module and qual and getattr(sys.modules.get(module), qual, None) is obj and (
+                module == "numpy" or module.startswith("numpy.")):
+            self._by_source.setdefault((module, qual), name)
+            self._order.append((name, module, qual, "from"))
+        elif isinstance(obj, __import__("numpy").ufunc) and getattr(
+                __import__("numpy"), obj.__name__, None) is obj:
+            self._by_source.setdefault(("numpy", obj.__name__), name)
+            self._order.append((name, "numpy", obj.__name__, "from"))
+
     def _alias(self, base, obj):
         # The user's own name for the same object is the most readable alias of all.
         if obj is not None and self.user_value(base) is obj:
@@ -73,8 +98,11 @@ class Imports:
         alias = self.name(prim.fun.__module__, prim.fun.__name__, prim.fun)
         return gast.Name(id=alias, ctx=gast.Load(), annotation=None, type_comment=None)
 
-    def statements(self):
-        """The import statements (and registry look-ups), in the order first used."""
+    def statements(self, used=None):
+        """The import statements (and registry look-ups), in the order first used; with
+        ``used`` (the names the functions read), only those that are used."""
+        if used is not None:
+            self._order = [e for e in self._order if e[0] in used]
         rules = [entry for entry in self._order if entry[3] == "rule"]
         if rules:
             self.name("pullback._runtime", "rule", None)

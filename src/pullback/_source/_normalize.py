@@ -95,6 +95,8 @@ class _Normalizer:
             self.fn_ir.result = self.expr_into(node.body, None)
             return self.fn_ir
         body = node.body
+        if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant):
+            body = body[1:]  # the docstring
         for i, stmt in enumerate(body):
             self.line = stmt.lineno
             if isinstance(stmt, gast.Return):

@@ -1,0 +1,71 @@
+"""Example functions whose generated gradients are checked in beside this file.
+
+Each entry of EXAMPLES is (function, example arguments, wrt).  ``python
+generated_examples/regenerate.py`` writes ``<name>_grad.py`` for each; the test suite
+regenerates them and fails on any difference.
+"""
+
+import numpy as np
+
+
+def seed_polynomial(w1, w2):
+    """The tutorials' first example: 36 and 10 at (5, 3)."""
+    return 3 * w1 ** 2 + 2 * w1 * w2
+
+
+def softplus(z):
+    """The tutorials' naive softplus."""
+    return np.log(np.exp(z) + 1.0)
+
+
+def sigmoid_sum(x):
+    """The tutorials' sigmoid, summed over a vector of inputs."""
+    return np.sum(1 / (1 + np.exp(-x)))
+
+
+def abs_loss(x, a, y):
+    """The tutorials' loss |a * x - y|."""
+    return np.abs(a * x - y)
+
+
+def logistic_regression(w, b, X, y):
+    """Mean logistic loss of a linear model, computed stably."""
+    z = X @ w + b
+    return np.mean(np.logaddexp(0.0, z) - y * z)
+
+
+def mlp_loss(params, x, y):
+    """A 2-layer tanh MLP over a parameter dict, with softmax cross-entropy."""
+    h = np.tanh(x @ params["W1"] + params["b1"])
+    logits = h @ params["W2"] + params["b2"]
+    return softmax_cross_entropy(logits, y)
+
+
+def softmax_cross_entropy(logits, y):
+    """Mean cross-entropy of one-hot labels ``y``, through a stable logsumexp."""
+    m = np.max(logits, axis=1, keepdims=True)
+    z = logits - m
+    lse = np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return -np.mean(np.sum((z - lse) * y, axis=1))
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(8, 3))
+    labels = rng.integers(0, 3, size=8)
+    params = {"W1": rng.normal(size=(3, 4)) / 2, "b1": np.zeros(4),
+              "W2": rng.normal(size=(4, 3)) / 2, "b2": np.zeros(3)}
+    return rng, X, np.eye(3)[labels], params
+
+
+_rng, _X, _Y, _PARAMS = _data()
+
+EXAMPLES = [
+    (seed_polynomial, (5.0, 3.0), (0, 1)),
+    (softplus, (100.0,), 0),
+    (sigmoid_sum, (np.linspace(-10.0, 10.0, 201),), 0),
+    (abs_loss, (10.0, 2.0, 8.0), 0),
+    (logistic_regression, (_rng.normal(size=3), 0.1, _X, (_Y[:, 0] > 0).astype(float)), (0, 1)),
+    (mlp_loss, (_PARAMS, _X, _Y), 0),
+    (softmax_cross_entropy, (_rng.normal(size=(8, 3)), _Y), 0),
+]
