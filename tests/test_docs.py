@@ -1,5 +1,6 @@
 """The docs never lie: every ```python block in README.md and docs/*.md runs, in order, per file."""
 
+import linecache
 import pathlib
 import re
 
@@ -18,8 +19,11 @@ def blocks(path):
 def test_doc_code_blocks_run(path, capsys):
     namespace = {"__name__": f"doc_{path.stem}"}
     for i, code in enumerate(blocks(path)):
+        filename = f"{path.name}[block {i + 1}]"
+        # Registered like a file, so pb.grad can read the source of functions defined here.
+        linecache.cache[filename] = (len(code), None, code.splitlines(keepends=True), filename)
         try:
-            exec(compile(code, f"{path.name}[block {i + 1}]", "exec"), namespace)
+            exec(compile(code, filename, "exec"), namespace)
         except Exception as exc:
             raise AssertionError(f"{path.name}, code block {i + 1} failed:\n{code}") from exc
 

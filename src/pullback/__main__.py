@@ -1,7 +1,11 @@
-"""Command line: ``python -m pullback demo``."""
+"""Command line: ``python -m pullback demo`` and ``python -m pullback show FILE.py:FUNCTION``."""
 
 import argparse
+import importlib.util
+import inspect
+import pathlib
 import sys
+import traceback
 
 
 def main(argv=None):
@@ -10,11 +14,79 @@ def main(argv=None):
                                      description="pullback: differentiate plain NumPy code")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="run the built-in examples and print what they compute")
+    show = commands.add_parser("show", help="print the gradient code pb.grad generates for a "
+                                            "function")
+    show.add_argument("target", metavar="FILE.py:FUNCTION")
+    show.add_argument("--wrt", default=None,
+                      help="parameters to differentiate, by name or position, comma-separated "
+                           "(default: the first)")
+    show.add_argument("--scalar", default="",
+                      help="parameters that are Python floats, comma-separated (the code is "
+                           "specialized to scalars); the others are taken to be arrays")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from ._demo import run
         run()
+        return 0
+    return _show(args.target, args.wrt, args.scalar)
+
+
+def _show(target, wrt, scalars):
+    path, _, name = target.rpartition(":")
+    if not path or not name:
+        print(f"error: expected FILE.py:FUNCTION, got {target!r}", file=sys.stderr)
+        return 2
+    fn = _load(pathlib.Path(path), name)
+    if fn is None:
+        return 2
+    params = list(inspect.signature(fn).parameters)
+    try:
+        wrt_names = _wrt_names(wrt, params)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    scalar = {s.strip() for s in scalars.split(",") if s.strip()}
+    kinds = {p: "scalar" if p in scalar else "array" for p in params}
+    from ._errors import TransformError
+    from ._source import generate
+    try:
+        generated = generate(fn, wrt_names, kinds)
+    except TransformError as err:
+        print("".join(traceback.format_exception_only(type(err), err)), end="", file=sys.stderr)
+        return 1
+    print(generated.source, end="")
     return 0
+
+
+def _load(path, name):
+    if not path.exists():
+        print(f"error: no file {path}", file=sys.stderr)
+        return None
+    sys.path.insert(0, str(path.resolve().parent))
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    fn = getattr(module, name, None)
+    if fn is None or not callable(fn):
+        print(f"error: {path} defines no function {name!r}", file=sys.stderr)
+        return None
+    return fn
+
+
+def _wrt_names(wrt, params):
+    if wrt is None:
+        return [params[0]]
+    names = []
+    for part in wrt.split(","):
+        part = part.strip()
+        if part.lstrip("-").isdigit():
+            names.append(params[int(part)])
+        elif part in params:
+            names.append(part)
+        else:
+            raise ValueError(f"--wrt {part!r} names no parameter; the parameters are {params}")
+    return names
 
 
 if __name__ == "__main__":
