@@ -22,6 +22,7 @@ from ._tape import GradientTape, UnconnectedGradients
 from ._custom import custom_gradient, stop_gradient
 from ._check import check_grads
 from ._grad import grad, value_and_grad
+from ._transforms import hessian, hvp, jacobian, jvp, vjp
 from . import math, nn, random
 from ._tfnames import *  # noqa: F401,F403
 from ._tfnames import __all__ as _tf_all
@@ -31,6 +32,7 @@ __version__ = "0.1.0"
 __all__ = [
     "GradientTape", "UnconnectedGradients", "Tensor", "Variable", "constant", "convert_to_tensor",
     "is_tensor", "stop_gradient", "custom_gradient", "check_grads", "grad", "value_and_grad",
+    "vjp", "jvp", "jacobian", "hessian", "hvp",
     "primitive", "defvjp", "defjvp", "defvjp_argnum", "defjvp_argnum", "defelementwise",
     "deflinear", "deflinear_argnum", "nondifferentiable", "unbroadcast",
     "TransformError", "NoGradientRuleError", "RuleRegistrationError",
