@@ -55,8 +55,15 @@ def _paths(tree, prefix, out):
 
 
 def rule(fun, which, argnum):
-    """The registry's rule for ``fun``: its VJP maker ("vjp") or elementwise partial
-    ("partial") for argument ``argnum``; generated code binds a lambda rule this way."""
-    from ._registry import rule_for
-    prim = rule_for(fun)
+    """The registry's rule for ``fun`` (a function, or a registered primitive's qualified
+    name): its VJP maker ("vjp") or elementwise partial ("partial") for argument ``argnum``;
+    generated code binds a lambda rule this way."""
+    from ._registry import all_primitives, rule_for
+    if isinstance(fun, str):  # a user's primitive, by its qualified name
+        matches = [p for p in all_primitives() if p.name == fun]
+        if len(matches) != 1:
+            raise LookupError(f"no single primitive named {fun!r} is registered")
+        prim = matches[0]
+    else:
+        prim = rule_for(fun)
     return prim.partials[argnum] if which == "partial" else prim.vjp_maker(argnum)

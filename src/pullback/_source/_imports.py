@@ -95,7 +95,14 @@ class Imports:
             for part in prim.name.split(".")[1:]:
                 node = gast.Attribute(value=node, attr=part, ctx=gast.Load())
             return node
-        alias = self.name(prim.fun.__module__, prim.fun.__name__, prim.fun)
+        import sys
+        fun = getattr(prim.fun, "__wrapped__", prim.fun)
+        home = sys.modules.get(getattr(fun, "__module__", None) or "")
+        if home is not None and getattr(home, fun.__name__, None) in (fun, prim.fun) and (
+                getattr(home, "__file__", None)):
+            alias = self.name(fun.__module__, fun.__name__, getattr(home, fun.__name__))
+        else:  # defined where it cannot be imported from: the user's own name for it
+            alias = fun.__name__
         return gast.Name(id=alias, ctx=gast.Load(), annotation=None, type_comment=None)
 
     def statements(self, used=None):
@@ -120,9 +127,11 @@ class Imports:
             else:
                 prim, which, argnum = name
                 rule = self.name("pullback._runtime", "rule", None)
+                fun = self.function(prim) if prim.name.startswith("numpy.") else gast.Constant(
+                    value=prim.name, kind=None)  # a user's primitive: found by its name
                 value = gast.Call(func=gast.Name(id=rule, ctx=gast.Load(), annotation=None,
                                                  type_comment=None),
-                                  args=[self.function(prim), gast.Constant(value=which, kind=None),
+                                  args=[fun, gast.Constant(value=which, kind=None),
                                         gast.Constant(value=argnum, kind=None)], keywords=[])
                 stmts.append(gast.Assign(targets=[gast.Name(id=alias, ctx=gast.Store(),
                                                             annotation=None, type_comment=None)],
