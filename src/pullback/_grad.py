@@ -183,11 +183,19 @@ def tape_gradient(fn, params, values, wrt):
         sources.extend(tensors)
         call[name] = unflatten(spec, tensors)
     previous = stack.strict
-    stack.strict = True
+    stack.strict, stack.lost = True, None
     try:
         with GradientTape() as tape:
             tape.watch(sources)
             out = fn(**call)
+    except Exception as err:
+        if stack.lost is None:
+            raise
+        raise TypeError(
+            f"pb.grad(mode='tape') cannot differentiate {getattr(fn, '__qualname__', fn)}: a "
+            f"differentiated value was {stack.lost}, which would silently drop its part of the "
+            f"gradient. Use mode='source' (it differentiates writes into arrays), or build the "
+            f"array with np.stack / np.concatenate / np.where") from err
     finally:
         stack.strict = previous
     from ._runtime import seed

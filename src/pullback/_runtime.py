@@ -4,7 +4,7 @@ import numpy as np
 
 from ._structure import flatten, unflatten
 
-__all__ = ["seed", "zeros_like", "tree_grad", "rule"]
+__all__ = ["seed", "zeros_like", "tree_grad", "rule", "take", "zero_at"]
 
 
 def seed(value, name="the function"):
@@ -67,3 +67,21 @@ def rule(fun, which, argnum):
     else:
         prim = rule_for(fun)
     return prim.partials[argnum] if which == "partial" else prim.vjp_maker(argnum)
+
+
+def take(adjoint, index):
+    """The cotangent of ``x[index]`` inside the adjoint of array ``x`` (a copy; 0.0 while no
+    gradient has reached the array)."""
+    if np.ndim(adjoint) == 0:
+        return adjoint
+    return np.array(adjoint[index], dtype=float)
+
+
+def zero_at(adjoint, index):
+    """The adjoint with ``[index]`` zeroed, in place: ``x[index] = v`` overwrote those
+    entries, so nothing before it reached the output through them.  The backward pass owns
+    this array (it was made by its own additions or copied)."""
+    if np.ndim(adjoint) == 0:
+        return adjoint
+    adjoint[index] = 0.0
+    return adjoint

@@ -18,6 +18,7 @@ class _Stack(threading.local):
         # Set while pb.grad runs a function on the tape: turning a differentiated Tensor into
         # a plain array or float there would silently drop part of the gradient.
         self.strict = False
+        self.lost = None
 
 
 stack = _Stack()

@@ -604,6 +604,7 @@ def convert_to_tensor(value, dtype=None, name=None):
 
 
 def _lost_gradient(what):
+    stack.lost = what  # NumPy may replace this error by its own; pb.grad reports this one
     raise TypeError(
         f"pb.grad(mode='tape'): a differentiated value was {what}, which would silently drop "
         f"its part of the gradient. Keep it a NumPy expression (np.stack / np.concatenate / "

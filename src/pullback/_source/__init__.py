@@ -16,6 +16,7 @@ from ._emit import Comments, emit
 from ._fence import fence
 from ._getsource import FunctionSource, get_source
 from ._imports import Imports
+from ._lower import lower
 from ._naming import Namer
 from ._normalize import _params_of, normalize
 from ._reverse import Reverse
@@ -46,6 +47,7 @@ def generate(fn, wrt, kinds):
     src = get_source(fn)
     fence(src)
     program = _Program(src)
+    program.lower(src.node)
     entry = program.main(src, wrt, kinds)
     module = gast.Module(body=program.header() + program.functions, type_ignores=[])
     text = program.title() + emit(module, program.comments)
@@ -112,6 +114,12 @@ class _Program:
                 return None
         return fn.__globals__.get(name)
 
+    def lower(self, node):
+        """Turn early returns, break and continue into flags (once per node)."""
+        if not getattr(node, "_pullback_lowered", False):
+            lower(node, Namer(_names_in(node) | self.module_namer._taken))
+            node._pullback_lowered = True
+
     def title(self):
         src = self.root
         where = f"{os.path.basename(src.filename)}, line {src.node.lineno}"
@@ -139,13 +147,18 @@ class _Program:
         result = fn_ir.result
         adj = {}
         seeded = isinstance(result, gast.Name) and result.id in reverse.useful_active
+        if isinstance(result, gast.Name) and result.id in reverse.saved:
+            # the backward pass restores saved values: keep the output's value apart
+            value = namer.fresh("value")
+            body.append(_assign(value, _name(result.id)))
+            result = _name(value)
         if seeded:
             seed = self.imports.name("pullback._runtime", "seed", None)
-            bresult = namer.adjoint(result.id)
+            bresult = namer.adjoint(fn_ir.result.id)
             body.append(self.comments.marker("the output's cotangent: 1.0 for a scalar output"))
             body.append(_assign(bresult, _call(seed, [_name(result.id), gast.Constant(
                 value=src.fn.__qualname__, kind=None)])))
-            adj[result.id] = _name(bresult)
+            adj[fn_ir.result.id] = _name(bresult)
             body.extend(reverse.backward(fn_ir.body, adj))
         else:
             check = self.imports.name("pullback._runtime", "seed", None)
@@ -154,6 +167,7 @@ class _Program:
         grads = [self._gradient(p, fn_ir, adj, reverse) for p in wrt]
         body.append(gast.Return(value=gast.Tuple(elts=[result, gast.Tuple(
             elts=grads, ctx=gast.Load())], ctx=gast.Load())))
+        body[:0] = reverse.prologue()
         self._add_function(name, fn_ir.params, body, src.fn)
         return name
 
@@ -194,9 +208,12 @@ class _Program:
             key = ("user", callee.fn.__code__, tuple(active))
             src = get_source(callee.fn)
             fence(src)
+            self.lower(src.node)
             short = _identifier(callee.fn.__name__)
         if key in self.helpers:
             return self.helpers[key]
+        if callee.kind == "local":
+            self.lower(callee.node)
         if key in self.in_progress:
             raise caller.src.error(node, f"pb.grad cannot transform the recursive call of "
                                          f"{short}() yet; use mode='tape'")
@@ -237,6 +254,7 @@ class _Program:
             returns=None, type_comment=None, type_params=[]))
         body.append(gast.Return(value=gast.Tuple(elts=[result, _name(pullback_name)],
                                                  ctx=gast.Load())))
+        body[:0] = reverse.prologue()
         self._add_function(helper.name, all_params, body, src.fn)
 
     def _unpack_cotangents(self, result, bresult, namer, reverse, adj):
@@ -271,6 +289,7 @@ class _Program:
                               f"line {line}: {fn_ir.src.line_text(line).strip()}"))
         varied = set(fn_ir.active_params) | _varied(fn_ir)
         reverse.useful_active = useful_names(fn_ir.body, _result_name(fn_ir)) & varied
+        reverse.prepare(fn_ir.body)
         return reverse
 
     def _add_function(self, name, params, body, owner):
@@ -281,16 +300,16 @@ class _Program:
 
 
 def _varied(fn_ir):
-    from ._ir import Branch, Op
+    from ._ir import Op
     names = set()
 
     def walk(body):
         for node in body:
             if isinstance(node, Op) and node.active:
                 names.add(node.target)
-            elif isinstance(node, Branch):
+            elif hasattr(node, "body"):
                 walk(node.body)
-                walk(node.orelse)
+                walk(getattr(node, "orelse", []) or [])
     walk(fn_ir.body)
     return names
 

@@ -4,7 +4,7 @@ of those the output depends on ("useful").  Only values that are both get adjoin
 
 import gast
 
-from ._ir import Branch, Op
+from ._ir import Branch, Loop, Op
 from ._resolve import METHODS, NONDIFF_ATTRS
 
 __all__ = ["Activity", "useful_names"]
@@ -114,7 +114,13 @@ def useful_names(body, result):
 
 def _useful_block(body, useful):
     for node in reversed(body):
-        if isinstance(node, Branch):
+        if isinstance(node, Loop):
+            while True:  # a later iteration may make an earlier statement useful
+                before = len(useful)
+                _useful_block(node.body, useful)
+                if len(useful) == before:
+                    break
+        elif isinstance(node, Branch):
             before = set(useful)
             _useful_block(node.body, useful)
             other = set(before)

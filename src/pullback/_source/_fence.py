@@ -8,12 +8,12 @@ import gast
 
 __all__ = ["fence"]
 
-# Statement and expression types the later passes handle.  Loops and `if` statements arrive
-# with the control-flow work; until then they are fenced like everything else not listed.
+# Statement and expression types the later passes handle.
 _STATEMENTS = (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Return, gast.Expr, gast.Pass,
-               gast.FunctionDef, gast.Assert, gast.If)
+               gast.FunctionDef, gast.Assert, gast.If, gast.For, gast.While, gast.Break,
+               gast.Continue)
 _UNSUPPORTED = {
-    gast.For: "a `for` loop", gast.While: "a `while` loop", gast.Try: "a `try` statement",
+    gast.Try: "a `try` statement",
     gast.With: "a `with` statement", gast.Global: "a `global` declaration",
     gast.Nonlocal: "a `nonlocal` declaration", gast.Delete: "a `del` statement",
     gast.ClassDef: "a class definition", gast.AsyncFunctionDef: "an `async def`",
@@ -67,8 +67,7 @@ def _check_target(src, target):
             _check_target(src, elt)
         return
     if isinstance(target, gast.Subscript):
-        raise src.error(target, "pb.grad cannot transform an assignment into an element or slice "
-                                f"(in {src.fn.__qualname__}) yet; use mode='tape' for this function")
+        return
     raise src.error(target, f"pb.grad cannot transform assignment to a "
                             f"{type(target).__name__.lower()} (in {src.fn.__qualname__}); "
                             f"use mode='tape'")

@@ -14,6 +14,7 @@ import gast
 from .._registry import lookup
 from ._activity import Activity
 from ._ir import Branch, Function, Op, Plain
+from ._normalize_control import ControlMixin, is_loop_exit
 from ._resolve import METHODS, NONDIFF_ATTRS, Scope
 
 __all__ = ["normalize"]
@@ -56,7 +57,7 @@ def normalize(src, namer, kinds, wrt, program, extra_params=()):
     return _Normalizer(src, namer, kinds, wrt, program, extra_params).run()
 
 
-class _Normalizer:
+class _Normalizer(ControlMixin):
     def __init__(self, src, namer, kinds, wrt, program, extra_params=()):
         self.src = src
         self.namer = namer
@@ -76,6 +77,9 @@ class _Normalizer:
         self.activity = Activity(self.scope)
         self.local_functions = self.activity.local_functions
         self.items = {}  # (container name, key) -> leaf name, so one leaf has one name
+        self.loop_fixed = {}  # user variable -> its one name inside the enclosing loops
+        self.owner = {p: p for p in self.params}  # a name -> the user variable it belongs to
+        self.mutated = set()
         self.out = []
         self.line = getattr(node, "lineno", 1)
         self.fn_ir = Function(src.fn.__name__, self.params, self.out, None, src)
@@ -115,6 +119,8 @@ class _Normalizer:
         if self.fn_ir.result is None:
             raise self.src.error(node, f"{self.src.fn.__qualname__} has no return statement "
                                        f"at its end, so there is no output to differentiate")
+        self.copy_written_params(self.out)
+        self.fn_ir.mutated = self.mutated
         return self.fn_ir
 
     def statement(self, stmt, out):
@@ -133,9 +139,20 @@ class _Normalizer:
             self.assign(stmt)
         elif isinstance(stmt, gast.AugAssign):
             target = stmt.target
+            if isinstance(target, gast.Subscript):
+                read = gast.Subscript(value=copy.deepcopy(target.value),
+                                      slice=copy.deepcopy(target.slice), ctx=gast.Load())
+                value = gast.copy_location(gast.BinOp(left=read, op=stmt.op, right=stmt.value),
+                                           stmt)
+                self.setitem(target, value, stmt)
+                return
             value = gast.BinOp(left=_name(target.id), op=stmt.op, right=stmt.value)
             gast.copy_location(value, stmt)
             self.bind(target.id, value, stmt)
+        elif isinstance(stmt, (gast.For, gast.While)):
+            self.loop_statement(stmt)
+        elif is_loop_exit(stmt):
+            self.loop_exit(stmt)
         elif isinstance(stmt, gast.FunctionDef):
             self.local_functions[stmt.name] = stmt
         elif isinstance(stmt, gast.If):
@@ -165,12 +182,16 @@ class _Normalizer:
                 self.local_functions[target.id] = stmt.value
                 return
             self.bind(target.id, stmt.value, stmt)
+        elif isinstance(target, gast.Subscript):
+            self.setitem(target, stmt.value, stmt)
         else:
             self.unpack(target, stmt.value, stmt)
 
     def unpack(self, target, value, stmt):
         if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts):
             atoms = [self.expr(e) for e in value.elts]  # all right-hand sides first: a, b = b, a
+            if self.loop_fixed:  # names are reused in a loop: keep the old values apart first
+                atoms = [self._snapshot(a) for a in atoms]
             for t, atom in zip(target.elts, atoms):
                 if isinstance(t, gast.Name):
                     self.alias(t.id, atom)
@@ -221,14 +242,45 @@ class _Normalizer:
             new = self.new_version(name)
             self.out.append(Op("const", new, self.rename(value), self.line, active=False))
             return
+        if name in self.loop_fixed and any(isinstance(n, gast.Name) and n.id == name
+                                           for n in gast.walk(value)):
+            # x = f(x) in a loop: the new value goes to a temporary first, so the backward
+            # pass can read the old x and the new value side by side
+            self.alias(name, self.expr_into(value, None))
+            return
         self.expr_into(value, name)
 
     def alias(self, name, atom):
-        """``name`` now refers to ``atom`` (no code: a copy needs none)."""
-        self.env[name] = atom
+        """``name`` now refers to ``atom`` (no code: a copy needs none) -- except inside a
+        loop, where the variable's one name must hold the value for the next iteration."""
+        fixed = self.loop_fixed.get(name)
+        if fixed is None:
+            self.env[name] = atom
+            return
+        if isinstance(atom, gast.Name) and atom.id == fixed:
+            return
+        active = self.activity.atom(atom)
+        self.out.append(Op("copy", fixed, copy.deepcopy(atom), self.line, args=[atom],
+                           active=active))
+        if active:
+            self.activity.active.add(fixed)
+        self.env[name] = _name(fixed)
+
+    def _snapshot(self, atom):
+        if isinstance(atom, gast.Name) and atom.id in self.loop_fixed.values():
+            temp = self.namer.temp()
+            active = self.activity.atom(atom)
+            self.out.append(Op("copy", temp, copy.deepcopy(atom), self.line, args=[atom],
+                               active=active))
+            if active:
+                self.activity.active.add(temp)
+            return _name(temp)
+        return atom
 
     def new_version(self, name):
-        new = self.namer.version(name)
+        fixed = self.loop_fixed.get(name)
+        new = fixed if fixed is not None else self.namer.version(name)
+        self.owner[new] = name
         self.env[name] = _name(new)
         return new
 

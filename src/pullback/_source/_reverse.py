@@ -10,7 +10,8 @@ import copy
 
 import gast
 
-from ._ir import Branch, Op, Plain
+from ._ir import Branch, Loop, LoopExit, Op, Plain
+from ._reverse_control import ControlReverse
 
 __all__ = ["Reverse"]
 
@@ -29,7 +30,7 @@ def _assign(target, value):
     return gast.Assign(targets=[_name(target, gast.Store())], value=value, type_comment=None)
 
 
-class Reverse:
+class Reverse(ControlReverse):
     """Builds the statements of one generated function from a normalized Function."""
 
     def __init__(self, fn_ir, namer, rules, imports, kinds, comment):
@@ -42,6 +43,8 @@ class Reverse:
         self.own = {}               # name -> the adjoint variable created for it
         self.items = {}             # tuple-valued name -> {index: item name}
         self.useful = set()
+        self.user_loop_names = set(getattr(fn_ir, "loop_names", ()))
+        self._depth = 0             # loops enclosing the statement being emitted
 
     # --- forward ------------------------------------------------------------------------------
 
@@ -64,9 +67,17 @@ class Reverse:
                 line[0] = None
                 out.append(gast.If(test=_name(node.test), body=body_out or [gast.Pass()],
                                    orelse=else_out))
+            elif isinstance(node, Loop):
+                self._depth += 1
+                self.forward_loop(node, out, line, nested=self._depth > 1)
+                self._depth -= 1
+            elif isinstance(node, LoopExit):
+                out.append(gast.If(test=_name(node.test), body=[gast.Break()], orelse=[]))
             elif isinstance(node, Plain):
+                self.save_plain(node, out)
                 out.append(node.stmt)
             else:
+                self.save_before(node, out)
                 out.append(self._forward_op(node))
 
     def _forward_op(self, op):
@@ -77,6 +88,8 @@ class Reverse:
             targets = gast.Tuple(elts=[_name(op.target, gast.Store()),
                                        _name(op.pullback, gast.Store())], ctx=gast.Store())
             return gast.Assign(targets=[targets], value=op.expr, type_comment=None)
+        if op.kind == "setitem":
+            return copy.deepcopy(op.expr)
         return _assign(op.target, copy.deepcopy(op.expr))
 
     def _infer_kind(self, op):
@@ -109,6 +122,8 @@ class Reverse:
     def backward(self, body, adj):
         """Statements of the backward pass over ``body``; ``adj`` maps names to adjoints."""
         out = []
+        for name in sorted(self.fn.mutated & self.useful_active):
+            self.make_runtime(name, adj, out)  # arrays written in place: their own adjoint
         line = [None]
         self._backward_block(body, adj, out, line)
         return out
@@ -118,17 +133,45 @@ class Reverse:
             start = len(out)
             if isinstance(node, Branch):
                 self._backward_branch(node, adj, out)
-            elif isinstance(node, Op) and node.active:
-                if node.target in self.items:
-                    self._gather_tuple(node, adj, out)
-                if node.target in adj:
-                    self._backward_op(node, adj, out)
+            elif isinstance(node, Loop):
+                self._depth += 1
+                self.backward_loop(node, adj, out, nested=self._depth > 1)
+                self._depth -= 1
+            elif isinstance(node, Plain):
+                self.restore_after(node, out)
+            elif isinstance(node, Op):
+                self._backward_node(node, adj, out)
             if len(out) > start and node.line != line[0]:
                 out.insert(start, self.comment(node.line))
                 line[0] = node.line
 
-    def _backward_op(self, op, adj, out):
+    def _backward_node(self, node, adj, out):
+        if node.kind == "setitem":
+            if node.active:
+                self.backward_setitem(node, adj, out)
+            self.restore_after(node, out)
+            return
+        if node.active:
+            if node.target in self.items:
+                self._gather_tuple(node, adj, out)
+            if node.target in adj and node.target in self.useful_active:
+                if node.target in self.runtime and any(
+                        isinstance(a, gast.Name) and a.id == node.target for a in node.args):
+                    # x = f(x): the new value's cotangent, before x's adjoint restarts
+                    g = self.namer.fresh(f"b{node.target}_new")
+                    out.append(_assign(g, copy.deepcopy(adj[node.target])))
+                    self.reset_adjoint(node, out)
+                    saved, adj[node.target] = adj[node.target], _name(g)
+                    self._backward_op(node, adj, out, keep=saved)
+                else:
+                    self._backward_op(node, adj, out)
+                    self.reset_adjoint(node, out)
+        self.restore_after(node, out)
+
+    def _backward_op(self, op, adj, out, keep=None):
         g = adj[op.target]
+        if keep is not None:
+            adj[op.target] = keep
         if op.kind == "copy":
             self.accumulate(op.args[0], g, adj, out)
         elif op.kind == "call":
@@ -165,6 +208,8 @@ class Reverse:
 
     def _backward_prim(self, op, g, adj, out):
         ans = _name(op.target)
+        if op.kind == "copy":
+            return
         for i, arg in enumerate(op.args):
             if isinstance(arg, gast.Name) and arg.id in self.useful_active:
                 contribution = self.rules.vjp(op.prim, i, ans, op.args, op.kwargs, copy.deepcopy(g))
@@ -235,10 +280,19 @@ class Reverse:
 
     def accumulate(self, arg, contribution, adj, out):
         """Add ``contribution`` into the adjoint of name ``arg``."""
+        if not isinstance(arg, gast.Name):
+            return  # a constant: nothing to differentiate
         name = arg.id
+        if name in self.runtime:  # an adjoint that lives across loop iterations
+            own = self.own[name]
+            out.append(_assign(own, gast.BinOp(left=_name(own), op=gast.Add(),
+                                               right=contribution)))
+            adj[name] = _name(own)
+            return
         current = adj.get(name)
         if current is None:
-            if isinstance(contribution, gast.Name):
+            if isinstance(contribution, gast.Name) and contribution.id not in {
+                    self.own[n] for n in self.runtime}:  # a runtime adjoint will change
                 adj[name] = contribution
                 return
             target = self.namer.adjoint(name)

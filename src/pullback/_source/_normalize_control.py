@@ -1,0 +1,347 @@
+"""Normalize loops and writes into arrays (a mixin of the normalizer).
+
+Inside a loop a variable keeps one name for every iteration (no new name per assignment):
+the forward pass saves a value just before overwriting it, when the backward pass reads it,
+and the backward pass restores it after undoing the assignment.  ``x[i] = v`` writes in place,
+as the user wrote it; an argument that is written into is copied first, so the caller's array
+is never modified.
+"""
+
+import copy
+
+import gast
+import numpy as np
+
+from ._activity import Activity
+from ._ir import Loop, LoopExit, Op, Plain
+
+__all__ = ["ControlMixin"]
+
+# Functions whose result may share memory with their first argument.
+_VIEWS = {np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.expand_dims,
+          np.squeeze, np.broadcast_to, np.real, np.diagonal, np.atleast_1d, np.atleast_2d,
+          np.atleast_3d, np.flip, np.fliplr, np.flipud}
+# Calls that return a new array, sharing memory with nothing.
+_ALLOCATORS = {"zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
+               "full_like", "array", "copy", "arange", "linspace", "eye", "identity"}
+
+
+def _name(id_, ctx=None):
+    return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
+
+
+def _assigned_names(stmts):
+    """User variables (re)bound anywhere in ``stmts``: targets of assignments and loops."""
+    names = set()
+    for stmt in stmts:
+        for node in gast.walk(stmt):
+            if isinstance(node, (gast.FunctionDef, gast.Lambda)):
+                continue
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                names.add(node.id)
+    return names
+
+
+class ControlMixin:
+    """Loops, loop exits and array writes, for the normalizer."""
+
+    # --- loops ---------------------------------------------------------------------------------
+
+    def loop_statement(self, stmt):
+        if stmt.orelse:
+            raise self.src.error(stmt, "pb.grad cannot transform a loop with an `else` clause; "
+                                       "use mode='tape'")
+        if isinstance(stmt, gast.For) and self._is_active_container(stmt.iter):
+            return self.unrolled(stmt)
+        assigned = _assigned_names(stmt.body)
+        if isinstance(stmt, gast.For):
+            assigned |= _target_names(stmt.target)
+        active_vars = self._loop_activity(stmt, assigned)
+        pre = []
+        fixed = {}
+        for var in sorted(assigned):
+            current = self.env.get(var)
+            if isinstance(current, gast.Name) and self.owner.get(current.id) == var:
+                fixed[var] = current.id
+            else:
+                fixed[var] = self._own_version(var)
+                if current is not None:
+                    op = Op("copy", fixed[var], copy.deepcopy(current), self.line, args=[current],
+                            active=self.activity.atom(current))
+                    pre.append(op)
+                else:  # first bound inside the loop: give it a value the loop may save
+                    pre.append(Plain(gast.Assign(targets=[_name(fixed[var], gast.Store())],
+                                                 value=gast.Constant(value=None, kind=None),
+                                                 type_comment=None), self.line, [fixed[var]]))
+            self.env[var] = _name(fixed[var])
+            if var in active_vars:
+                self.activity.active.add(fixed[var])
+        self.out.extend(pre)
+        self.fn_ir.loop_names |= set(fixed.values())
+        outer_fixed = dict(self.loop_fixed)
+        self.loop_fixed.update(fixed)
+        try:
+            node = self._loop_node(stmt)
+        finally:
+            self.loop_fixed = outer_fixed
+        _mark_in_loop(node.body)
+        self.out.append(node)
+
+    def _loop_node(self, stmt):
+        body = []
+        trips = self.namer.fresh("trips")
+        if isinstance(stmt, gast.While):
+            test = self.rename(stmt.test)
+            node = Loop("while", None, None, test, body, trips, stmt.lineno)
+            self._loop_body(stmt.body, body)
+            return node
+        target, iterable, prefix = self._for_header(stmt)
+        node = Loop("for", target, iterable, None, body, trips, stmt.lineno)
+        saved, self.out = self.out, body
+        try:
+            for name, value in prefix:
+                self.bind(name, value, stmt)
+        finally:
+            self.out = saved
+        self._loop_body(stmt.body, body)
+        return node
+
+    def _loop_body(self, stmts, out):
+        line = self.line
+        for s in stmts:
+            self.line = s.lineno
+            self.statement(s, out)
+        self.line = line
+
+    def _for_header(self, stmt):
+        """(target, iterable, [(name, value)] to bind first in each iteration).  Iterating a
+        differentiated array becomes iterating indices, so its rows are read by indexing."""
+        it = stmt.iter
+        target = stmt.target
+        call = it if isinstance(it, gast.Call) else None
+        func = self.scope.static_value(call.func) if call is not None else None
+        if func is enumerate and len(call.args) == 1 and not call.keywords and \
+                self.activity.expr(call.args[0], self.env) and isinstance(target, gast.Tuple) \
+                and len(target.elts) == 2 and isinstance(target.elts[0], gast.Name):
+            if not isinstance(target.elts[1], gast.Name):
+                self._bad_target(stmt)
+            seq = self.expr(call.args[0])
+            index = self.ssa_target(target.elts[0])
+            return index, self._range_of(seq), [(target.elts[1].id, _item(seq, index.id))]
+        if func is zip and not call.keywords and any(
+                self.activity.expr(a, self.env) for a in call.args) and isinstance(
+                target, gast.Tuple) and len(target.elts) == len(call.args):
+            seqs = [self.expr(a) for a in call.args]
+            index = self.namer.fresh("k")
+            lengths = [gast.Call(func=_name("len"), args=[copy.deepcopy(s)], keywords=[])
+                       for s in seqs]
+            count = lengths[0] if len(lengths) == 1 else gast.Call(
+                func=_name("min"), args=lengths, keywords=[])
+            rng = gast.Call(func=_name("range"), args=[count], keywords=[])
+            prefix = []
+            for t, s in zip(target.elts, seqs):
+                if not isinstance(t, gast.Name):
+                    self._bad_target(stmt)
+                prefix.append((t.id, _item(s, index)))
+            self.owner[index] = index
+            return _name(index, gast.Store()), rng, prefix
+        if self.activity.expr(it, self.env):
+            seq = self.expr(it)
+            if not isinstance(target, gast.Name):
+                self._bad_target(stmt)
+            index = self.namer.fresh("k")
+            self.owner[index] = index
+            return _name(index, gast.Store()), self._range_of(seq), [(target.id, _item(seq, index))]
+        return self.ssa_target(target), self.rename(it), []
+
+    def _bad_target(self, stmt):
+        raise self.src.error(stmt, "pb.grad can loop over a differentiated array into plain "
+                                   "names only")
+
+    def _range_of(self, seq):
+        length = gast.Call(func=_name("len"), args=[copy.deepcopy(seq)], keywords=[])
+        return gast.Call(func=_name("range"), args=[length], keywords=[])
+
+    def _own_version(self, var):
+        new = self.namer.version(var)
+        self.owner[new] = var
+        return new
+
+    def _is_active_container(self, node):
+        return isinstance(node, gast.Name) and isinstance(self.env.get(node.id), gast.Name) \
+            and self._is_container(self.env[node.id].id)
+
+    def unrolled(self, stmt):
+        """A loop over a differentiated list or tuple argument: its length is fixed for this
+        generated code, so the loop is unrolled and each element read with a constant index."""
+        if any(isinstance(n, gast.Break) for n in gast.walk(gast.Module(body=stmt.body,
+                                                                         type_ignores=[]))):
+            raise self.src.error(stmt, "pb.grad cannot break out of a loop over a "
+                                       "differentiated list yet; use mode='tape'")
+        container = self.env[stmt.iter.id]
+        structure = self.fn_ir.containers[container.id]
+        if not isinstance(target := stmt.target, gast.Name):
+            self._bad_target(stmt)
+        for i in range(len(structure)):
+            self.container_item(container, gast.Constant(value=i, kind=None), stmt, target.id)
+            for s in stmt.body:
+                line, self.line = self.line, s.lineno
+                self.statement(copy.deepcopy(s), self.out)
+                self.line = line
+
+    def _loop_activity(self, stmt, assigned):
+        """User variables active somewhere in the loop: a fixpoint over its assignments."""
+        names = set(self.env) | assigned
+        active = {v for v in self.env if self.activity.atom(self.env[v])}
+        probe = Activity(self.scope)
+        probe.local_functions = self.local_functions
+        env = {v: _name(v) for v in names}
+        while True:
+            probe.active = set(active)
+            before = len(active)
+            for node in gast.walk(stmt):
+                if isinstance(node, gast.Assign):
+                    if probe.expr(node.value, env):
+                        for target in node.targets:
+                            active |= _target_names(target)
+                elif isinstance(node, gast.AugAssign):
+                    names_ = _target_names(node.target)
+                    if probe.expr(node.value, env) or names_ & active:
+                        active |= names_
+                elif isinstance(node, gast.For) and probe.expr(node.iter, env):
+                    active |= _target_names(node.target)
+            if len(active) == before:
+                return active
+
+    def loop_exit(self, stmt):
+        self.out.append(LoopExit(self.condition(stmt.test), self.line))
+
+    # --- writes into arrays --------------------------------------------------------------------
+
+    def setitem(self, target, value, stmt):
+        """``buf[index] = value``, in place."""
+        base = target.value
+        if not isinstance(base, gast.Name) or base.id not in self.env:
+            raise self.src.error(target, "pb.grad can write into a local array variable only "
+                                         "(x[i] = v with x a name)")
+        current = self.env[base.id]
+        if not isinstance(current, gast.Name):
+            raise self.src.error(target, f"cannot write into {base.id}: it is a constant")
+        if self._is_container(current.id) or current.id in self.fn_ir.leaves:
+            raise self.src.error(target, "pb.grad cannot write into a differentiated container "
+                                         "argument; build a new array instead")
+        if self.activity.expr(target.slice, self.env):
+            raise self.src.error(target, "pb.grad cannot write at an index that depends on the "
+                                         "differentiated arguments")
+        from ._normalize import _index_value
+        index = self.rename(target.slice)
+        atom = self.expr(value)
+        buf = current.id
+        active = self.activity.atom(atom) or buf in self.activity.active
+        statement = gast.Assign(targets=[gast.Subscript(value=_name(buf), slice=index,
+                                                        ctx=gast.Store())],
+                                value=copy.deepcopy(atom), type_comment=None)
+        op = Op("setitem", buf, statement, self.line, args=[_name(buf), _index_value(index), atom],
+                active=active)
+        if active:
+            self.activity.active.add(buf)
+            self.mutated.add(buf)
+        self.out.append(op)
+
+    def copy_written_params(self, body):
+        """Copy, on entry, every argument whose memory an ``x[i] = v`` may write into."""
+        origins = {p: frozenset([p]) for p in self.params}
+        written = set()
+        for _ in range(3):  # loops: a value's origin may come round from a later iteration
+            _walk_origins(body, origins, written, self)
+        params = [p for p in self.params if p in written]
+        for p in reversed(params):
+            stmt = gast.Assign(targets=[_name(p, gast.Store())], value=gast.Call(
+                func=gast.Attribute(value=_name(p), attr="copy", ctx=gast.Load()), args=[],
+                keywords=[]), type_comment=None)
+            body.insert(0, Plain(stmt, self.src.node.lineno, [p]))
+
+    def origin_of(self, op, origins):
+        """The parameters whose memory the result of ``op`` may share."""
+        if op.kind in ("copy", "item", "leaf"):
+            return _origins_in(op.args[:1], origins)
+        if op.kind == "prim":
+            fun = op.prim.fun
+            from .._rules.indexing import getitem
+            if fun in _VIEWS or fun is getitem or isinstance(op.expr, gast.Attribute):
+                return _origins_in(op.args[:1], origins)
+            return frozenset()
+        if op.kind == "const":
+            if _allocates(op.expr):
+                return frozenset()
+            return _origins_in([op.expr], origins)
+        return _origins_in(op.args, origins)
+
+
+def _origins_in(nodes, origins):
+    found = set()
+    for node in nodes:
+        for n in gast.walk(node):
+            if isinstance(n, gast.Name):
+                found |= origins.get(n.id, frozenset())
+    return frozenset(found)
+
+
+def _walk_origins(body, origins, written, normalizer):
+    for node in body:
+        if isinstance(node, Op):
+            if node.kind == "setitem":
+                written |= origins.get(node.target, frozenset())
+            else:
+                origins[node.target] = origins.get(node.target, frozenset()) | \
+                    normalizer.origin_of(node, origins)
+        elif isinstance(node, Plain):
+            stmt = node.stmt
+            if isinstance(stmt, gast.Assign) and not _allocates(stmt.value):
+                found = _origins_in([stmt.value], origins)
+                for name in node.defines:
+                    origins[name] = origins.get(name, frozenset()) | found
+        elif hasattr(node, "body"):
+            _walk_origins(node.body, origins, written, normalizer)
+            _walk_origins(getattr(node, "orelse", []) or [], origins, written, normalizer)
+
+
+def _allocates(expr):
+    return isinstance(expr, gast.Call) and (
+        isinstance(expr.func, gast.Attribute) and expr.func.attr in _ALLOCATORS
+        or isinstance(expr.func, gast.Name) and expr.func.id in _ALLOCATORS)
+
+
+def _target_names(target):
+    if isinstance(target, gast.Name):
+        return {target.id}
+    if isinstance(target, gast.Subscript):
+        return _target_names(target.value)
+    if isinstance(target, (gast.Tuple, gast.List)):
+        out = set()
+        for e in target.elts:
+            out |= _target_names(e)
+        return out
+    return set()
+
+
+def _item(seq, index):
+    return gast.Subscript(value=copy.deepcopy(seq), slice=_name(index), ctx=gast.Load())
+
+
+def _mark_in_loop(body):
+    for node in body:
+        if isinstance(node, Op):
+            node.in_loop = True
+        elif isinstance(node, Plain):
+            node.in_loop = True
+        elif hasattr(node, "body"):
+            _mark_in_loop(node.body)
+            _mark_in_loop(getattr(node, "orelse", []) or [])
+
+
+def is_loop_exit(stmt):
+    """``if flag: break`` as the lowering pass writes it."""
+    return (isinstance(stmt, gast.If) and len(stmt.body) == 1
+            and isinstance(stmt.body[0], gast.Break) and not stmt.orelse)
+
