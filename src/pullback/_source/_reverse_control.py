@@ -60,21 +60,15 @@ class ControlReverse:
     def _scan(self, body, in_loop):
         for node in body:
             if isinstance(node, Op):
+                self._infer_kind(node)
                 if node.in_loop and node.kind != "setitem":
                     self.loop_assigned.add(node.target)
                 if node.kind == "setitem":
                     self.loop_assigned.add(node.target)  # restored in place, loop or not
                 if node.active and node.target in self.useful_active | self.fn.mutated:
-                    for arg in node.args:
-                        self.reads |= _names(arg)
-                    for value in node.kwargs.values():
-                        self.reads |= _names(value)
-                    if node.kind != "setitem":
-                        self.reads.add(node.target)
-                    if node.pullback:
-                        self.reads.add(node.pullback)
-                        if node.in_loop:
-                            self.loop_assigned.add(node.pullback)
+                    self.reads |= self._op_reads(node)
+                    if node.pullback and node.in_loop:
+                        self.loop_assigned.add(node.pullback)
             elif isinstance(node, Plain):
                 if node.in_loop:
                     self.loop_assigned |= set(node.defines)
@@ -86,6 +80,24 @@ class ControlReverse:
                 if node.target is not None:
                     self.loop_assigned |= _names(node.target)
                 self._scan(node.body, True)
+
+    def _op_reads(self, op):
+        """The forward values the backward pass of ``op`` reads: the names in its rules'
+        expressions as they will be emitted (a rule that needs only ``ans`` reads only it)."""
+        if op.kind == "call":
+            return {op.pullback}
+        if op.kind == "setitem":
+            return _names(op.args[1])
+        if op.kind != "prim":
+            return set()
+        placeholder = _name("__cotangent__")
+        reads = set()
+        for i, arg in enumerate(op.args):
+            if _names(arg) & self.useful_active:
+                expr = self.rules.vjp(op.prim, i, _name(op.target), op.args, op.kwargs,
+                                      placeholder)
+                reads |= _names(self._elide_unbroadcast(expr, op, i))
+        return reads - {"__cotangent__"}
 
     def stack(self, name):
         if name not in self.stacks:
