@@ -117,7 +117,10 @@ class Imports:
                 self.function(prim)
             self._order = [e for e in self._order if e[3] != "rule"] + rules
         stmts = []
-        for alias, module, name, kind in self._order:
+        rank = {"module": 0, "from": 1, "rule": 2}
+        ordered = sorted(self._order, key=lambda e: (rank[e[3]], e[1] or "", str(e[2]) if
+                                                     e[3] != "rule" else e[0], e[0]))
+        for alias, module, name, kind in ordered:
             if kind == "module":
                 stmts.append(gast.Import(names=[gast.alias(name=module, asname=alias
                                                            if alias != module else None)]))
