@@ -49,6 +49,51 @@ def softmax_cross_entropy(logits, y):
     return -np.mean(np.sum((z - lse) * y, axis=1))
 
 
+def seed_loop(x, y):
+    """The tutorials' loop: x multiplied in for 1 < i < 5; gradients 12, 12, 4 at x = 2."""
+    output = 1.0
+    for i in range(y):
+        if 1 < i < 5:
+            output = output * x
+    return output
+
+
+def rnn_loss(Wx, Wh, b, xs):
+    """A vanilla RNN over a Python loop, loss sum(h ** 2) at every step."""
+    h = np.zeros(Wh.shape[0])
+    loss = 0.0
+    for x in xs:
+        h = np.tanh(x @ Wx + h @ Wh + b)
+        loss = loss + np.sum(h ** 2)
+    return loss
+
+
+def euler_decay(k, y0):
+    """Explicit Euler for dy/dt = -k y + sin(t) over 20 steps of 0.1."""
+    y = y0
+    t = 0.0
+    for step in range(20):
+        y = y + 0.1 * (-k * y + np.sin(t))
+        t = t + 0.1
+    return y
+
+
+def newton_sqrt(a):
+    """Newton's iteration for sqrt(a), in a while loop with a tolerance."""
+    x = a
+    while abs(x * x - a) > 1e-12 * a:
+        x = 0.5 * (x + a / x)
+    return x
+
+
+def filled_buffer(x, w):
+    """A buffer allocated with np.zeros and filled in a loop."""
+    out = np.zeros(len(x))
+    for i in range(len(x)):
+        out[i] = np.sin(x[i] * w)
+    return np.sum(out ** 2)
+
+
 def _data():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(8, 3))
@@ -68,4 +113,10 @@ EXAMPLES = [
     (logistic_regression, (_rng.normal(size=3), 0.1, _X, (_Y[:, 0] > 0).astype(float)), (0, 1)),
     (mlp_loss, (_PARAMS, _X, _Y), 0),
     (softmax_cross_entropy, (_rng.normal(size=(8, 3)), _Y), 0),
+    (seed_loop, (2.0, 6), 0),
+    (rnn_loss, (_rng.normal(size=(3, 4)) / 2, _rng.normal(size=(4, 4)) / 2, np.zeros(4),
+                _rng.normal(size=(5, 3))), (0, 1, 2)),
+    (euler_decay, (0.7, 1.3), (0, 1)),
+    (newton_sqrt, (2.0,), 0),
+    (filled_buffer, (_rng.normal(size=4), 0.8), (0, 1)),
 ]
