@@ -28,3 +28,16 @@ def rbf(x, y, gamma=0.5):
     """Gaussian kernel between two vectors."""
     d = x - y
     return np.exp(-gamma * np.dot(d, d))
+
+
+def fill_with_plain_numpy(x):
+    """Writes differentiated values into an array made here, in another module than the
+    function pb.grad runs: the tape's recording NumPy does not reach it."""
+    return _fill_here(x)
+
+
+def _fill_here(x):
+    buf = np.zeros(len(x))
+    for i in range(len(x)):
+        buf[i] = x[i] * 2.0
+    return np.sum(buf)

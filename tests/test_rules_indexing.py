@@ -190,3 +190,33 @@ def test_take_along_axis_repeats_add_up():
 def test_index_arguments_get_no_gradient(fun):
     prim = lookup(fun)
     assert prim.vjp_maker(1) is None and prim.jvp_maker(1) is None
+
+
+# --- assign_index: the tape's record of x[index] = value ------------------------------------
+
+from pullback._rules.indexing import assign_index  # noqa: E402
+
+
+@pytest.mark.parametrize("shape, index, vshape", [
+    ((5,), 2, ()), ((5,), slice(1, 4), (3,)), ((5,), slice(1, 4), ()), ((5,), [0, 3], (2,)),
+    ((3, 4), (1, slice(None)), (4,)), ((3, 4), (slice(None), 2), (3,)), ((3, 4), 1, (1, 4)),
+    ((3, 4), np.array([True, False, True]), (4,)),
+])
+def test_assign_index_rules(shape, index, vshape):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(shape)
+    value = rng.standard_normal(vshape) if vshape else float(rng.standard_normal())
+    check_rule(assign_index, x, index, value, argnums=(0, 2))
+
+
+def test_assign_index_does_not_modify_its_input():
+    x = np.zeros(3)
+    out = assign_index(x, 1, 5.0)
+    assert x.tolist() == [0.0, 0.0, 0.0] and out.tolist() == [0.0, 5.0, 0.0]
+
+
+def test_assign_index_with_a_repeated_fancy_index_refuses_a_gradient():
+    from pullback._registry import lookup
+    maker = lookup(assign_index).vjp_maker(2)
+    with pytest.raises(ValueError, match="more than once"):
+        maker(None, np.zeros(3), [0, 0], np.ones(2))

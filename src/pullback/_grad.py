@@ -156,8 +156,6 @@ class GradFunction:
     def _tape(self, values, reason):
         self.mode = "tape"
         self.fallback_reason = reason or "mode='tape' was requested"
-        if self._requested == "tape":
-            self.fallback_reason = None if False else "mode='tape' was requested"
         return tape_gradient(self._fn, self._params, values, self._wrt)
 
     def __repr__(self):
@@ -172,8 +170,11 @@ def _reason(err):
 def tape_gradient(fn, params, values, wrt):
     """Value and gradients of ``fn`` w.r.t. the parameters ``wrt``, on the runtime tape."""
     from ._tape import GradientTape
+    from ._tapenumpy import _buffer_of
     from ._tensor import Tensor, constant
-    call = dict(values)
+    # The function may write into its arguments: it gets copies (writable Buffers for the
+    # differentiated ones), never the caller's arrays.
+    call = {k: (np.array(v) if isinstance(v, np.ndarray) else v) for k, v in values.items()}
     sources = []
     specs = {}
     for name in wrt:
@@ -181,20 +182,22 @@ def tape_gradient(fn, params, values, wrt):
         tensors = [constant(leaf) for leaf in leaves]
         specs[name] = (spec, len(tensors))
         sources.extend(tensors)
-        call[name] = unflatten(spec, tensors)
+        call[name] = unflatten(spec, [_buffer_of(t) if t.ndim else t for t in tensors])
     previous = stack.strict
     stack.strict, stack.lost = True, None
     try:
+        from ._tapenumpy import recording
         with GradientTape() as tape:
             tape.watch(sources)
-            out = fn(**call)
+            out = recording(fn)(**call)
     except Exception as err:
         if stack.lost is None:
             raise
         raise TypeError(
             f"pb.grad(mode='tape') cannot differentiate {getattr(fn, '__qualname__', fn)}: a "
             f"differentiated value was {stack.lost}, which would silently drop its part of the "
-            f"gradient. Use mode='source' (it differentiates writes into arrays), or build the "
+            f"gradient (writes into arrays are recorded only for arrays the function itself "
+            f"makes with np.zeros, np.empty_like, np.copy, ...). Use mode='source', or build the "
             f"array with np.stack / np.concatenate / np.where") from err
     finally:
         stack.strict = previous

@@ -468,7 +468,10 @@ class Tensor:
         return np.clip(self, min, max)
 
     def copy(self):
-        return self  # Tensors are immutable
+        """A writable copy (the gradient flows through it)."""
+        from ._tapenumpy import _buffer_of
+        from ._rules.core import identity
+        return _buffer_of(identity(self))
 
     def astype(self, dtype):
         from ._rules.core import cast

@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 
-from .._registry import deflinear, defvjp, primitive
+from .._registry import defjvp, deflinear, defvjp, primitive, unbroadcast
 
-__all__ = ["getitem", "untake"]
+__all__ = ["getitem", "untake", "assign_index"]
 
 
 @primitive
@@ -32,6 +32,35 @@ def untake(g, index, shape):
     out = np.zeros(shape, dtype=np.result_type(g))
     np.add.at(out, index, g)
     return out
+
+
+@primitive
+def assign_index(x, index, value):
+    """A copy of ``x`` with ``value`` written at ``index``: ``x[index] = value`` without
+    mutation, as the tape records a write into an array."""
+    out = np.array(x, dtype=np.result_type(x, value), copy=True)
+    out[index] = value
+    return out
+
+
+def _written_once(index, shape):
+    """Raise for a fancy index that writes one element twice: which value lands is NumPy's
+    choice, so no gradient is defined."""
+    positions = np.arange(math.prod(shape)).reshape(shape)[index]
+    if np.unique(positions).size != np.size(positions):
+        raise ValueError("a fancy-index assignment writes the same element more than once; its "
+                         "gradient is not defined (which value remains is NumPy's choice)")
+
+
+def _assign_index_vjp_x(ans, x, index, value):
+    def vjp(g):
+        return assign_index(g, index, 0.0)
+    return vjp
+
+
+def _assign_index_vjp_value(ans, x, index, value):
+    _written_once(index, np.shape(x))
+    return lambda g: unbroadcast(getitem(g, index), value)
 
 
 # --- indexing primitives: linear in the array, no gradient for the index or shape ------------
@@ -85,3 +114,10 @@ def _take_along_axis_vjp(ans, arr, indices, axis=-1):
 
 defvjp(np.take_along_axis, _take_along_axis_vjp, None)
 deflinear(np.take_along_axis)
+
+# --- writing: linear in the array and in the value written ---------------------------------
+defvjp(assign_index, _assign_index_vjp_x, None, _assign_index_vjp_value)
+defjvp(assign_index,
+       lambda ans, x, index, value: lambda t: assign_index(t, index, np.zeros(np.shape(value))),
+       None,
+       lambda ans, x, index, value: lambda t: assign_index(np.zeros(np.shape(x)), index, t))

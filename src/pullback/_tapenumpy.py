@@ -1,0 +1,119 @@
+"""Run a function on the tape with NumPy allocations that can be written into.
+
+A buffer made by ``np.zeros`` and filled with ``buf[i] = value`` is the classic hole of a tape
+that only sees NumPy's protocols: the plain array converts ``value`` and its gradient is lost.
+``pb.grad(mode="tape")`` runs the function with its NumPy names bound to a module whose
+allocating functions return a :class:`Buffer` instead: a Tensor whose writes are recorded as
+``assign_index`` operations.
+"""
+
+import types
+
+import numpy as np
+
+from ._registry import lookup
+from ._rules.core import identity
+from ._rules.indexing import assign_index
+from ._tensor import Tensor, _index_value, call
+
+__all__ = ["Buffer", "recording"]
+
+
+class Buffer(Tensor):
+    """A Tensor that accepts ``buf[index] = value``; each write is one recorded operation that
+    replaces the buffer's value (other names for the same buffer see it, as with NumPy)."""
+
+    __slots__ = ()
+
+    def __setitem__(self, index, value):
+        prim = lookup(assign_index)
+        new = call(prim, prim.fun, (_snapshot(self), _index_value(index), value), {})
+        self._value = new._value if isinstance(new, Tensor) else np.asarray(new)
+        self._id = new._id if isinstance(new, Tensor) else self._id
+
+    def copy(self):
+        return _buffer_of(identity(_snapshot(self)))
+
+
+def _snapshot(buffer):
+    t = Tensor.__new__(Tensor)
+    t._value, t._id = buffer._value, buffer._id
+    return t
+
+
+def _buffer_of(value):
+    b = Buffer.__new__(Buffer)
+    if isinstance(value, Tensor):
+        b._value, b._id = value._value, value._id
+    else:
+        b._value, b._id = np.array(value), _fresh_id()
+    return b
+
+
+def _fresh_id():
+    from ._state import new_id
+    return new_id()
+
+
+def _plain(x):
+    return x._value if isinstance(x, Tensor) else x
+
+
+def _allocator(fun):
+    def allocate(*args, **kwargs):
+        args = [_plain(a) for a in args]
+        kwargs = {k: _plain(v) for k, v in kwargs.items()}
+        return _buffer_of(fun(*args, **kwargs))
+    allocate.__name__ = fun.__name__
+    return allocate
+
+
+def _copier(fun):
+    def copy_(a, *args, **kwargs):
+        if isinstance(a, Tensor):
+            return _buffer_of(identity(a))  # a copy keeps the gradient flowing
+        return _buffer_of(fun(a, *args, **kwargs))
+    copy_.__name__ = fun.__name__
+    return copy_
+
+
+_ALLOCATING = {name: _allocator(getattr(np, name)) for name in (
+    "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
+    "eye", "identity", "arange", "linspace")}
+_ALLOCATING.update({name: _copier(getattr(np, name)) for name in ("copy", "array")})
+_BY_FUNCTION = {getattr(np, name): wrapped for name, wrapped in _ALLOCATING.items()}
+
+
+class _RecordingNumpy(types.ModuleType):
+    """numpy, except that its allocating functions return Buffers."""
+
+    def __getattr__(self, name):
+        return _ALLOCATING.get(name) or getattr(np, name)
+
+
+_MODULE = _RecordingNumpy("numpy")
+
+
+def recording(fn):
+    """``fn`` with the NumPy names of its globals bound to the recording module (a new function
+    object; ``fn`` itself is untouched)."""
+    if not isinstance(fn, types.FunctionType):
+        return fn
+    namespace = dict(fn.__globals__)
+    for name, value in fn.__globals__.items():
+        if value is np:
+            namespace[name] = _MODULE
+        elif not isinstance(value, type) and _hashable(value) and value in _BY_FUNCTION:
+            namespace[name] = _BY_FUNCTION[value]
+    wrapped = types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__,
+                                 fn.__closure__)
+    wrapped.__kwdefaults__ = fn.__kwdefaults__
+    return wrapped
+
+
+def _hashable(value):
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
