@@ -6,23 +6,27 @@ from pullback._runtime import seed
 
 def grad_euler_decay(k, y0):
     saved_t1 = []
-    saved_t2 = []
+    saved_t2_shape = []
+    saved_t4_shape = []
     saved_y = []
-    t1 = t2 = None
+    t1 = t2 = t4 = None
     # line 75: for step in range(20):
     step = None
     t = 0.0
     y = y0
+    saved_t2_shape.append(np.shape(t2))
+    saved_t4_shape.append(np.shape(t4))
     trips = 0
     for step in range(20):
         trips += 1
         # line 76: y = y + 0.1 * (-k * y + np.sin(t))
         saved_t1.append(t1)
         t1 = -k
-        saved_t2.append(t2)
         t2 = t1 * y
+        saved_t2_shape.append(np.shape(t2))
         t3 = t2 + np.sin(t)
         t4 = 0.1 * t3
+        saved_t4_shape.append(np.shape(t4))
         t5 = y + t4
         saved_y.append(y)
         y = t5
@@ -40,14 +44,17 @@ def grad_euler_decay(k, y0):
         by_1 = 0.0
         y = saved_y.pop()
         by_1 = by_1 + unbroadcast(bt5, y)
-        bt4 = unbroadcast(bt5, t4)
+        bt4 = unbroadcast(bt5, saved_t4_shape[-1])
         bt3 = 0.1 * bt4
-        bt2 = unbroadcast(bt3, t2)
+        saved_t4_shape.pop()
+        bt2 = unbroadcast(bt3, saved_t2_shape[-1])
         bt1 = unbroadcast(bt2 * y, t1)
         by_1 = by_1 + t1 * bt2
-        t2 = saved_t2.pop()
+        saved_t2_shape.pop()
         bk = bk + -bt1
         t1 = saved_t1.pop()
+    saved_t2_shape.pop()
+    saved_t4_shape.pop()
     by0 = by_1
     by_1 = 0.0
     return (value, (bk, by0))

@@ -11,10 +11,9 @@ from pullback._runtime import zero_at
 
 def grad_filled_buffer(x, w):
     saved_i_loop = []
-    saved_out = []
     saved_t1 = []
     saved_t2 = []
-    out = t1 = t2 = None
+    t1 = t2 = None
     # line 91: out = np.zeros(len(x))
     out = np.zeros(len(x))
     # line 92: for i in range(len(x)):
@@ -29,7 +28,6 @@ def grad_filled_buffer(x, w):
         saved_t2.append(t2)
         t2 = t1 * w
         t3 = np.sin(t2)
-        saved_out.append(np.copy(out[i]))
         out[i] = t3
     # line 94: return np.sum(out ** 2)
     t4 = out ** 2
@@ -49,11 +47,12 @@ def grad_filled_buffer(x, w):
         bt3_written = take(bout, i)
         bt3 = unbroadcast(bt3_written, t3)
         bout = zero_at(bout, i)
-        out[i] = saved_out.pop()
         bt2 = bt3 * np.cos(t2)
         bt1 = bt2 * w
         bw = bw + unbroadcast(t1 * bt2, w)
         t2 = saved_t2.pop()
         bx = bx + untake(bt1, i, np.shape(x))
         t1 = saved_t1.pop()
+    # line 91: out = np.zeros(len(x))
+    bout = 0.0
     return (t5, (bx, bw))

@@ -12,7 +12,7 @@ def grad_rnn_loss(Wx, Wh, b, xs):
     saved_h = []
     saved_t1 = []
     saved_t2 = []
-    saved_t3 = []
+    saved_t3_shape = []
     saved_t5 = []
     saved_t6 = []
     saved_t7 = []
@@ -23,6 +23,7 @@ def grad_rnn_loss(Wx, Wh, b, xs):
     # line 65: for x in xs:
     loss = 0.0
     x = None
+    saved_t3_shape.append(np.shape(t3))
     trips = 0
     for x in xs:
         trips += 1
@@ -32,8 +33,8 @@ def grad_rnn_loss(Wx, Wh, b, xs):
         t1 = x @ Wx
         saved_t2.append(t2)
         t2 = h @ Wh
-        saved_t3.append(t3)
         t3 = t1 + t2
+        saved_t3_shape.append(np.shape(t3))
         t4 = t3 + b
         saved_t5.append(t5)
         t5 = np.tanh(t4)
@@ -70,14 +71,18 @@ def grad_rnn_loss(Wx, Wh, b, xs):
         h = saved_h.pop()
         bt4 = bt5 * (1 - t5 * t5)
         t5 = saved_t5.pop()
-        bt3 = unbroadcast(bt4, t3)
+        bt3 = unbroadcast(bt4, saved_t3_shape[-1])
         bb = bb + unbroadcast(bt4, b)
         bt1 = unbroadcast(bt3, t1)
         bt2 = unbroadcast(bt3, t2)
-        t3 = saved_t3.pop()
+        saved_t3_shape.pop()
         bh = bh + matmul_vjp_a(t2, h, Wh)(bt2)
         bWh = bWh + matmul_vjp_b(t2, h, Wh)(bt2)
         t2 = saved_t2.pop()
         bWx = bWx + matmul_vjp_b(t1, x, Wx)(bt1)
         t1 = saved_t1.pop()
+    saved_t3_shape.pop()
+    bloss_1 = 0.0
+    # line 63: h = np.zeros(Wh.shape[0])
+    bh = 0.0
     return (loss, (bWx, bWh, bb))

@@ -266,7 +266,8 @@ def primitive(fun):
 # --- the one broadcasting helper -------------------------------------------------------------
 
 def unbroadcast(g, target):
-    """Sum ``g`` down to the shape of ``target`` (an array, Tensor or Python number).
+    """Sum ``g`` down to the shape of ``target`` (an array, Tensor or Python number, or the
+    shape itself as a tuple).
 
     Every broadcasting rule reduces its gradient through this helper.
 
@@ -275,10 +276,13 @@ def unbroadcast(g, target):
         >>> unbroadcast(np.ones((3, 2)), np.zeros((1, 2))).tolist()
         [[3.0, 3.0]]
     """
-    try:
-        shape = target.shape
-    except AttributeError:  # a Python number
-        shape = ()
+    if type(target) is tuple:
+        shape = target
+    else:
+        try:
+            shape = target.shape
+        except AttributeError:  # a Python number
+            shape = ()
     try:
         gshape = g.shape
     except AttributeError:

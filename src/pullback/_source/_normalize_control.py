@@ -53,6 +53,8 @@ class ControlMixin:
                                        "use mode='tape'")
         if isinstance(stmt, gast.For) and self._is_active_container(stmt.iter):
             return self.unrolled(stmt)
+        if isinstance(stmt, gast.For) and self._keys_into_container(stmt):
+            return self.unrolled_over_constants(stmt)
         assigned = _assigned_names(stmt.body)
         if isinstance(stmt, gast.For):
             assigned |= _target_names(stmt.target)
@@ -76,6 +78,10 @@ class ControlMixin:
             self.env[var] = _name(fixed[var])
             if var in active_vars:
                 self.activity.active.add(fixed[var])
+        for var in sorted(_written_names(stmt.body) & active_vars):
+            current = self.env.get(var)  # an array written into: varied on every iteration
+            if isinstance(current, gast.Name):
+                self.activity.active.add(current.id)
         self.out.extend(pre)
         self.fn_ir.loop_names |= set(fixed.values())
         outer_fixed = dict(self.loop_fixed)
@@ -116,6 +122,14 @@ class ControlMixin:
     def _for_header(self, stmt):
         """(target, iterable, [(name, value)] to bind first in each iteration).  Iterating a
         differentiated array becomes iterating indices, so its rows are read by indexing."""
+        target, iterable, prefix = self._for_header_parts(stmt)
+        for _, value in prefix:  # the prefix reads normalized names: let them resolve
+            for n in gast.walk(value):
+                if isinstance(n, gast.Name) and n.id not in self.env:
+                    self.env[n.id] = _name(n.id)
+        return target, iterable, prefix
+
+    def _for_header_parts(self, stmt):
         it = stmt.iter
         target = stmt.target
         call = it if isinstance(it, gast.Call) else None
@@ -184,6 +198,33 @@ class ControlMixin:
             self._bad_target(stmt)
         for i in range(len(structure)):
             self.container_item(container, gast.Constant(value=i, kind=None), stmt, target.id)
+            for s in stmt.body:
+                line, self.line = self.line, s.lineno
+                self.statement(copy.deepcopy(s), self.out)
+                self.line = line
+
+    def _keys_into_container(self, stmt):
+        """A loop over a literal list of constants whose variable indexes a differentiated
+        container (``for name in ["a", "b"]: params[name]``)."""
+        if not (isinstance(stmt.iter, (gast.List, gast.Tuple)) and isinstance(
+                stmt.target, gast.Name) and all(isinstance(e, gast.Constant)
+                                                for e in stmt.iter.elts)):
+            return False
+        for node in gast.walk(gast.Module(body=stmt.body, type_ignores=[])):
+            if isinstance(node, gast.Subscript) and isinstance(node.slice, gast.Name) and \
+                    node.slice.id == stmt.target.id and self._is_active_container(node.value):
+                return True
+        return False
+
+    def unrolled_over_constants(self, stmt):
+        """Unroll the loop, the variable bound to each constant in turn, so containers are
+        indexed with constant keys."""
+        if any(isinstance(n, gast.Break) for n in gast.walk(gast.Module(body=stmt.body,
+                                                                         type_ignores=[]))):
+            raise self.src.error(stmt, "pb.grad cannot break out of a loop over keys of a "
+                                       "differentiated container yet; use mode='tape'")
+        for key in stmt.iter.elts:
+            self.alias(stmt.target.id, gast.Constant(value=key.value, kind=None))
             for s in stmt.body:
                 line, self.line = self.line, s.lineno
                 self.statement(copy.deepcopy(s), self.out)
@@ -259,7 +300,8 @@ class ControlMixin:
             stmt = gast.Assign(targets=[_name(p, gast.Store())], value=gast.Call(
                 func=gast.Attribute(value=_name(p), attr="copy", ctx=gast.Load()), args=[],
                 keywords=[]), type_comment=None)
-            body.insert(0, Plain(stmt, self.src.node.lineno, [p]))
+            # an identity for the gradient: not a definition the backward pass undoes
+            body.insert(0, Plain(stmt, self.src.node.lineno, ()))
 
     def origin_of(self, op, origins):
         """The parameters whose memory the result of ``op`` may share."""
@@ -310,6 +352,18 @@ def _allocates(expr):
     return isinstance(expr, gast.Call) and (
         isinstance(expr.func, gast.Attribute) and expr.func.attr in _ALLOCATORS
         or isinstance(expr.func, gast.Name) and expr.func.id in _ALLOCATORS)
+
+
+def _written_names(stmts):
+    """Names of arrays written into (``x[i] = v``, ``x[i] += v``) anywhere in ``stmts``."""
+    names = set()
+    for stmt in stmts:
+        for node in gast.walk(stmt):
+            if isinstance(node, (gast.Assign, gast.AugAssign)):
+                for target in getattr(node, "targets", None) or [node.target]:
+                    if isinstance(target, gast.Subscript):
+                        names |= _target_names(target)
+    return names
 
 
 def _target_names(target):

@@ -79,9 +79,9 @@ class Reverse(ControlReverse):
             else:
                 self.save_before(node, out)
                 out.append(self._forward_op(node))
+                self.save_shape_after(node, out)
 
     def _forward_op(self, op):
-        self._infer_kind(op)
         if op.kind == "item":
             self.items.setdefault(op.args[0].id, {})[op.index] = op.target
         if op.kind == "call":
@@ -91,6 +91,31 @@ class Reverse(ControlReverse):
         if op.kind == "setitem":
             return copy.deepcopy(op.expr)
         return _assign(op.target, copy.deepcopy(op.expr))
+
+    def infer_kinds(self, body):
+        """Scalar or array, per name, over all its definitions: in a loop one name takes
+        several values, so it is a scalar only if every one of them is."""
+        while True:
+            before = dict(self.kinds)
+            self._infer_block(body)
+            if self.kinds == before:
+                return
+
+    def _infer_block(self, body):
+        for node in body:
+            if isinstance(node, Op):
+                if node.kind != "setitem":
+                    self._infer_kind(node)
+            elif isinstance(node, Plain):
+                for name in node.defines:
+                    self.kinds[name] = "array"
+            elif hasattr(node, "body"):
+                if isinstance(node, Loop) and node.target is not None:
+                    for n in gast.walk(node.target):
+                        if isinstance(n, gast.Name):
+                            self.kinds[n.id] = "array"
+                self._infer_block(node.body)
+                self._infer_block(getattr(node, "orelse", []) or [])
 
     def _infer_kind(self, op):
         kinds = [self.kind(a) for a in op.args]
@@ -106,7 +131,10 @@ class Reverse(ControlReverse):
             elif base in _FULL_REDUCTIONS:
                 scalar = (len(op.args) == 1 and "axis" not in op.kwargs
                           and "keepdims" not in op.kwargs) or all(k == "scalar" for k in kinds)
-        self.kinds[op.target] = "scalar" if scalar else "array"
+        previous = self.kinds.get(op.target)
+        if op.target in self.fn.params and previous is not None:
+            return  # an argument's kind is known; a reassignment inside a loop may join it
+        self.kinds[op.target] = "scalar" if scalar and previous in (None, "scalar") else "array"
 
     def kind(self, atom):
         if isinstance(atom, gast.Constant):
@@ -138,6 +166,7 @@ class Reverse(ControlReverse):
                 self.backward_loop(node, adj, out, nested=self._depth > 1)
                 self._depth -= 1
             elif isinstance(node, Plain):
+                self.reset_adjoint(node, out)
                 self.restore_after(node, out)
             elif isinstance(node, Op):
                 self._backward_node(node, adj, out)
@@ -166,6 +195,8 @@ class Reverse(ControlReverse):
                 else:
                     self._backward_op(node, adj, out)
                     self.reset_adjoint(node, out)
+        else:
+            self.reset_adjoint(node, out)  # a constant overwrote it: nothing flows further
         self.restore_after(node, out)
 
     def _backward_op(self, op, adj, out, keep=None):
@@ -213,7 +244,7 @@ class Reverse(ControlReverse):
         for i, arg in enumerate(op.args):
             if isinstance(arg, gast.Name) and arg.id in self.useful_active:
                 contribution = self.rules.vjp(op.prim, i, ans, op.args, op.kwargs, copy.deepcopy(g))
-                contribution = self._elide_unbroadcast(contribution, op, i)
+                contribution = self.shape_of(self._elide_unbroadcast(contribution, op, i))
                 self.accumulate(arg, contribution, adj, out)
             elif isinstance(arg, (gast.List, gast.Tuple)) and any(
                     isinstance(e, gast.Name) and e.id in self.useful_active for e in arg.elts):

@@ -48,56 +48,127 @@ class ControlReverse:
     # --- what the backward pass reads, and so what loops must save ---------------------------
 
     def prepare(self, body):
-        """Decide which overwritten values are saved: those the backward pass reads."""
-        self.reads = set()
+        """Decide which overwritten values are saved: those the backward pass reads while
+        undoing a loop (or code before it) -- not reads of a loop's final value after it."""
         self.loop_assigned = set()
-        self._scan(body, in_loop=False)
-        self.saved = self.reads & self.loop_assigned
+        self._raw_reads = []      # (name, position, enclosing loop ids, "value" | "shape")
+        self._spans = {}          # loop id -> (start, end, names assigned inside)
+        self._loops = []
+        self._position = 0
+        self.loop_of = {}         # name -> the innermost loop assigning it
+        self.infer_kinds(body)
+        self._scan(body)
+        needs = {}
+        for name, pos, loops, kind in self._raw_reads:
+            if name in self.loop_assigned and not self._after_its_loops(name, pos, loops):
+                needs.setdefault(name, set()).add((kind, loops[-1] if loops else None))
+        # A value whose backward reads only its shape (as unbroadcast's target), all inside the
+        # loop that assigns it, is saved as a shape: a tuple instead of an array per iteration.
+        self.shape_only = {n for n, uses in needs.items()
+                           if all(k == "shape" and where == self.loop_of.get(n)
+                                  for k, where in uses)}
+        self.reads = {n for n, _, _, _ in self._raw_reads}
+        self.saved = set(needs) - self.shape_only
         self.stacks = {}
         self.runtime = set()
-        self.pre_init = []
 
-    def _scan(self, body, in_loop):
+    def _after_its_loops(self, name, pos, loops):
+        """True for a read after every loop that assigns ``name`` has ended."""
+        for lid, (start, end, assigned) in self._spans.items():
+            if name in assigned and (lid in loops or pos < end):
+                return False
+        return True
+
+    def _scan(self, body):
         for node in body:
+            self._position += 1
             if isinstance(node, Op):
-                self._infer_kind(node)
                 if node.in_loop and node.kind != "setitem":
-                    self.loop_assigned.add(node.target)
+                    self._assigned_in_loops(node.target)
+                    self.loop_of[node.target] = id(self._loops[-1]) if self._loops else None
                 if node.kind == "setitem":
                     self.loop_assigned.add(node.target)  # restored in place, loop or not
+                    self._spans.setdefault(("setitem", node.target), (
+                        self._position, self._position, {node.target}))
+                if node.pullback and node.in_loop:
+                    self._assigned_in_loops(node.pullback)
                 if node.active and node.target in self.useful_active | self.fn.mutated:
-                    self.reads |= self._op_reads(node)
-                    if node.pullback and node.in_loop:
-                        self.loop_assigned.add(node.pullback)
+                    values, shapes = self._op_reads(node)
+                    where = tuple(id(loop) for loop in self._loops)
+                    self._raw_reads += [(n, self._position, where, "value") for n in values]
+                    self._raw_reads += [(n, self._position, where, "shape") for n in shapes]
             elif isinstance(node, Plain):
                 if node.in_loop:
-                    self.loop_assigned |= set(node.defines)
+                    for name in node.defines:
+                        self._assigned_in_loops(name)
             elif isinstance(node, Branch):
-                self.reads.add(node.test)
-                self._scan(node.body, in_loop)
-                self._scan(node.orelse, in_loop)
+                where = tuple(id(loop) for loop in self._loops)
+                self._raw_reads.append((node.test, self._position, where, "value"))
+                self._scan(node.body)
+                self._scan(node.orelse)
             elif isinstance(node, Loop):
+                start = self._position
+                self._spans[id(node)] = (start, None, set())
+                self._loops.append(node)
                 if node.target is not None:
-                    self.loop_assigned |= _names(node.target)
-                self._scan(node.body, True)
+                    for name in _names(node.target):
+                        self._assigned_in_loops(name)
+                self._scan(node.body)
+                self._loops.pop()
+                _, _, assigned = self._spans[id(node)]
+                self._spans[id(node)] = (start, self._position, assigned)
+
+    def _assigned_in_loops(self, name):
+        self.loop_assigned.add(name)
+        for loop in self._loops:
+            self._spans[id(loop)][2].add(name)
 
     def _op_reads(self, op):
         """The forward values the backward pass of ``op`` reads: the names in its rules'
         expressions as they will be emitted (a rule that needs only ``ans`` reads only it)."""
         if op.kind == "call":
-            return {op.pullback}
+            return {op.pullback}, set()
         if op.kind == "setitem":
-            return _names(op.args[1])
+            return _names(op.args[1]), set()
         if op.kind != "prim":
-            return set()
+            return set(), set()
         placeholder = _name("__cotangent__")
-        reads = set()
+        values, shapes = set(), set()
         for i, arg in enumerate(op.args):
             if _names(arg) & self.useful_active:
                 expr = self.rules.vjp(op.prim, i, _name(op.target), op.args, op.kwargs,
                                       placeholder)
-                reads |= _names(self._elide_unbroadcast(expr, op, i))
-        return reads - {"__cotangent__"}
+                v, s = self._split_reads(self._elide_unbroadcast(expr, op, i))
+                values |= v
+                shapes |= s
+        return values - {"__cotangent__"}, shapes
+
+    def _split_reads(self, expr):
+        """(names whose values ``expr`` reads, names whose shapes only it reads)."""
+        alias = self.imports.peek("pullback._registry", "unbroadcast")
+        shapes = set()
+        targets = set()
+        for node in gast.walk(expr):
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+                    node.func.id == alias and len(node.args) == 2 and \
+                    isinstance(node.args[1], gast.Name):
+                shapes.add(node.args[1].id)
+                targets.add(id(node.args[1]))
+        values = {n.id for n in gast.walk(expr) if isinstance(n, gast.Name)
+                  and id(n) not in targets}
+        return values, shapes - values
+
+    def shape_of(self, expr):
+        """Point unbroadcast at a saved shape (``saved_x_shape[-1]``) for shape-only names."""
+        alias = self.imports.peek("pullback._registry", "unbroadcast")
+        for node in gast.walk(expr):
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+                    node.func.id == alias and len(node.args) == 2 and \
+                    isinstance(node.args[1], gast.Name) and node.args[1].id in self.shape_only:
+                stack = self.stack(f"{node.args[1].id}_shape")
+                node.args[1] = gast.Subscript(value=_name(stack), slice=gast.UnaryOp(
+                    op=gast.USub(), operand=_const(1)), ctx=gast.Load())
+        return expr
 
     def stack(self, name):
         if name not in self.stacks:
@@ -110,7 +181,7 @@ class ControlReverse:
         out = []
         for name in sorted(self.stacks, key=lambda n: self.stacks[n]):
             out.append(_assign(self.stacks[name], gast.List(elts=[], ctx=gast.Load())))
-        starts = sorted(n for n in self.saved if n not in self.fn.params
+        starts = sorted(n for n in self.saved | self.shape_only if n not in self.fn.params
                         and not self.owner_is_user(n))
         if starts:
             targets = [_name(n, gast.Store()) for n in starts]
@@ -138,12 +209,29 @@ class ControlReverse:
             if op.in_loop and name in self.saved:
                 out.append(gast.Expr(value=_method(self.stack(name), "append", [_name(name)])))
 
+    def save_shape_after(self, op, out):
+        """After an in-loop assignment of a shape-only value, save its shape."""
+        if op.kind != "setitem" and op.in_loop and op.target in self.shape_only:
+            out.append(gast.Expr(value=_method(self.stack(f"{op.target}_shape"), "append",
+                                               [self._np_shape(op.target)])))
+
+    def _np_shape(self, name):
+        np_ = self.imports.numpy()
+        return _call(gast.Attribute(value=_name(np_), attr="shape", ctx=gast.Load()),
+                     [_name(name)])
+
+    def _loop_shape_names(self, node):
+        return sorted(n for n in self.shape_only if self.loop_of.get(n) == id(node))
+
     def save_plain(self, node, out):
         for name in node.defines:
             if node.in_loop and name in self.saved:
                 out.append(gast.Expr(value=_method(self.stack(name), "append", [_name(name)])))
 
     def forward_loop(self, node, out, line, nested):
+        for name in self._loop_shape_names(node):  # the shape each name has on entry
+            out.append(gast.Expr(value=_method(self.stack(f"{name}_shape"), "append",
+                                               [self._np_shape(name)])))
         out.append(_assign(node.trips, _const(0)))
         body = [gast.AugAssign(target=_name(node.trips, gast.Store()), op=gast.Add(),
                                value=_const(1))]
@@ -176,6 +264,9 @@ class ControlReverse:
             return
         if isinstance(node, Op):
             names = [node.target] + ([node.pullback] if node.pullback else [])
+            if node.in_loop and node.target in self.shape_only:
+                out.append(gast.Expr(value=_method(self.stack(f"{node.target}_shape"), "pop",
+                                                   [])))
         else:
             names = list(node.defines)
         for name in names:
@@ -184,8 +275,11 @@ class ControlReverse:
 
     def reset_adjoint(self, op, out):
         """The value is overwritten going forward, so its adjoint restarts from zero."""
-        if op.kind != "setitem" and op.target in self.runtime:
-            out.append(_assign(self.own[op.target], _const(0.0)))
+        names = list(op.defines) if isinstance(op, Plain) else (
+            [op.target] if op.kind != "setitem" else [])
+        for name in names:
+            if name in self.runtime:
+                out.append(_assign(self.own[name], _const(0.0)))
 
     def backward_loop(self, node, adj, out, nested):
         if nested:
@@ -201,12 +295,15 @@ class ControlReverse:
         self._backward_block(node.body, inner, body, [None])
         for name in carried:
             adj[name] = _name(self.own[name])
+        after = [gast.Expr(value=_method(self.stack(f"{name}_shape"), "pop", []))
+                 for name in self._loop_shape_names(node)]
         if len(body) > sum(1 for s in body if _is_comment(s)) and (
                 body or node.target is not None):
             loop = gast.For(target=_name("_", gast.Store()),
                             iter=_call("range", [_name(node.trips)]), body=body, orelse=[],
                             type_comment=None)
             out.append(loop)
+        out.extend(after)
 
     def _carried(self, node):
         """Varied names whose adjoints live across iterations: those the loop assigns (user
