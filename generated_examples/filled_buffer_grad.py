@@ -53,6 +53,4 @@ def grad_filled_buffer(x, w):
         t2 = saved_t2.pop()
         bx = bx + untake(bt1, i, np.shape(x))
         t1 = saved_t1.pop()
-    # line 91: out = np.zeros(len(x))
-    bout = 0.0
     return (t5, (bx, bw))

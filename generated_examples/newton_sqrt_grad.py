@@ -35,5 +35,4 @@ def grad_newton_sqrt(a):
         bx_1 = bx_1 + -bt2 * t1 / x
         t1 = saved_t1.pop()
     ba = ba + bx_1
-    bx_1 = 0.0
     return (value, (ba,))

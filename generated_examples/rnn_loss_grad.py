@@ -82,7 +82,4 @@ def grad_rnn_loss(Wx, Wh, b, xs):
         bWx = bWx + matmul_vjp_b(t1, x, Wx)(bt1)
         t1 = saved_t1.pop()
     saved_t3_shape.pop()
-    bloss_1 = 0.0
-    # line 63: h = np.zeros(Wh.shape[0])
-    bh = 0.0
     return (loss, (bWx, bWh, bb))

@@ -36,5 +36,4 @@ def grad_seed_loop(x, y):
             boutput_1 = boutput_1 + bt1 * x
             bx = bx + output * bt1
         cond = saved_cond.pop()
-    boutput_1 = 0.0
     return (value, (bx,))

@@ -111,16 +111,48 @@ class Reverse(ControlReverse):
                     self.kinds[name] = "array"
             elif hasattr(node, "body"):
                 if isinstance(node, Loop) and node.target is not None:
+                    counting = isinstance(node.iter, gast.Call) and isinstance(
+                        node.iter.func, gast.Name) and node.iter.func.id == "range"
                     for n in gast.walk(node.target):
-                        if isinstance(n, gast.Name):
-                            self.kinds[n.id] = "array"
+                        if isinstance(n, gast.Name):  # range() counts in Python ints
+                            self._join(n.id, "scalar" if counting else "array")
                 self._infer_block(node.body)
                 self._infer_block(getattr(node, "orelse", []) or [])
+
+    def _join(self, name, kind):
+        previous = self.kinds.get(name)
+        if name in self.fn.params and previous is not None:
+            return
+        self.kinds[name] = "scalar" if kind == "scalar" and previous in (None, "scalar") \
+            else "array"
+
+    def _expr_kind(self, node):
+        """Scalar for arithmetic and elementwise functions of scalars and numbers."""
+        if isinstance(node, gast.Constant):
+            return "scalar" if isinstance(node.value, (int, float)) else "other"
+        if isinstance(node, gast.Name):
+            return self.kinds.get(node.id, "array")
+        if isinstance(node, gast.BinOp):
+            return "scalar" if self._expr_kind(node.left) == self._expr_kind(
+                node.right) == "scalar" else "array"
+        if isinstance(node, gast.UnaryOp):
+            return self._expr_kind(node.operand)
+        if isinstance(node, gast.Compare) or isinstance(node, gast.BoolOp):
+            return "scalar" if all(self._expr_kind(v) == "scalar" for v in (
+                getattr(node, "values", None) or [node.left] + node.comparators)) else "array"
+        if isinstance(node, gast.Call) and not node.keywords and isinstance(
+                node.func, gast.Attribute) and isinstance(node.func.value, gast.Name) and \
+                node.func.value.id in ("np", "numpy", "math") and node.args and all(
+                    self._expr_kind(a) == "scalar" for a in node.args):
+            return "scalar"
+        return "array"
 
     def _infer_kind(self, op):
         kinds = [self.kind(a) for a in op.args]
         scalar = False
-        if op.kind in ("copy", "item") and kinds:
+        if op.kind == "const":
+            scalar = self._expr_kind(op.expr) == "scalar"
+        elif op.kind in ("copy", "item") and kinds:
             scalar = kinds[0] == "scalar" and op.kind == "copy"
         elif op.kind == "leaf":
             scalar = self.kinds.get(op.target) == "scalar"
@@ -131,19 +163,14 @@ class Reverse(ControlReverse):
             elif base in _FULL_REDUCTIONS:
                 scalar = (len(op.args) == 1 and "axis" not in op.kwargs
                           and "keepdims" not in op.kwargs) or all(k == "scalar" for k in kinds)
-        previous = self.kinds.get(op.target)
-        if op.target in self.fn.params and previous is not None:
-            return  # an argument's kind is known; a reassignment inside a loop may join it
-        self.kinds[op.target] = "scalar" if scalar and previous in (None, "scalar") else "array"
+        self._join(op.target, "scalar" if scalar else "array")
 
     def kind(self, atom):
         if isinstance(atom, gast.Constant):
             return "scalar" if isinstance(atom.value, (int, float)) else "other"
         if isinstance(atom, gast.Name):
             return self.kinds.get(atom.id, "array")
-        if isinstance(atom, gast.UnaryOp) and isinstance(atom.operand, gast.Constant):
-            return self.kind(atom.operand)
-        return "array"
+        return self._expr_kind(atom)
 
     # --- backward -----------------------------------------------------------------------------
 

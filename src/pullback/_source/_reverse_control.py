@@ -275,6 +275,8 @@ class ControlReverse:
 
     def reset_adjoint(self, op, out):
         """The value is overwritten going forward, so its adjoint restarts from zero."""
+        if not op.in_loop:
+            return  # outside loops a value is assigned once: no older value to restart for
         names = list(op.defines) if isinstance(op, Plain) else (
             [op.target] if op.kind != "setitem" else [])
         for name in names:
