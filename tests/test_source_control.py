@@ -105,7 +105,7 @@ def _wrt_values(case):
 
 
 def _tape_or_refusal(case, get):
-    """``get(case)`` -- a tape gradient -- or None when a ``writes`` case's tape refuses the code."""
+    """``get(case)`` (a tape gradient), or None when the tape refuses a ``writes`` case."""
     if not case.writes:
         return get(case)
     try:

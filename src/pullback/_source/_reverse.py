@@ -316,8 +316,11 @@ class Reverse(ControlReverse):
     def _backward_branch(self, node, adj, out):
         body_adj, else_adj = dict(adj), dict(adj)
         body_out, else_out = [], []
+        runtime = set(self.runtime)  # a loop inside one branch makes adjoints runtime there only
         self._backward_block(node.body, body_adj, body_out, [None])
+        self.runtime = set(runtime)
         self._backward_block(node.orelse, else_adj, else_out, [None])
+        self.runtime = runtime
         local = _defined(node.body) | _defined(node.orelse)
         for name in sorted((set(body_adj) | set(else_adj)) - local):
             a, b = body_adj.get(name), else_adj.get(name)
