@@ -8,7 +8,6 @@ def grad_euler_decay(k, y0):
     saved_y = []
     t1 = None
     # line 75: for step in range(20):
-    step = None
     t = 0.0
     y = y0
     trips = 0

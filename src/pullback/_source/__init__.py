@@ -19,6 +19,7 @@ from ._imports import Imports
 from ._lower import lower
 from ._naming import Namer
 from ._normalize import _params_of, normalize
+from ._optimize import remove_dead_code
 from ._reverse import Reverse
 from ._rulecode import RuleCode
 
@@ -293,9 +294,10 @@ class _Program:
         return reverse
 
     def _add_function(self, name, params, body, owner):
-        self.functions.append(gast.FunctionDef(
+        function = gast.FunctionDef(
             name=name, args=_arguments(params), body=body, decorator_list=[], returns=None,
-            type_comment=None, type_params=[]))
+            type_comment=None, type_params=[])
+        self.functions.append(remove_dead_code(function))
         self.owners[name] = owner
 
 
