@@ -2,7 +2,6 @@
 # Regenerate it rather than edit it.
 import numpy as np
 from pullback._rules.reductions import _sum_vjp as sum_vjp
-from pullback._runtime import seed
 
 def grad_sigmoid_sum(x):
     # line 23: return np.sum(1 / (1 + np.exp(-x)))
@@ -11,8 +10,8 @@ def grad_sigmoid_sum(x):
     t3 = 1 + t2
     t4 = 1 / t3
     t5 = np.sum(t4)
-    # the output's cotangent: 1.0 for a scalar output
-    bt5 = seed(t5, 'sigmoid_sum')
+    # the output's cotangent
+    bt5 = 1.0
     # line 23: return np.sum(1 / (1 + np.exp(-x)))
     bt4 = sum_vjp(t5, t4)(bt5)
     bt3 = -bt4 * t4 / t3

@@ -312,3 +312,14 @@ def test_nondifferentiable(fun):
                          ids=_name)
 def test_differentiable_despite_kinks(fun):
     assert lookup(fun).differentiable is True
+
+
+@pytest.mark.parametrize("exponent", [2, 3, -1, 0.5, 1, 2.5])
+def test_power_literal_form_agrees_with_the_general_partial(exponent):
+    from pullback._registry import lookup
+    prim = lookup(np.power)
+    x = np.array([0.5, 1.5, 3.0])
+    ans = x ** exponent
+    general = prim.partials[0](ans, x, exponent)
+    literal = prim.literal_partials[(0, 1)](ans, x, exponent)
+    np.testing.assert_allclose(literal, general, rtol=1e-15)

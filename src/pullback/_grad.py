@@ -95,6 +95,8 @@ class GradFunction:
         self.source = None
         self.mode = None
         self.fallback_reason = None
+        self._positions = tuple(self._params.index(w) for w in self._wrt)
+        self._fast = {}  # argument types -> generated function, for plain positional calls
         functools.update_wrapper(self, fn, updated=())
 
     def _param_name(self, w):
@@ -113,6 +115,20 @@ class GradFunction:
         return w
 
     def __call__(self, *args, **kwargs):
+        if not kwargs and len(args) == len(self._params):
+            key = tuple(map(_type_key, args))
+            entry = self._fast.get(key)
+            if entry is not None:  # the common case: generated code for these kinds
+                function, self.source = entry
+                self.mode, self.fallback_reason = "source", None
+                value, grads = function(*args)
+                grads = tuple(g if type(g) is float else _finish(g, args[i])
+                              for g, i in zip(grads, self._positions))
+                result = grads[0] if self._single else grads
+                return (value, result) if self._with_value else result
+        return self._call(args, kwargs)
+
+    def _call(self, args, kwargs):
         bound = self._signature.bind(*args, **kwargs)
         bound.apply_defaults()
         values = dict(bound.arguments)
@@ -150,8 +166,21 @@ class GradFunction:
         self.source = generated.source
         self.mode = "source"
         self.fallback_reason = None
-        value, grads = generated.function(*[values[p] for p in self._params])
+        call = [values[p] for p in self._params]
+        if self._fast_eligible(call):
+            self._fast[tuple(map(_type_key, call))] = (generated.function, generated.source)
+        value, grads = generated.function(*call)
         return value, grads
+
+    def _fast_eligible(self, call):
+        """Plain positional calls may skip binding and kind analysis when the argument types
+        alone fix the generated code: floats and float arrays, no pytree to differentiate."""
+        for i in self._positions:
+            a = call[i]
+            if not (type(a) is float or (type(a) is np.ndarray and a.dtype.kind == "f")):
+                return False
+        return all(type(a) in (float, int, np.ndarray) or not isinstance(a, (
+            dict, list, tuple, np.generic)) for a in call)
 
     def _tape(self, values, reason):
         self.mode = "tape"
@@ -160,6 +189,14 @@ class GradFunction:
 
     def __repr__(self):
         return f"<pullback gradient of {getattr(self._fn, '__qualname__', self._fn)}>"
+
+
+def _type_key(value):
+    """What of an argument decides its kind: its type (and for arrays, 0-d or not)."""
+    t = type(value)
+    if t is np.ndarray:
+        return (value.ndim == 0, value.dtype.kind)
+    return t
 
 
 def _reason(err):

@@ -24,7 +24,8 @@ from ._errors import NoGradientRuleError, RuleRegistrationError
 
 __all__ = [
     "Primitive", "primitive", "defvjp", "defjvp", "defvjp_argnum", "defjvp_argnum",
-    "defelementwise", "deflinear", "deflinear_argnum", "nondifferentiable", "unbroadcast", "lookup", "rule_for", "all_primitives",
+    "defelementwise", "deflinear", "deflinear_argnum", "nondifferentiable", "unbroadcast",
+    "defliteral", "lookup", "rule_for", "all_primitives",
 ]
 
 
@@ -32,7 +33,7 @@ class Primitive:
     """Everything pullback knows about differentiating one function."""
 
     __slots__ = ("fun", "name", "vjps", "jvps", "vjp_argnum", "jvp_argnum", "partials",
-                 "linear", "differentiable")
+                 "linear", "differentiable", "literal_partials")
 
     def __init__(self, fun, name, differentiable=True):
         self.fun = fun
@@ -44,6 +45,7 @@ class Primitive:
         self.partials = None     # for elementwise functions: partial derivatives d ans / d arg_i
         self.linear = False      # JVP is the function itself applied to the tangent
         self.differentiable = differentiable
+        self.literal_partials = {}  # (argnum, literal argnum) -> partial, see defliteral
 
     def vjp_maker(self, argnum):
         """The VJP maker for argument ``argnum``, or None when it has no gradient."""
@@ -168,6 +170,19 @@ def defelementwise(fun, *partials):
     _set_once(prim, "vjps", tuple(None if p is None else _elementwise_vjp(p, i)
                                   for i, p in enumerate(partials)))
     _set_once(prim, "jvps", tuple(None if p is None else _elementwise_jvp(p) for p in partials))
+
+
+def defliteral(fun, argnum, literal_argnum, partial):
+    """A simpler form of an elementwise partial for when argument ``literal_argnum`` is a
+    nonzero number written in the source (``x ** 2``): the source engine emits it instead of
+    the general partial, which must guard cases a literal rules out.  The tape always uses the
+    general rule; tests check that both agree.
+    """
+    prim = _entry(fun)
+    key = (argnum, literal_argnum)
+    if key in prim.literal_partials:
+        raise RuleRegistrationError(f"{prim.name} already has a literal form for {key}")
+    prim.literal_partials[key] = partial
 
 
 def _linear_jvp(fun, argnum):

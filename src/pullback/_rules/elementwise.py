@@ -22,7 +22,8 @@ differentiate the rules again.
 
 import numpy as np
 
-from .._registry import defelementwise, defjvp, deflinear, defvjp, nondifferentiable, unbroadcast
+from .._registry import (defelementwise, defjvp, deflinear, defliteral, defvjp,
+                         nondifferentiable, unbroadcast)
 
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
@@ -90,6 +91,8 @@ def _power_dexponent(ans, x, y):
 
 
 defelementwise(np.power, _power_dbase, _power_dexponent)
+# With a nonzero exponent written in the source, the 0 ** 0 guard cannot apply: x ** 2 -> 2 * x.
+defliteral(np.power, 0, 1, lambda ans, x, y: y * x ** (y - 1))
 
 
 def _float_power_dbase(ans, x, y):

@@ -19,7 +19,7 @@ from ._imports import Imports
 from ._lower import lower
 from ._naming import Namer
 from ._normalize import _params_of, normalize
-from ._optimize import remove_dead_code
+from ._optimize import fold_constants, remove_dead_code, use_math_for_scalars
 from ._reverse import Reverse
 from ._rulecode import RuleCode
 
@@ -154,11 +154,16 @@ class _Program:
             body.append(_assign(value, _name(result.id)))
             result = _name(value)
         if seeded:
-            seed = self.imports.name("pullback._runtime", "seed", None)
             bresult = namer.adjoint(fn_ir.result.id)
-            body.append(self.comments.marker("the output's cotangent: 1.0 for a scalar output"))
-            body.append(_assign(bresult, _call(seed, [_name(result.id), gast.Constant(
-                value=src.fn.__qualname__, kind=None)])))
+            if reverse.kind(fn_ir.result) == "scalar":  # a scalar by construction
+                body.append(self.comments.marker("the output's cotangent"))
+                body.append(_assign(bresult, gast.Constant(value=1.0, kind=None)))
+            else:
+                seed = self.imports.name("pullback._runtime", "seed", None)
+                body.append(self.comments.marker(
+                    "the output's cotangent: 1.0 for a scalar output"))
+                body.append(_assign(bresult, _call(seed, [_name(result.id), gast.Constant(
+                    value=src.fn.__qualname__, kind=None)])))
             adj[fn_ir.result.id] = _name(bresult)
             body.extend(reverse.backward(fn_ir.body, adj))
         else:
@@ -169,7 +174,7 @@ class _Program:
         body.append(gast.Return(value=gast.Tuple(elts=[result, gast.Tuple(
             elts=grads, ctx=gast.Load())], ctx=gast.Load())))
         body[:0] = reverse.prologue()
-        self._add_function(name, fn_ir.params, body, src.fn)
+        self._add_function(name, fn_ir.params, body, src.fn, reverse)
         return name
 
     def _gradient(self, param, fn_ir, adj, reverse):
@@ -256,7 +261,7 @@ class _Program:
         body.append(gast.Return(value=gast.Tuple(elts=[result, _name(pullback_name)],
                                                  ctx=gast.Load())))
         body[:0] = reverse.prologue()
-        self._add_function(helper.name, all_params, body, src.fn)
+        self._add_function(helper.name, all_params, body, src.fn, reverse)
 
     def _unpack_cotangents(self, result, bresult, namer, reverse, adj):
         """``ba, bb = bout`` for a helper returning ``a, b``: each item's cotangent."""
@@ -293,12 +298,22 @@ class _Program:
         reverse.prepare(fn_ir.body)
         return reverse
 
-    def _add_function(self, name, params, body, owner):
+    def _add_function(self, name, params, body, owner, reverse):
         function = gast.FunctionDef(
             name=name, args=_arguments(params), body=body, decorator_list=[], returns=None,
             type_comment=None, type_params=[])
+        function = fold_constants(function)
+        numpy_names = {n for n in _names_in(function) if self._is_numpy(n)}
+        if numpy_names:  # an unused math import is dropped with the header
+            use_math_for_scalars(function, lambda a: reverse.kind(a) == "scalar", numpy_names,
+                                 self.imports.module("math"))
         self.functions.append(remove_dead_code(function))
         self.owners[name] = owner
+
+    def _is_numpy(self, name):
+        import numpy
+        return self._user_value(name) is numpy or name == self.imports.peek("numpy", None)
+
 
 
 def _varied(fn_ir):

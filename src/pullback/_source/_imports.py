@@ -41,6 +41,16 @@ class Imports:
             self._order.append((alias, module, name, "from"))
         return self._by_source[key]
 
+    def module(self, module):
+        """The alias of an imported module (``import math``)."""
+        import importlib
+        key = (module, None)
+        if key not in self._by_source:
+            alias = self._alias(module, importlib.import_module(module))
+            self._by_source[key] = alias
+            self._order.append((alias, module, None, "module"))
+        return self._by_source[key]
+
     def user_import(self, name):
         """Import ``name`` the way the user's code sees it, if it is a module or a function
         importable by name (``np``, ``numpy``, ``from numpy import sin``)."""

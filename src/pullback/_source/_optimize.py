@@ -10,7 +10,7 @@ into other generated functions -- always stay.
 
 import gast
 
-__all__ = ["remove_dead_code"]
+__all__ = ["remove_dead_code", "fold_constants", "use_math_for_scalars"]
 
 # Calls that only compute a value: removable when their result is unused.
 _PURE_HELPERS = {"zeros_like", "unbroadcast", "take", "seed"}
@@ -66,3 +66,74 @@ def _pure(node):
         elif isinstance(n, (gast.Lambda, gast.Yield, gast.Await, gast.NamedExpr)):
             return False
     return True
+
+
+class _Fold(gast.NodeTransformer):
+    """Arithmetic on two numbers, and ``x ** 1`` / ``x * 1`` / ``1 * x``, which are exact."""
+
+    _OPS = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b,
+            gast.Mult: lambda a, b: a * b, gast.Pow: lambda a, b: a ** b}
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        left, right = node.left, node.right
+        if _number(left) and _number(right) and type(node.op) in self._OPS:
+            try:
+                value = self._OPS[type(node.op)](left.value, right.value)
+            except (OverflowError, ZeroDivisionError, ValueError):
+                return node
+            if isinstance(value, (int, float)) and abs(value) < 1e15:
+                return gast.Constant(value=value, kind=None)
+        if isinstance(node.op, gast.Pow) and _number(right) and right.value == 1:
+            return left
+        if isinstance(node.op, gast.Mult) and _number(right) and right.value == 1 and \
+                not isinstance(right.value, bool):
+            return left
+        if isinstance(node.op, gast.Mult) and _number(left) and left.value == 1 and \
+                not isinstance(left.value, bool):
+            return right
+        return node
+
+
+def _number(node):
+    return isinstance(node, gast.Constant) and type(node.value) in (int, float)
+
+
+def fold_constants(function):
+    """Fold constant arithmetic in a generated function (a literal rule leaves ``2 - 1``)."""
+    return _Fold().visit(function)
+
+
+# NumPy ufuncs and their math-module equivalents on Python floats.
+_MATH = {"sin": "sin", "cos": "cos", "tan": "tan", "exp": "exp", "log": "log",
+         "sqrt": "sqrt", "tanh": "tanh", "sinh": "sinh", "cosh": "cosh", "arcsin": "asin",
+         "arccos": "acos", "arctan": "atan", "log1p": "log1p", "expm1": "expm1",
+         "arctan2": "atan2", "hypot": "hypot"}
+
+
+class _Math(gast.NodeTransformer):
+    def __init__(self, scalar, numpy_names, math_name):
+        self.scalar = scalar
+        self.numpy_names = numpy_names
+        self.math_name = math_name
+        self.used = False
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        func = node.func
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and \
+                func.value.id in self.numpy_names and func.attr in _MATH and \
+                not node.keywords and node.args and all(self.scalar(a) for a in node.args):
+            self.used = True
+            node.func = gast.Attribute(value=gast.Name(id=self.math_name, ctx=gast.Load(),
+                                                       annotation=None, type_comment=None),
+                                       attr=_MATH[func.attr], ctx=gast.Load())
+        return node
+
+
+def use_math_for_scalars(function, scalar, numpy_names, math_name):
+    """Call ``math`` instead of NumPy on Python floats: no 0-d arrays, no ufunc dispatch.
+    Returns True when the function now uses ``math``."""
+    rewriter = _Math(scalar, numpy_names, math_name)
+    rewriter.visit(function)
+    return rewriter.used

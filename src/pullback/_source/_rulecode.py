@@ -83,6 +83,11 @@ def _same_code(a, b):
     return len(na) == len(nb) and all(_same_code(x, y) for x, y in zip(na, nb))
 
 
+def _nonzero_number(node):
+    return isinstance(node, gast.Constant) and isinstance(node.value, (int, float)) and \
+        not isinstance(node.value, bool) and node.value != 0
+
+
 def _literal(value):
     """``value`` as a gast expression, when it is a plain literal; else None."""
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -117,6 +122,9 @@ class RuleCode:
         """The gradient flowing to ``args[argnum]`` as an expression (``args`` are gast atoms)."""
         if prim.partials is not None:
             partial = prim.partials[argnum]
+            for (which, literal), special in prim.literal_partials.items():
+                if which == argnum and literal < len(args) and _nonzero_number(args[literal]):
+                    partial = special
             term = self._apply(partial, ans, args, kwargs, prim, argnum)
             return self._call("unbroadcast", [gast.BinOp(left=g, op=gast.Mult(), right=term),
                                              args[argnum]])
