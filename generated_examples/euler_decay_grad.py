@@ -32,9 +32,8 @@ def grad_euler_decay(k, y0):
     for _ in range(trips):
         # line 76: y = y + 0.1 * (-k * y + np.sin(t))
         bt5 = by_1
-        by_1 = 0.0
         y = saved_y.pop()
-        by_1 = by_1 + bt5
+        by_1 = bt5
         bt3 = 0.1 * bt5
         bt1 = bt3 * y
         by_1 = by_1 + t1 * bt3

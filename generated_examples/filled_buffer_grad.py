@@ -32,10 +32,9 @@ def grad_filled_buffer(x, w):
     t5 = np.sum(t4)
     # the output's cotangent
     bt5 = 1.0
-    bout = 0.0
     # line 94: return np.sum(out ** 2)
     bt4 = sum_vjp(t5, t4)(bt5)
-    bout = bout + bt4 * (2 * out)
+    bout = bt4 * (2 * out)
     # line 92: for i in range(len(x)):
     bw = 0.0
     bx = 0.0

@@ -25,10 +25,9 @@ def grad_newton_sqrt(a):
     for _ in range(trips):
         # line 85: x = 0.5 * (x + a / x)
         bt3 = bx_1
-        bx_1 = 0.0
         x = saved_x.pop()
         bt2 = 0.5 * bt3
-        bx_1 = bx_1 + bt2
+        bx_1 = bt2
         ba = ba + bt2 / x
         bx_1 = bx_1 + -bt2 * t1 / x
         t1 = saved_t1.pop()

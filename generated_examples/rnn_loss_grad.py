@@ -57,15 +57,13 @@ def grad_rnn_loss(Wx, Wh, b, xs):
         x = saved_x_loop.pop()
         # line 67: loss = loss + np.sum(h ** 2)
         bt8 = bloss_1
-        bloss_1 = 0.0
-        bloss_1 = bloss_1 + bt8
+        bloss_1 = bt8
         bt6 = sum_vjp(t7, t6)(bt8)
         t7 = saved_t7.pop()
         bh = bh + bt6 * (2 * h)
         t6 = saved_t6.pop()
         # line 66: h = np.tanh(x @ Wx + h @ Wh + b)
         bt5 = bh
-        bh = 0.0
         h = saved_h.pop()
         bt4 = bt5 * (1 - t5 * t5)
         t5 = saved_t5.pop()
@@ -74,7 +72,7 @@ def grad_rnn_loss(Wx, Wh, b, xs):
         bt1 = unbroadcast(bt3, t1)
         bt2 = unbroadcast(bt3, t2)
         saved_t3_shape.pop()
-        bh = bh + matmul_vjp_a(t2, h, Wh)(bt2)
+        bh = matmul_vjp_a(t2, h, Wh)(bt2)
         bWh = bWh + matmul_vjp_b(t2, h, Wh)(bt2)
         t2 = saved_t2.pop()
         bWx = bWx + matmul_vjp_b(t1, x, Wx)(bt1)

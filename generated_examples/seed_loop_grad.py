@@ -29,9 +29,8 @@ def grad_seed_loop(x, y):
         if cond:
             # line 57: output = output * x
             bt1 = boutput_1
-            boutput_1 = 0.0
             output = saved_output.pop()
-            boutput_1 = boutput_1 + bt1 * x
+            boutput_1 = bt1 * x
             bx = bx + output * bt1
         cond = saved_cond.pop()
     return (value, (bx,))

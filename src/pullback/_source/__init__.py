@@ -19,7 +19,7 @@ from ._imports import Imports
 from ._lower import lower
 from ._naming import Namer
 from ._normalize import _params_of, normalize
-from ._optimize import fold_constants, remove_dead_code, use_math_for_scalars
+from ._optimize import fold_constants, merge_restarts, remove_dead_code, use_math_for_scalars
 from ._reverse import Reverse
 from ._rulecode import RuleCode
 
@@ -307,7 +307,7 @@ class _Program:
         if numpy_names:  # an unused math import is dropped with the header
             use_math_for_scalars(function, lambda a: reverse.kind(a) == "scalar", numpy_names,
                                  self.imports.module("math"))
-        self.functions.append(remove_dead_code(function))
+        self.functions.append(remove_dead_code(merge_restarts(function)))
         self.owners[name] = owner
 
     def _is_numpy(self, name):

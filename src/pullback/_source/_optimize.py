@@ -10,7 +10,7 @@ into other generated functions -- always stay.
 
 import gast
 
-__all__ = ["remove_dead_code", "fold_constants", "use_math_for_scalars"]
+__all__ = ["remove_dead_code", "fold_constants", "use_math_for_scalars", "merge_restarts"]
 
 # Calls that only compute a value: removable when their result is unused.
 _PURE_HELPERS = {"zeros_like", "unbroadcast", "take", "seed"}
@@ -137,3 +137,56 @@ def use_math_for_scalars(function, scalar, numpy_names, math_name):
     rewriter = _Math(scalar, numpy_names, math_name)
     rewriter.visit(function)
     return rewriter.used
+
+
+def merge_restarts(function):
+    """``bx = 0.0`` followed (in the same block, with nothing reading ``bx`` in between) by
+    ``bx = bx + e`` becomes ``bx = e``: an adjoint restarted and then first added to."""
+    _merge_block(function.body)
+    return function
+
+
+def _merge_block(body):
+    i = 0
+    while i < len(body):
+        stmt = body[i]
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list):
+                _merge_block(inner)
+        name = _zero_assignment(stmt)
+        if name is not None:
+            for j in range(i + 1, len(body)):
+                later = body[j]
+                if not _mentions(later, name):
+                    continue
+                value = _added_to(later, name)
+                if value is not None:
+                    later.value = value
+                    del body[i]
+                    i -= 1
+                break
+        i += 1
+
+
+def _zero_assignment(stmt):
+    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(
+            stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Constant) and \
+            stmt.value.value == 0.0 and type(stmt.value.value) is float:
+        return stmt.targets[0].id
+    return None
+
+
+def _mentions(stmt, name):
+    return any(isinstance(n, gast.Name) and n.id == name for n in gast.walk(stmt))
+
+
+def _added_to(stmt, name):
+    """``e`` if ``stmt`` is ``name = name + e`` with ``e`` not reading ``name``."""
+    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(
+            stmt.targets[0], gast.Name) and stmt.targets[0].id == name and isinstance(
+            stmt.value, gast.BinOp) and isinstance(stmt.value.op, gast.Add) and isinstance(
+            stmt.value.left, gast.Name) and stmt.value.left.id == name and not _mentions(
+            stmt.value.right, name):
+        return stmt.value.right
+    return None
