@@ -78,10 +78,12 @@ def take(adjoint, index):
 
 
 def zero_at(adjoint, index):
-    """The adjoint with ``[index]`` zeroed, in place: ``x[index] = v`` overwrote those
-    entries, so nothing before it reached the output through them.  The backward pass owns
-    this array (it was made by its own additions or copied)."""
+    """The adjoint with ``[index]`` zeroed: ``x[index] = v`` overwrote those entries, so
+    nothing before it reached the output through them.  In place when the array is the
+    backward pass's own (made by its additions), else on a copy."""
     if np.ndim(adjoint) == 0:
         return adjoint
+    if not (adjoint.flags.writeable and adjoint.flags.owndata):
+        adjoint = np.array(adjoint, dtype=float)  # a rule's view: make it the pass's own
     adjoint[index] = 0.0
     return adjoint

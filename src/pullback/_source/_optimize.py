@@ -69,7 +69,31 @@ def _pure(node):
 
 
 class _Fold(gast.NodeTransformer):
-    """Arithmetic on two numbers, and ``x ** 1`` / ``x * 1`` / ``1 * x``, which are exact."""
+    """Arithmetic on two numbers, and ``x ** 1`` / ``x * 1`` / ``1 * x`` inside a larger
+    expression (as a whole right-hand side, ``y = x * 1`` is a new array, not ``x`` itself:
+    writing into ``y`` must not change ``x``)."""
+
+    def visit_Assign(self, node):
+        value = node.value
+        if isinstance(value, gast.BinOp):
+            value.left = self.visit(value.left)
+            value.right = self.visit(value.right)
+            folded = self._numbers(value)
+            node.value = folded if folded is not None else value
+            return node
+        self.generic_visit(node)
+        return node
+
+    def _numbers(self, node):
+        left, right = node.left, node.right
+        if _number(left) and _number(right) and type(node.op) in self._OPS:
+            try:
+                value = self._OPS[type(node.op)](left.value, right.value)
+            except (OverflowError, ZeroDivisionError, ValueError):
+                return None
+            if isinstance(value, (int, float)) and abs(value) < 1e15:
+                return gast.Constant(value=value, kind=None)
+        return None
 
     _OPS = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b,
             gast.Mult: lambda a, b: a * b, gast.Pow: lambda a, b: a ** b}
@@ -77,13 +101,9 @@ class _Fold(gast.NodeTransformer):
     def visit_BinOp(self, node):
         self.generic_visit(node)
         left, right = node.left, node.right
-        if _number(left) and _number(right) and type(node.op) in self._OPS:
-            try:
-                value = self._OPS[type(node.op)](left.value, right.value)
-            except (OverflowError, ZeroDivisionError, ValueError):
-                return node
-            if isinstance(value, (int, float)) and abs(value) < 1e15:
-                return gast.Constant(value=value, kind=None)
+        folded = self._numbers(node)
+        if folded is not None:
+            return folded
         if isinstance(node.op, gast.Pow) and _number(right) and right.value == 1:
             return left
         if isinstance(node.op, gast.Mult) and _number(right) and right.value == 1 and \
