@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from ._registry import unbroadcast
 from ._state import stack
 from ._structure import flatten, flatten_up_to, unflatten
 from ._tensor import Tensor, Variable, _wrap, _wrap_id
@@ -320,12 +321,18 @@ class GradientTape:
             if differentiable:
                 vals, ans = _as_tensors(vals, inputs, ans, out_id)
             cache = {}
+            partials = prim.partials
             for pos, sub, tid in inputs:
                 if tid not in live:
                     continue
                 if pos not in cache:
-                    maker = prim.vjp_maker(pos)
-                    cache[pos] = None if maker is None else maker(ans, *vals, **kwargs)(g)
+                    if partials is not None and partials[pos] is not None:
+                        # an elementwise rule: g times its partial, summed to the input's shape
+                        cache[pos] = unbroadcast(g * partials[pos](ans, *vals, **kwargs),
+                                                 vals[pos])
+                    else:
+                        maker = prim.vjp_maker(pos)
+                        cache[pos] = None if maker is None else maker(ans, *vals, **kwargs)(g)
                 contribution = cache[pos]
                 if contribution is None:
                     continue

@@ -203,17 +203,51 @@ def _ufunc_method(ufunc, method, inputs, kwargs):
 def _binary(fun):
     # Rules are looked up at call time: this class is built before the rule modules run.
     def op(self, other):
-        if not stack.recording:  # nothing to record: NumPy and one wrapper, nothing else
+        recording = stack.recording
+        if not recording:  # nothing to record: NumPy and one wrapper, nothing else
             return _wrap_output(fun(self._value, other._value if isinstance(other, Tensor)
                                     else other))
-        return call(_rule_of(fun), fun, (self, other), {})
+        return _record_binary(recording, fun, self, other, 0)
 
     def rop(self, other):
-        if not stack.recording:
+        recording = stack.recording
+        if not recording:
             return _wrap_output(fun(other, self._value))
-        return call(_rule_of(fun), fun, (other, self), {})
+        return _record_binary(recording, fun, self, other, 1)
 
     return op, rop
+
+
+def _record_binary(recording, fun, tensor, other, position):
+    """The recording path of an operator, for the common case: a Tensor and a Tensor or a
+    number; anything else goes through :func:`call`."""
+    other_type = type(other)
+    if type(tensor) is not Tensor or (other_type is not Tensor and other_type not in (
+            float, int)):
+        args = (tensor, other) if position == 0 else (other, tensor)
+        return call(_rule_of(fun), fun, args, {})
+    tid = tensor._id
+    oid = other._id if other_type is Tensor else 0
+    tracked_by = [tape for tape in recording if tid in tape._tracked or oid in tape._tracked]
+    value = other._value if other_type is Tensor else other
+    out = fun(tensor._value, value) if position == 0 else fun(value, tensor._value)
+    result = _wrap_output(out)
+    if not tracked_by or type(result) is not Tensor or out.dtype.kind not in "fc":
+        return result
+    prim = _rule_of(fun)
+    if prim is None or not prim.differentiable:
+        return result
+    if position == 0:
+        vals = (tensor._value, value)
+        inputs = ((0, None, tid), (1, None, oid)) if oid else ((0, None, tid),)
+    else:
+        vals = (value, tensor._value)
+        inputs = ((0, None, oid), (1, None, tid)) if oid else ((1, None, tid),)
+    record = (prim, vals, {}, inputs, result._id, out)
+    for tape in tracked_by:
+        tape._records.append(record)
+        tape._tracked.add(result._id)
+    return result
 
 
 def _unary(fun):
