@@ -143,22 +143,29 @@ def hessian(f, wrt=0, *, mode="auto"):
     _tape_only("hessian", mode)
 
     def hess(*args):
-        probe = GradFunction(f, wrt, "tape", with_value=False)
-        index = probe._params.index(probe._wrt[0])
-        x = constant(np.asarray(args[index], dtype=float))
-        call = list(args)
-        call[index] = x
-        with GradientTape() as outer:
-            outer.watch(x)
-            with GradientTape() as inner:
-                inner.watch(x)
-                y = f(*call)
-            g = inner.gradient(y, x)
+        x, g, outer = _nested_gradient(f, wrt, args, lambda g: g)
         if g is None:
             return np.zeros(x.shape + x.shape)
-        h = outer.jacobian(g, x, unconnected_gradients="zero")
-        return h.numpy()
+        return outer.jacobian(g, x, unconnected_gradients="zero").numpy()
     return hess
+
+
+def _nested_gradient(f, wrt, args, then):
+    """(x, the gradient of f at x recorded by an outer tape, that tape); ``then(g)`` runs
+    inside the outer tape, to record what is computed from the gradient."""
+    probe = GradFunction(f, wrt, "tape", with_value=False)
+    index = probe._params.index(probe._wrt[0])
+    x = constant(np.asarray(args[index], dtype=float))
+    call = list(args)
+    call[index] = x
+    with GradientTape(persistent=True) as outer:
+        outer.watch(x)
+        with GradientTape() as inner:
+            inner.watch(x)
+            y = f(*call)
+        g = inner.gradient(y, x)
+        g = then(g) if g is not None else None
+    return x, g, outer
 
 
 def hvp(f, wrt=0, *, mode="auto"):
@@ -174,20 +181,9 @@ def hvp(f, wrt=0, *, mode="auto"):
 
     def product(*args_and_v):
         *args, v = args_and_v
-        probe = GradFunction(f, wrt, "tape", with_value=False)
-        index = probe._params.index(probe._wrt[0])
-        x = constant(np.asarray(args[index], dtype=float))
-        call = list(args)
-        call[index] = x
-        with GradientTape() as outer:
-            outer.watch(x)
-            with GradientTape() as inner:
-                inner.watch(x)
-                y = f(*call)
-            g = inner.gradient(y, x)
-            s = np.sum(g * np.asarray(v, dtype=float)) if g is not None else None
+        v = np.asarray(v, dtype=float)
+        x, s, outer = _nested_gradient(f, wrt, args, lambda g: np.sum(g * v))
         if s is None:
             return np.zeros(x.shape)
-        out = outer.gradient(s, x, unconnected_gradients="zero")
-        return out.numpy()
+        return outer.gradient(s, x, unconnected_gradients="zero").numpy()
     return product

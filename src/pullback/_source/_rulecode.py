@@ -47,9 +47,11 @@ def _lambda_node(fn):
     return gast.ast_to_gast(found[0])
 
 
-def _same_shape(a, b):
+def _same_shape(a, b, bytecode=False):
     """Same parameters, names and constants (bytecode differs between compiles in 3.11+)."""
     if a.co_names != b.co_names or a.co_varnames != b.co_varnames:
+        return False
+    if bytecode and a.co_code != b.co_code:
         return False
     ca = [c for c in a.co_consts if not hasattr(c, "co_code")]
     cb = [c for c in b.co_consts if not hasattr(c, "co_code")]
@@ -57,7 +59,7 @@ def _same_shape(a, b):
         return False
     na = [c for c in a.co_consts if hasattr(c, "co_code")]
     nb = [c for c in b.co_consts if hasattr(c, "co_code")]
-    return len(na) == len(nb) and all(_same_shape(x, y) for x, y in zip(na, nb))
+    return len(na) == len(nb) and all(_same_shape(x, y, bytecode) for x, y in zip(na, nb))
 
 
 def _same_place(node, code):
@@ -72,15 +74,8 @@ def _same_place(node, code):
 
 
 def _same_code(a, b):
-    if a.co_code != b.co_code or a.co_names != b.co_names or a.co_varnames != b.co_varnames:
-        return False
-    ca = [c for c in a.co_consts if not hasattr(c, "co_code")]
-    cb = [c for c in b.co_consts if not hasattr(c, "co_code")]
-    if ca != cb:
-        return False
-    na = [c for c in a.co_consts if hasattr(c, "co_code")]
-    nb = [c for c in b.co_consts if hasattr(c, "co_code")]
-    return len(na) == len(nb) and all(_same_code(x, y) for x, y in zip(na, nb))
+    """Identical bytecode too (where no column information tells lambdas apart)."""
+    return _same_shape(a, b, bytecode=True)
 
 
 def _nonzero_number(node):
