@@ -10,6 +10,8 @@ NumPy keyword arguments of ``fun`` pass through ``**kwargs``; the checker's own 
 ``argnums``, ``rtol``, ``atol``, ``deriv_order`` and ``tape``.
 """
 
+import linecache
+
 import numpy as np
 
 import pullback as pb
@@ -111,6 +113,7 @@ def check_rule(fun, *args, argnums=None, rtol=1e-5, atol=1e-6, deriv_order=2, ta
             _close(np.broadcast_to(tj, f.shape), f, rtol, atol, f"{prim.name} JVP arg {pos},{sub} out {j}")
         if tape:
             _check_tape(fun, args, kwargs, pos, sub, g, vjp, rtol, atol, prim.name)
+            _check_source(fun, args, kwargs, pos, sub, g, vjp, rtol, atol, prim.name)
             if deriv_order >= 2:
                 _check_second_order(fun, args, kwargs, pos, sub, g, v, rtol, atol, prim.name)
 
@@ -128,6 +131,44 @@ def _check_tape(fun, args, kwargs, pos, sub, g, vjp, rtol, atol, name):
     got = tp.gradient(_as_list(y), x, output_gradients=_seeds(g))
     assert got is not None, f"{name}: tape gave None for argument {pos},{sub}"
     _close(got.numpy(), vjp, rtol, atol, f"{name} tape vs registry arg {pos},{sub}")
+
+
+def _check_source(fun, args, kwargs, pos, sub, g, vjp, rtol, atol, name):
+    """The same rule through the source engine: pb.grad of ``sum(fun(..x..) * g)``, whose
+    source is written here and registered with linecache like a file."""
+    namespace = {"np": np, "fun": fun}
+    parts = []
+    for i, a in enumerate(args):
+        if i == pos and sub is None:
+            parts.append("x")
+        elif i == pos:
+            elts = []
+            for j, e in enumerate(a):
+                namespace[f"a{i}_{j}"] = e
+                elts.append("x" if j == sub else f"a{i}_{j}")
+            parts.append("[" + ", ".join(elts) + "]")
+        else:
+            namespace[f"a{i}"] = a
+            parts.append(f"a{i}")
+    for k, v in kwargs.items():
+        namespace[f"k_{k}"] = v
+        parts.append(f"{k}=k_{k}")
+    call = f"fun({', '.join(parts)})"
+    if isinstance(g, tuple):
+        outs = [f"o{j}" for j in range(len(g))]
+        namespace.update({f"g{j}": gj for j, gj in enumerate(g)})
+        body = (f"    {', '.join(outs)}, = {call}\n    return " +
+                " + ".join(f"np.sum(o{j} * g{j})" for j in range(len(g))))
+    else:
+        namespace["g"] = g
+        body = f"    return np.sum({call} * g)"
+    text = f"def probe(x):\n{body}\n"
+    filename = f"<rule check: {name}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
+    exec(compile(text, filename, "exec"), namespace)
+    x = _get(args, pos, sub)
+    got = pb.grad(namespace["probe"], mode="source")(x)
+    _close(got, vjp, rtol, atol, f"{name} source engine vs registry arg {pos},{sub}")
 
 
 def _as_list(y):

@@ -285,8 +285,11 @@ class Reverse(ControlReverse):
                         self.accumulate(e, piece, adj, out)
 
     def _elide_unbroadcast(self, expr, op, argnum):
-        """``unbroadcast(e, x)`` is ``e`` when nothing can broadcast against ``x``: every other
-        argument of the operation is a scalar."""
+        """``unbroadcast(e, x)`` is ``e`` when nothing can broadcast against ``x``: the
+        operation is elementwise and every other argument of it is a scalar."""
+        base = op.prim.name.rsplit(".", 1)[-1]
+        if op.prim.partials is None and base not in _SCALAR_PRESERVING:
+            return expr  # a shape-changing rule sums for its own reasons
         if not (isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name)
                 and expr.func.id == self.imports.peek("pullback._registry", "unbroadcast")
                 and len(expr.args) == 2):

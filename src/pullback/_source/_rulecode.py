@@ -155,9 +155,7 @@ class RuleCode:
         mapping = {}
         for name, param in sig.parameters.items():
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                if name in bound.arguments:
-                    return None
-                continue
+                return None  # its body passes *args / **kwargs on: call it by name
             if name in bound.arguments:
                 mapping[name] = bound.arguments[name]
             else:
