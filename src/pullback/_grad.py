@@ -92,9 +92,8 @@ class GradFunction:
         self._params = list(self._signature.parameters)
         self._single = not isinstance(wrt, (tuple, list))
         self._wrt = tuple(self._param_name(w) for w in ((wrt,) if self._single else wrt))
-        self.source = None
-        self.mode = None
-        self.fallback_reason = None
+        self._state = (None, None, None)  # (source, mode, fallback_reason) of the last call
+        self._nparams = len(self._params)
         self._positions = tuple(self._params.index(w) for w in self._wrt)
         self._fast = {}  # argument types -> generated function, for plain positional calls
         functools.update_wrapper(self, fn, updated=())
@@ -115,15 +114,16 @@ class GradFunction:
         return w
 
     def __call__(self, *args, **kwargs):
-        if not kwargs and len(args) == len(self._params):
-            key = tuple(map(_type_key, args))
+        if not kwargs and len(args) == self._nparams:
+            key = tuple(map(type, args))
+            if np.ndarray in key:
+                key = tuple(map(_type_key, args))
             entry = self._fast.get(key)
             if entry is not None:  # the common case: generated code for these kinds
-                function, self.source = entry
-                self.mode, self.fallback_reason = "source", None
+                function, self._state, scalars = entry
                 value, grads = function(*args)
-                grads = tuple(g if type(g) is float else _finish(g, args[i])
-                              for g, i in zip(grads, self._positions))
+                if not scalars:  # scalar gradients need no finishing
+                    grads = tuple(_finish(g, args[i]) for g, i in zip(grads, self._positions))
                 result = grads[0] if self._single else grads
                 return (value, result) if self._with_value else result
         return self._call(args, kwargs)
@@ -163,12 +163,14 @@ class GradFunction:
             if self._requested == "source":
                 raise generated
             return self._tape(values, reason=_reason(generated))
-        self.source = generated.source
-        self.mode = "source"
-        self.fallback_reason = None
+        self._state = (generated.source, "source", None)
         call = [values[p] for p in self._params]
         if self._fast_eligible(call):
-            self._fast[tuple(map(_type_key, call))] = (generated.function, generated.source)
+            key = tuple(map(type, call))
+            if np.ndarray in key:
+                key = tuple(map(_type_key, call))
+            scalars = all(type(call[i]) is float for i in self._positions)
+            self._fast[key] = (generated.function, (generated.source, "source", None), scalars)
         value, grads = generated.function(*call)
         return value, grads
 
@@ -183,9 +185,23 @@ class GradFunction:
             dict, list, tuple, np.generic)) for a in call)
 
     def _tape(self, values, reason):
-        self.mode = "tape"
-        self.fallback_reason = reason or "mode='tape' was requested"
+        self._state = (self._state[0], "tape", reason or "mode='tape' was requested")
         return tape_gradient(self._fn, self._params, values, self._wrt)
+
+    @property
+    def source(self):
+        """The generated source of the gradient (of the last call that generated code)."""
+        return self._state[0]
+
+    @property
+    def mode(self):
+        """"source", or "tape" when the runtime tape served the last call."""
+        return self._state[1]
+
+    @property
+    def fallback_reason(self):
+        """None when generated code served the last call; else why the tape did."""
+        return self._state[2]
 
     def __repr__(self):
         return f"<pullback gradient of {getattr(self._fn, '__qualname__', self._fn)}>"
