@@ -15,7 +15,10 @@ import gast
 
 __all__ = ["RuleCode"]
 
-_PARSED = {}  # file name -> its std-ast module
+_PARSED = {}  # file name -> {line: its lambdas}, or None when it cannot be read
+
+
+_FOUND = {}   # code object -> its gast Lambda node (or None)
 
 
 def _lambda_node(fn):
@@ -23,23 +26,40 @@ def _lambda_node(fn):
     code = getattr(fn, "__code__", None)
     if code is None or fn.__name__ != "<lambda>":
         return None
-    filename = code.co_filename
+    if code not in _FOUND:
+        found = _find_lambda(code)
+        _FOUND[code] = found
+    node = _FOUND[code]
+    return None if node is None else copy.deepcopy(node)
+
+
+def _lambdas_by_line(filename):
+    """{line: [Lambda nodes starting there]} for one file, parsed once."""
     if filename not in _PARSED:
+        table = None
         try:
             with open(filename, encoding="utf-8") as fh:
-                _PARSED[filename] = ast.parse(fh.read())
+                module = ast.parse(fh.read())
+            table = {}
+            for node in ast.walk(module):
+                if isinstance(node, ast.Lambda):
+                    table.setdefault(node.lineno, []).append(node)
         except (OSError, SyntaxError):
-            _PARSED[filename] = None
-    module = _PARSED[filename]
-    if module is None:
+            pass
+        _PARSED[filename] = table
+    return _PARSED[filename]
+
+
+def _find_lambda(code):
+    table = _lambdas_by_line(code.co_filename)
+    if table is None:
         return None
     found = []
-    for node in ast.walk(module):
-        if isinstance(node, ast.Lambda) and node.lineno == code.co_firstlineno:
-            compiled = compile(ast.Expression(body=node), filename, "eval")
-            lam = next(c for c in compiled.co_consts if hasattr(c, "co_code"))
-            if _same_shape(lam, code):
-                found.append(node)
+    for node in table.get(code.co_firstlineno, ()):
+        compiled = compile(ast.Expression(body=node), code.co_filename, "eval")
+        lam = next(c for c in compiled.co_consts if hasattr(c, "co_code"))
+        if _same_shape(lam, code):
+            found.append(node)
     if len(found) > 1:
         found = [n for n in found if _same_place(n, code)]
     if len(found) != 1:
