@@ -18,6 +18,7 @@ import platform
 import re
 import subprocess
 import sys
+import textwrap
 import time
 
 if __package__ in (None, ""):          # python benchmarks/run.py
@@ -386,11 +387,15 @@ def plot(results, path):
             if c["status"] == "ok" and c["ratio_to_hand"] is not None:
                 xs.append(j - 0.4 + width * (i + 0.5))
                 ys.append(c["ratio_to_hand"])
-        ax.bar(xs, ys, width, label=name)
+        bars = ax.bar(xs, ys, width, label=name)
+        for bar, y in zip(bars, ys):
+            ax.annotate(f"{y:.2f}×" if y < 10 else f"{y:.0f}×", (bar.get_x() + bar.get_width() / 2, y), ha="center",
+                        va="bottom", fontsize=6, xytext=(0, 1), textcoords="offset points")
     ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
     ax.set_yscale("log")
     ax.set_xticks(range(len(workloads)))
-    ax.set_xticklabels([f"{w['name']}\n{w['title']}" for w in workloads], fontsize=7)
+    ax.set_xticklabels([w["name"] + "\n" + textwrap.fill(w["title"], 20) for w in workloads],
+                       fontsize=7)
     ax.set_ylabel("time / hand-written NumPy gradient (log)")
     m = results["meta"]
     ax.set_title(f"pullback benchmarks, {m['date']}, {m['machine']}", fontsize=9)

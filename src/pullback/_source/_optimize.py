@@ -106,6 +106,9 @@ class _Fold(gast.NodeTransformer):
             return folded
         if isinstance(node.op, gast.Pow) and _number(right) and right.value == 1:
             return left
+        if isinstance(node.op, gast.Mult) and isinstance(right, gast.BinOp) and isinstance(
+                right.op, gast.Div) and _number(right.left) and right.left.value == 1:
+            return gast.BinOp(left=left, op=gast.Div(), right=right.right)  # g * (1 / x)
         if isinstance(node.op, gast.Mult) and _number(right) and right.value == 1 and \
                 not isinstance(right.value, bool):
             return left
