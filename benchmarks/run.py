@@ -121,8 +121,7 @@ def _git_commit():
 def meta(args):
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": "python -m benchmarks " + " ".join(sys.argv[1:]) if sys.argv[1:] else
-                   "python -m benchmarks",
+        "command": " ".join(["python -m benchmarks", *getattr(args, "argv", [])]),
         "quick": args.quick, "sizes": args.sizes, "seed": args.seed,
         "python": platform.python_version(), "numpy": np.__version__,
         "pullback": getattr(pb, "__version__", "?"), "commit": _git_commit(),
@@ -421,6 +420,7 @@ def update_doc(path, text):
 
 def main(argv=None):
     args = parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     results = run(args)
     text = report(results)
     print()

@@ -36,7 +36,7 @@ def d_softmax_cross_entropy(logits, y):
         bz = unbroadcast(bt3, z)
         blse = unbroadcast(-bt3, lse)
         # line 48: lse = np.log(np.sum(np.exp(z), axis=1, keepdims=True))
-        bt2 = blse * (1 / t2)
+        bt2 = blse / t2
         bt1 = sum_vjp(t2, t1, axis=1, keepdims=True)(bt2)
         bz = bz + bt1 * t1
         # line 47: z = logits - m

@@ -10,6 +10,6 @@ def grad_softplus(z):
     # the output's cotangent
     bt3 = 1.0
     # line 18: return np.log(np.exp(z) + 1.0)
-    bt2 = bt3 * (1 / t2)
+    bt2 = bt3 / t2
     bz = bt2 * t1
     return (t3, (bz,))

@@ -79,7 +79,7 @@ class _Fold(gast.NodeTransformer):
             value.left = self.visit(value.left)
             value.right = self.visit(value.right)
             folded = self._numbers(value)
-            node.value = folded if folded is not None else value
+            node.value = folded if folded is not None else _reciprocal(value)
             return node
         self.generic_visit(node)
         return node
@@ -106,9 +106,7 @@ class _Fold(gast.NodeTransformer):
             return folded
         if isinstance(node.op, gast.Pow) and _number(right) and right.value == 1:
             return left
-        if isinstance(node.op, gast.Mult) and isinstance(right, gast.BinOp) and isinstance(
-                right.op, gast.Div) and _number(right.left) and right.left.value == 1:
-            return gast.BinOp(left=left, op=gast.Div(), right=right.right)  # g * (1 / x)
+        node = _reciprocal(node)
         if isinstance(node.op, gast.Mult) and _number(right) and right.value == 1 and \
                 not isinstance(right.value, bool):
             return left
@@ -116,6 +114,15 @@ class _Fold(gast.NodeTransformer):
                 not isinstance(left.value, bool):
             return right
         return node
+
+
+def _reciprocal(node):
+    """``g * (1 / x)`` as ``g / x`` (a rule's partial ``1 / x`` times the cotangent)."""
+    right = node.right
+    if isinstance(node.op, gast.Mult) and isinstance(right, gast.BinOp) and isinstance(
+            right.op, gast.Div) and _number(right.left) and right.left.value == 1:
+        return gast.BinOp(left=node.left, op=gast.Div(), right=right.right)
+    return node
 
 
 def _number(node):
