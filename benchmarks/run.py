@@ -97,6 +97,7 @@ def run_workloads(names, sizes, quick, seed, peers, log=_log):
             entry["columns"][c.name] = {
                 "status": c.status, "note": c.note, "mode": c.mode, "rel_error": c.error,
                 "us": c.seconds * 1e6 if c.samples else None,
+                "best_us": min(c.samples) * 1e6 if c.samples else None,
                 "ratio_to_hand": c.ratio(REFERENCE),
                 "ratio_to_hand_math": c.ratio("hand math"),
                 "ratio_to_pb_source": c.ratio("pb source"),
