@@ -57,17 +57,9 @@ def _case(name):
     return next(c for c in CASES if c.id == name)
 
 
-# --- small helpers (the ones in test_source_corpus.py are private: minimal copies) -------------
+# --- small helpers (shared with test_source_corpus.py) -----------------------------------------
 
-def _fresh(case):
-    """Private copies of the case's arguments (a buggy engine must not spoil other tests)."""
-    return copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
-
-
-def _grad(case, mode):
-    args, kwargs = _fresh(case)
-    df = pb.grad(case.fn, wrt=case.wrt, mode=mode)
-    return df, df(*args, **kwargs)
+from test_source_corpus import _fresh, _grad, _tree_equal  # noqa: E402
 
 
 def _tree_map(fn, tree):
@@ -76,25 +68,6 @@ def _tree_map(fn, tree):
     if isinstance(tree, (list, tuple)):
         return type(tree)(_tree_map(fn, v) for v in tree)
     return fn(tree)
-
-
-def _tree_equal(a, b, path="arg"):
-    """Exact equality of two argument trees: types, array dtypes, shapes and values."""
-    assert type(a) is type(b), \
-        f"{path}: type changed from {type(b).__name__} to {type(a).__name__}"
-    if isinstance(a, np.ndarray):
-        assert a.dtype == b.dtype and a.shape == b.shape, f"{path}: dtype or shape changed"
-        assert np.array_equal(a, b), f"{path}: array was modified\nbefore {b}\nafter  {a}"
-    elif isinstance(a, dict):
-        assert list(a) == list(b), f"{path}: keys changed"
-        for k in a:
-            _tree_equal(a[k], b[k], f"{path}[{k!r}]")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), f"{path}: length changed"
-        for i, (x, y) in enumerate(zip(a, b)):
-            _tree_equal(x, y, f"{path}[{i}]")
-    else:
-        assert a == b, f"{path}: {b!r} became {a!r}"
 
 
 def _wrt_values(case):
