@@ -37,7 +37,7 @@ def grad_euler_decay(k, y0):
         bt3 = 0.1 * bt5
         bt1 = bt3 * y
         by_1 = by_1 + t1 * bt3
-        bk = bk + -bt1
+        bk = bk - bt1
         t1 = saved_t1.pop()
     by0 = by_1
     return (value, (bk, by0))

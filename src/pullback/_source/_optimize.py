@@ -117,8 +117,12 @@ class _Fold(gast.NodeTransformer):
 
 
 def _reciprocal(node):
-    """``g * (1 / x)`` as ``g / x`` (a rule's partial ``1 / x`` times the cotangent)."""
+    """``g * (1 / x)`` as ``g / x`` (a rule's partial ``1 / x`` times the cotangent), and
+    ``a + -b`` as ``a - b`` (both exact)."""
     right = node.right
+    if isinstance(node.op, gast.Add) and isinstance(right, gast.UnaryOp) and isinstance(
+            right.op, gast.USub):
+        return gast.BinOp(left=node.left, op=gast.Sub(), right=right.operand)
     if isinstance(node.op, gast.Mult) and isinstance(right, gast.BinOp) and isinstance(
             right.op, gast.Div) and _number(right.left) and right.left.value == 1:
         return gast.BinOp(left=node.left, op=gast.Div(), right=right.right)
