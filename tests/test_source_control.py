@@ -24,10 +24,8 @@ buffer-filling loop, and recursion.
 import ast
 import copy
 import inspect
-import json
 import os
 import re
-import subprocess
 import sys
 import textwrap
 import tracemalloc
@@ -59,7 +57,7 @@ def _case(name):
 
 # --- small helpers (shared with test_source_corpus.py) -----------------------------------------
 
-from test_source_corpus import _fresh, _grad, _tree_equal  # noqa: E402
+from test_source_corpus import _fresh, _grad, _tree_equal, sources_in_fresh_processes  # noqa: E402,E501
 
 
 def _tree_map(fn, tree):
@@ -257,36 +255,9 @@ def test_generated_source_is_deterministic(case):
     assert first == second
 
 
-_DUMP_SOURCES = """
-import copy, json, sys
-import pullback as pb
-from corpus_control import CASES
-out = {}
-for c in CASES:
-    try:
-        df = pb.grad(c.fn, wrt=c.wrt, mode="source")
-        df(*copy.deepcopy(c.args), **copy.deepcopy(c.kwargs))
-        out[c.id] = df.source
-    except pb.TransformError as e:
-        out[c.id] = ("TRANSFORM-ERROR " if not c.require_source else "ERROR ") + str(e)
-    except Exception as e:
-        out[c.id] = "ERROR " + type(e).__name__ + ": " + str(e)
-sys.stdout.write(json.dumps(out))
-"""
-
-
 @pytest.fixture(scope="module")
 def sources_from_two_processes():
-    """Every case's generated source from two fresh interpreters with different hash seeds."""
-    runs = []
-    for seed in ("1", "2"):
-        env = dict(os.environ, PYTHONHASHSEED=seed,
-                   PYTHONPATH=os.pathsep.join([TESTS_DIR, os.environ.get("PYTHONPATH", "")]))
-        proc = subprocess.run([sys.executable, "-c", _DUMP_SOURCES], cwd=TESTS_DIR, env=env,
-                              capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, proc.stderr
-        runs.append(json.loads(proc.stdout))
-    return runs
+    return sources_in_fresh_processes("corpus_control")
 
 
 @corpus

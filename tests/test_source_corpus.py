@@ -357,32 +357,40 @@ def test_generated_source_is_deterministic(case):
 _DUMP_SOURCES = """
 import copy, json, sys
 import pullback as pb
-from corpus import CASES
-out = {}
+from {module} import CASES
+out = {{}}
 for c in CASES:
     try:
         df = pb.grad(c.fn, wrt=c.wrt, mode="source")
         df(*copy.deepcopy(c.args), **copy.deepcopy(c.kwargs))
         out[c.id] = df.source
+    except pb.TransformError as e:  # a case the engine may refuse (recursion) refuses alike
+        required = getattr(c, "require_source", True)
+        out[c.id] = ("ERROR " if required else "TRANSFORM-ERROR ") + str(e)
     except Exception as e:
         out[c.id] = "ERROR " + type(e).__name__ + ": " + str(e)
 sys.stdout.write(json.dumps(out))
 """
 
 
-@pytest.fixture(scope="module")
-def sources_from_two_processes():
-    """Every case's generated source, from two fresh interpreters with different hash seeds
-    (so no cache is shared and set / dict-of-str ordering may differ)."""
+def sources_in_fresh_processes(module):
+    """Every case's generated source in ``module``'s CASES, from two fresh interpreters with
+    different hash seeds (so no cache is shared and set / dict-of-str ordering may differ)."""
     runs = []
     for seed in ("1", "2"):
         env = dict(os.environ, PYTHONHASHSEED=seed,
                    PYTHONPATH=os.pathsep.join([TESTS_DIR, os.environ.get("PYTHONPATH", "")]))
-        proc = subprocess.run([sys.executable, "-c", _DUMP_SOURCES], cwd=TESTS_DIR, env=env,
-                              capture_output=True, text=True, timeout=300)
+        proc = subprocess.run([sys.executable, "-c", _DUMP_SOURCES.format(module=module)],
+                              cwd=TESTS_DIR, env=env, capture_output=True, text=True,
+                              timeout=600)
         assert proc.returncode == 0, proc.stderr
         runs.append(json.loads(proc.stdout))
     return runs
+
+
+@pytest.fixture(scope="module")
+def sources_from_two_processes():
+    return sources_in_fresh_processes("corpus")
 
 
 @corpus

@@ -8,7 +8,6 @@ registry when asked for a gradient.
 """
 
 import numbers
-import warnings
 
 import numpy as np
 
@@ -46,10 +45,6 @@ def _wrap_output(out):
         wrapped = [_wrap(o) if isinstance(o, (np.ndarray, np.generic)) else o for o in out]
         return type(out)(*wrapped) if hasattr(out, "_fields") else type(out)(wrapped)
     return out
-
-
-def _is_float(value):
-    return np.asarray(value).dtype.kind in "fc"
 
 
 # --- the recording path ---------------------------------------------------------------------
@@ -647,9 +642,3 @@ def _lost_gradient(what):
         f"its part of the gradient. Keep it a NumPy expression (np.stack / np.concatenate / "
         f"np.where instead of writing into a buffer), or use mode='source'")
 
-
-def _warn_integer(t):
-    warnings.warn(
-        f"GradientTape.watch: a Tensor of dtype {t.dtype} is not differentiable and will get None "
-        f"as its gradient; make it floating point, e.g. pb.constant(x, dtype='float64')",
-        stacklevel=4)

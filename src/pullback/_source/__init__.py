@@ -9,7 +9,6 @@ import os
 
 import gast
 
-from .._errors import TransformError
 from ._activity import useful_names
 from ._compile import compile_module
 from ._emit import Comments, emit

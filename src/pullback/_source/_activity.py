@@ -89,7 +89,7 @@ class _Varied(gast.NodeVisitor):
         if callee is not None and callee.kind == "nondiff":
             return False
         if callee is not None and callee.kind == "user":
-            return any(self.visit(a) for a in args) or _reads_varied_globals(callee.fn)
+            return any(self.visit(a) for a in args)  # globals are constants
         return any(self.visit(a) for a in args)
 
 
@@ -97,10 +97,6 @@ def _differentiable(fun):
     from .._registry import lookup
     prim = lookup(fun)
     return prim is not None and prim.differentiable
-
-
-def _reads_varied_globals(fn):
-    return False  # globals are constants: only arguments are differentiated
 
 
 def useful_names(body, result):

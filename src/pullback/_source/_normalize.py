@@ -15,7 +15,7 @@ from .._registry import lookup
 from ._activity import Activity
 from ._ir import Branch, Function, Op, Plain
 from ._normalize_control import ControlMixin, is_loop_exit
-from ._resolve import METHODS, NONDIFF_ATTRS, Scope
+from ._resolve import METHODS, Scope
 
 __all__ = ["normalize"]
 
@@ -160,15 +160,10 @@ class _Normalizer(ControlMixin):
         elif isinstance(stmt, gast.Pass):
             pass
         elif isinstance(stmt, (gast.Expr, gast.Assert)):
-            if self.activity.expr(stmt, self.env):
-                self._check_plain_call(stmt)
+            # a bare expression (a print, a check) only reads values: kept as written
             self.out.append(Plain(self.rename(stmt), self.line))
         else:
             raise self.src.error(stmt, f"pb.grad cannot transform this {type(stmt).__name__}")
-
-    def _check_plain_call(self, stmt):
-        # A bare expression statement (a print, a check) only reads values: fine as written.
-        return None
 
     def assign(self, stmt):
         if len(stmt.targets) != 1:

@@ -11,7 +11,7 @@ import copy
 
 import gast
 
-from ._ir import Branch, Loop, LoopExit, Op, Plain
+from ._ir import Branch, Loop, Op, Plain
 
 __all__ = ["ControlReverse"]
 
@@ -354,13 +354,9 @@ class ControlReverse:
             out.append(_assign(part, _call(take, [copy.deepcopy(badj), copy.deepcopy(index)])))
             unbroadcast = self.imports.name("pullback._registry", "unbroadcast", None)
             contribution = _call(unbroadcast, [_name(part), copy.deepcopy(value)])
-            contribution = self._elide_setitem(contribution, value)
             self.accumulate(value, contribution, adj, out)
         out.append(_assign(self.own.get(buf.id, badj.id), _call(zero_at, [
             copy.deepcopy(badj), copy.deepcopy(index)])))
-
-    def _elide_setitem(self, expr, value):
-        return expr
 
 
 def _is_comment(stmt):
@@ -392,5 +388,3 @@ def _defined_in(body):
                 names |= _names(node.target)
     return names
 
-
-LoopExit  # noqa: B018  (handled by the caller: nothing to undo)
