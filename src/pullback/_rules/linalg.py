@@ -96,16 +96,30 @@ def _matmul_g(g, a, b):
 
 
 def _matmul_vjp_a(ans, a, b, dtype=None):
-    b2 = np.expand_dims(b, -1) if np.ndim(b) == 1 else b
+    nda, ndb = np.ndim(a), np.ndim(b)
+    if nda == 2 and ndb == 1:   # matrix @ vector: an outer product
+        return lambda g: np.outer(g, b)
+    if nda == 1 and ndb == 2:   # vector @ matrix: a matrix-vector product, no batch axes
+        return lambda g: np.matmul(b, g)
+    if nda == 2 and ndb == 2:
+        return lambda g: np.matmul(g, _mT(b))
+    b2 = np.expand_dims(b, -1) if ndb == 1 else b
     return lambda g: unbroadcast(np.matmul(_matmul_g(g, a, b), _mT(b2)), a)
 
 
 def _matmul_vjp_b(ans, a, b, dtype=None):
-    a2 = np.expand_dims(a, 0) if np.ndim(a) == 1 else a
+    nda, ndb = np.ndim(a), np.ndim(b)
+    if nda == 2 and ndb == 1:   # matrix @ vector: g @ a is a.T @ g as one matrix-vector product
+        return lambda g: np.matmul(g, a)
+    if nda == 1 and ndb == 2:
+        return lambda g: np.outer(a, g)
+    if nda == 2 and ndb == 2:
+        return lambda g: np.matmul(_mT(a), g)
+    a2 = np.expand_dims(a, 0) if nda == 1 else a
 
     def vjp(g):
         r = np.matmul(_mT(a2), _matmul_g(g, a, b))
-        if np.ndim(b) == 1:  # drop the column axis before summing batch axes
+        if ndb == 1:  # drop the column axis before summing batch axes
             r = np.reshape(r, np.shape(r)[:-1])
         return unbroadcast(r, b)
     return vjp

@@ -183,7 +183,7 @@ defjvp(np.sum, _sum_jvp)
 
 def _mean_vjp(ans, a, axis=None, dtype=None, out=None, keepdims=_NV, *, where=_NV):
     axes, keep = _reduction("mean", a, axis, keepdims, out, where=where)
-    return lambda g: _expand(g, a, axes, keep) / _count(a, axes)
+    return lambda g: _expand(g / _count(a, axes), a, axes, keep)
 
 
 def _mean_jvp(ans, a, axis=None, dtype=None, out=None, keepdims=_NV, *, where=_NV):
@@ -248,7 +248,7 @@ def _average_args(a, axis, weights, returned, keepdims):
 def _average_vjp_a(ans, a, axis=None, weights=None, returned=False, *, keepdims=_NV):
     axes, keep, to_a, _ = _average_args(a, axis, weights, returned, keepdims)
     if weights is None:
-        return lambda g: _expand(g, a, axes, keep) / _count(a, axes)
+        return lambda g: _expand(g / _count(a, axes), a, axes, keep)
     w = to_a(weights)
     return lambda g: _expand(g, a, axes, keep) * (w / np.sum(w, axis=axes, keepdims=True))
 
