@@ -6,10 +6,7 @@ def grad_abs_loss(x, a, y):
     # line 28: return np.abs(a * x - y)
     t1 = a * x
     t2 = t1 - y
-    t3 = np.abs(t2)
-    # the output's cotangent
-    bt3 = 1.0
     # line 28: return np.abs(a * x - y)
-    bt2 = bt3 * np.sign(t2)
+    bt2 = np.sign(t2)
     bx = a * bt2
-    return (t3, (bx,))
+    return (bx,)

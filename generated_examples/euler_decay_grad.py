@@ -23,12 +23,9 @@ def grad_euler_decay(k, y0):
         y = t5
         # line 77: t = t + 0.1
         t = t + 0.1
-    value = y
-    # the output's cotangent
-    by = 1.0
     # line 75: for step in range(20):
     bk = 0.0
-    by_1 = by
+    by_1 = 1.0
     for _ in range(trips):
         # line 76: y = y + 0.1 * (-k * y + np.sin(t))
         bt5 = by_1
@@ -40,4 +37,4 @@ def grad_euler_decay(k, y0):
         bk = bk - bt1
         t1 = saved_t1.pop()
     by0 = by_1
-    return (value, (bk, by0))
+    return (bk, by0)

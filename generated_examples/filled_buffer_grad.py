@@ -29,11 +29,10 @@ def grad_filled_buffer(x, w):
         out[i] = t3
     # line 94: return np.sum(out ** 2)
     t4 = out ** 2
-    t5 = np.sum(t4)
     # the output's cotangent
     bt5 = 1.0
     # line 94: return np.sum(out ** 2)
-    bt4 = sum_vjp(t5, t4)(bt5)
+    bt4 = sum_vjp(None, t4)(bt5)
     bout = bt4 * (2 * out)
     # line 92: for i in range(len(x)):
     bw = 0.0
@@ -50,4 +49,4 @@ def grad_filled_buffer(x, w):
         t2 = saved_t2.pop()
         bx = bx + untake(bt1, i, np.shape(x))
         t1 = saved_t1.pop()
-    return (t5, (bx, bw))
+    return (bx, bw)

@@ -30,14 +30,14 @@ def d_softmax_cross_entropy(logits, y):
     def pullback(bt7):
         # line 49: return -np.mean(np.sum((z - lse) * y, axis=1))
         bt6 = -bt7
-        bt5 = mean_vjp(t6, t5)(bt6)
-        bt4 = sum_vjp(t5, t4, axis=1)(bt5)
+        bt5 = mean_vjp(None, t5)(bt6)
+        bt4 = sum_vjp(None, t4, axis=1)(bt5)
         bt3 = unbroadcast(bt4 * y, t3)
         bz = unbroadcast(bt3, z)
         blse = unbroadcast(-bt3, lse)
         # line 48: lse = np.log(np.sum(np.exp(z), axis=1, keepdims=True))
         bt2 = blse / t2
-        bt1 = sum_vjp(t2, t1, axis=1, keepdims=True)(bt2)
+        bt1 = sum_vjp(None, t1, axis=1, keepdims=True)(bt2)
         bz = bz + bt1 * t1
         # line 47: z = logits - m
         blogits = unbroadcast(bz, logits)
@@ -68,11 +68,11 @@ def grad_mlp_loss(params, x, y):
     # line 40: logits = h @ params["W2"] + params["b2"]
     bt3 = unbroadcast(blogits_from_softmax_cross_entropy, t3)
     bparams_b2 = unbroadcast(blogits_from_softmax_cross_entropy, params_b2)
-    bh = matmul_vjp_a(t3, h, params_W2)(bt3)
-    bparams_W2 = matmul_vjp_b(t3, h, params_W2)(bt3)
+    bh = matmul_vjp_a(None, h, params_W2)(bt3)
+    bparams_W2 = matmul_vjp_b(None, h, params_W2)(bt3)
     # line 39: h = np.tanh(x @ params["W1"] + params["b1"])
     bt2 = bh * (1 - h * h)
     bt1 = unbroadcast(bt2, t1)
     bparams_b1 = unbroadcast(bt2, params_b1)
-    bparams_W1 = matmul_vjp_b(t1, x, params_W1)(bt1)
-    return (t4, (tree_grad(params, {('W1',): bparams_W1, ('W2',): bparams_W2, ('b1',): bparams_b1, ('b2',): bparams_b2}),))
+    bparams_W1 = matmul_vjp_b(None, x, params_W1)(bt1)
+    return (tree_grad(params, {('W1',): bparams_W1, ('W2',): bparams_W2, ('b1',): bparams_b1, ('b2',): bparams_b2}),)

@@ -16,12 +16,9 @@ def grad_newton_sqrt(a):
         t3 = 0.5 * t2
         saved_x.append(x)
         x = t3
-    value = x
-    # the output's cotangent
-    bx = 1.0
     # line 84: while abs(x * x - a) > 1e-12 * a:
     ba = 0.0
-    bx_1 = bx
+    bx_1 = 1.0
     for _ in range(trips):
         # line 85: x = 0.5 * (x + a / x)
         bt3 = bx_1
@@ -32,4 +29,4 @@ def grad_newton_sqrt(a):
         bx_1 = bx_1 + -bt2 * t1 / x
         t1 = saved_t1.pop()
     ba = ba + bx_1
-    return (value, (ba,))
+    return (ba,)

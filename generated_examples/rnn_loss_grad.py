@@ -8,29 +8,30 @@ from pullback._rules.reductions import _sum_vjp as sum_vjp
 
 def grad_rnn_loss(Wx, Wh, b, xs):
     saved_h = []
-    saved_t1 = []
-    saved_t2 = []
+    saved_t1_shape = []
+    saved_t2_shape = []
     saved_t3_shape = []
     saved_t5 = []
     saved_t6 = []
-    saved_t7 = []
     saved_x_loop = []
-    t1 = t2 = t3 = t5 = t6 = t7 = None
+    t1 = t2 = t3 = t5 = t6 = None
     # line 63: h = np.zeros(Wh.shape[0])
     h = np.zeros(Wh.shape[0])
     # line 65: for x in xs:
     loss = 0.0
     x = None
+    saved_t1_shape.append(np.shape(t1))
+    saved_t2_shape.append(np.shape(t2))
     saved_t3_shape.append(np.shape(t3))
     trips = 0
     for x in xs:
         trips += 1
         saved_x_loop.append(x)
         # line 66: h = np.tanh(x @ Wx + h @ Wh + b)
-        saved_t1.append(t1)
         t1 = x @ Wx
-        saved_t2.append(t2)
+        saved_t1_shape.append(np.shape(t1))
         t2 = h @ Wh
+        saved_t2_shape.append(np.shape(t2))
         t3 = t1 + t2
         saved_t3_shape.append(np.shape(t3))
         t4 = t3 + b
@@ -41,25 +42,21 @@ def grad_rnn_loss(Wx, Wh, b, xs):
         # line 67: loss = loss + np.sum(h ** 2)
         saved_t6.append(t6)
         t6 = h ** 2
-        saved_t7.append(t7)
         t7 = np.sum(t6)
         t8 = loss + t7
         loss = t8
-    # the output's cotangent
-    bloss = 1.0
     # line 65: for x in xs:
     bWh = 0.0
     bWx = 0.0
     bb = 0.0
     bh = 0.0
-    bloss_1 = bloss
+    bloss_1 = 1.0
     for _ in range(trips):
         x = saved_x_loop.pop()
         # line 67: loss = loss + np.sum(h ** 2)
         bt8 = bloss_1
         bloss_1 = bt8
-        bt6 = sum_vjp(t7, t6)(bt8)
-        t7 = saved_t7.pop()
+        bt6 = sum_vjp(None, t6)(bt8)
         bh = bh + bt6 * (2 * h)
         t6 = saved_t6.pop()
         # line 66: h = np.tanh(x @ Wx + h @ Wh + b)
@@ -69,13 +66,15 @@ def grad_rnn_loss(Wx, Wh, b, xs):
         t5 = saved_t5.pop()
         bt3 = unbroadcast(bt4, saved_t3_shape[-1])
         bb = bb + unbroadcast(bt4, b)
-        bt1 = unbroadcast(bt3, t1)
-        bt2 = unbroadcast(bt3, t2)
+        bt1 = unbroadcast(bt3, saved_t1_shape[-1])
+        bt2 = unbroadcast(bt3, saved_t2_shape[-1])
         saved_t3_shape.pop()
-        bh = matmul_vjp_a(t2, h, Wh)(bt2)
-        bWh = bWh + matmul_vjp_b(t2, h, Wh)(bt2)
-        t2 = saved_t2.pop()
-        bWx = bWx + matmul_vjp_b(t1, x, Wx)(bt1)
-        t1 = saved_t1.pop()
+        bh = matmul_vjp_a(None, h, Wh)(bt2)
+        bWh = bWh + matmul_vjp_b(None, h, Wh)(bt2)
+        saved_t2_shape.pop()
+        bWx = bWx + matmul_vjp_b(None, x, Wx)(bt1)
+        saved_t1_shape.pop()
+    saved_t1_shape.pop()
+    saved_t2_shape.pop()
     saved_t3_shape.pop()
-    return (loss, (bWx, bWh, bb))
+    return (bWx, bWh, bb)

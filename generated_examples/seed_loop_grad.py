@@ -18,11 +18,8 @@ def grad_seed_loop(x, y):
             t1 = output * x
             saved_output.append(output)
             output = t1
-    value = output
-    # the output's cotangent
-    boutput = 1.0
     # line 55: for i in range(y):
-    boutput_1 = boutput
+    boutput_1 = 1.0
     bx = 0.0
     for _ in range(trips):
         # line 56: if 1 < i < 5:
@@ -33,4 +30,4 @@ def grad_seed_loop(x, y):
             boutput_1 = bt1 * x
             bx = bx + output * bt1
         cond = saved_cond.pop()
-    return (value, (bx,))
+    return (bx,)

@@ -2,17 +2,10 @@
 # Regenerate it rather than edit it.
 def grad_seed_polynomial(w1, w2):
     # line 13: return 3 * w1 ** 2 + 2 * w1 * w2
-    t1 = w1 ** 2
-    t2 = 3 * t1
     t3 = 2 * w1
-    t4 = t3 * w2
-    t5 = t2 + t4
-    # the output's cotangent
-    bt5 = 1.0
     # line 13: return 3 * w1 ** 2 + 2 * w1 * w2
-    bt3 = bt5 * w2
-    bw2 = t3 * bt5
+    bt3 = w2
+    bw2 = t3
     bw1 = 2 * bt3
-    bt1 = 3 * bt5
-    bw1 = bw1 + bt1 * (2 * w1)
-    return (t5, (bw1, bw2))
+    bw1 = bw1 + 3.0 * (2 * w1)
+    return (bw1, bw2)

@@ -6,15 +6,12 @@ from pullback._rules.reductions import _sum_vjp as sum_vjp
 def grad_sigmoid_sum(x):
     # line 23: return np.sum(1 / (1 + np.exp(-x)))
     t1 = -x
-    t2 = np.exp(t1)
+    t2 = np.exp(t1, out=t1)
     t3 = 1 + t2
     t4 = 1 / t3
-    t5 = np.sum(t4)
-    # the output's cotangent
-    bt5 = 1.0
     # line 23: return np.sum(1 / (1 + np.exp(-x)))
-    bt4 = sum_vjp(t5, t4)(bt5)
-    bt3 = -bt4 * t4 / t3
-    bt1 = bt3 * t2
+    bt4 = sum_vjp(None, t4)(1.0)
+    bt3 = np.divide(-bt4 * t4, t3, out=t3)
+    bt1 = np.multiply(bt3, t2, out=bt3)
     bx = -bt1
-    return (t5, (bx,))
+    return (bx,)

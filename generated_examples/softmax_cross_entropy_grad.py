@@ -17,27 +17,23 @@ def grad_softmax_cross_entropy(logits, y):
     t2 = np.sum(t1, axis=1, keepdims=True)
     lse = np.log(t2)
     # line 49: return -np.mean(np.sum((z - lse) * y, axis=1))
-    t3 = z - lse
-    t4 = t3 * y
+    t3 = np.subtract(z, lse, out=z)
+    t4 = np.multiply(t3, y, out=t3)
     t5 = np.sum(t4, axis=1)
-    t6 = np.mean(t5)
-    t7 = -t6
-    # the output's cotangent
-    bt7 = 1.0
     # line 49: return -np.mean(np.sum((z - lse) * y, axis=1))
-    bt6 = -bt7
-    bt5 = mean_vjp(t6, t5)(bt6)
-    bt4 = sum_vjp(t5, t4, axis=1)(bt5)
-    bt3 = unbroadcast(bt4 * y, t3)
-    bz = unbroadcast(bt3, z)
+    bt6 = -1.0
+    bt5 = mean_vjp(None, t5)(bt6)
+    bt4 = sum_vjp(None, t4, axis=1)(bt5)
+    bt3 = bt4 * y
+    bz = bt3
     blse = unbroadcast(-bt3, lse)
     # line 48: lse = np.log(np.sum(np.exp(z), axis=1, keepdims=True))
-    bt2 = blse / t2
-    bt1 = sum_vjp(t2, t1, axis=1, keepdims=True)(bt2)
+    bt2 = np.divide(blse, t2, out=t2)
+    bt1 = bt2
     bz = bz + bt1 * t1
     # line 47: z = logits - m
-    blogits = unbroadcast(bz, logits)
+    blogits = bz
     bm = unbroadcast(-bz, m)
     # line 46: m = np.max(logits, axis=1, keepdims=True)
     blogits = blogits + vjp_max(m, logits, axis=1, keepdims=True)(bm)
-    return (t7, (blogits,))
+    return (blogits,)

@@ -35,6 +35,22 @@ def test_show_prints_the_generated_gradient():
     assert result.stdout == expected
 
 
+def test_show_with_shapes_prints_what_pb_grad_runs():
+    result = run("show", "generated_examples/examples.py:logistic_regression", "--wrt", "w,b",
+                 "--scalar", "b", "--shape", "w=3", "--shape", "X=5x3", "--shape", "y=5")
+    assert result.returncode == 0, result.stderr
+    expected = (ROOT / "generated_examples" / "logistic_regression_grad.py").read_text()
+    assert result.stdout == expected
+    assert "bw = bz @ X" in result.stdout
+
+
+def test_show_value_prints_value_and_grad_code():
+    result = run("show", "generated_examples/examples.py:seed_polynomial", "--wrt", "w1,w2",
+                 "--scalar", "w1,w2", "--value")
+    assert result.returncode == 0, result.stderr
+    assert "return (t5, (bw1, bw2))" in result.stdout
+
+
 def test_show_reports_unsupported_code_at_the_users_line():
     result = run("show", "tests/corpus_unsupported.py:try_except")
     assert result.returncode == 1
@@ -47,3 +63,5 @@ def test_show_bad_arguments():
     assert run("show", "generated_examples/examples.py:nope").returncode == 2
     bad = run("show", "generated_examples/examples.py:softplus", "--wrt", "q")
     assert bad.returncode == 2 and "'q' names no parameter" in bad.stderr
+    bad = run("show", "generated_examples/examples.py:softplus", "--shape", "z=3by4")
+    assert bad.returncode == 2 and "NAME=3x4" in bad.stderr

@@ -53,8 +53,7 @@ def _directional(fn, args, wrt, grads, seed=0):
 @pytest.mark.parametrize("fn, args, wrt", examples.EXAMPLES, ids=NAMES)
 def test_checked_in_module_runs_standalone_and_is_right(fn, args, wrt):
     module = runpy.run_path(str(ROOT / f"{fn.__name__}_grad.py"))
-    value, grads = module[f"grad_{fn.__name__}"](*args)
-    assert value == pytest.approx(fn(*args))
+    grads = module[f"grad_{fn.__name__}"](*args)  # what pb.grad runs: the gradients only
     check = _directional(fn, args, wrt, grads)
     if check is not None:
         assert check[0] == pytest.approx(check[1], rel=1e-5, abs=1e-7)
@@ -75,11 +74,11 @@ def test_checked_in_module_runs_standalone_and_is_right(fn, args, wrt):
 @pytest.mark.parametrize("y, expected", [(6, 12.0), (5, 12.0), (4, 4.0)])
 def test_seed_loop_gives_12_12_4(y, expected):
     module = runpy.run_path(str(ROOT / "seed_loop_grad.py"))
-    _, (g,) = module["grad_seed_loop"](2.0, y)
+    (g,) = module["grad_seed_loop"](2.0, y)
     assert g == expected
 
 
 def test_seed_example_gives_36_and_10():
     module = runpy.run_path(str(ROOT / "seed_polynomial_grad.py"))
-    value, (g1, g2) = module["grad_seed_polynomial"](5.0, 3.0)
-    assert (value, g1, g2) == (105.0, 36.0, 10.0)
+    g1, g2 = module["grad_seed_polynomial"](5.0, 3.0)
+    assert (g1, g2) == (36.0, 10.0)

@@ -23,15 +23,21 @@ def main(argv=None):
     show.add_argument("--scalar", default="",
                       help="parameters that are Python floats, comma-separated (the code is "
                            "specialized to scalars); the others are taken to be arrays")
+    show.add_argument("--shape", action="append", default=[], metavar="NAME=3x4",
+                      help="the shape of a float64 array parameter (repeatable); with every "
+                           "array's shape given, the code is the one pb.grad runs for them, "
+                           "specialized to their layout")
+    show.add_argument("--value", action="store_true",
+                      help="the code of pb.value_and_grad (which also returns the value)")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from ._demo import run
         run()
         return 0
-    return _show(args.target, args.wrt, args.scalar)
+    return _show(args.target, args.wrt, args.scalar, args.shape, args.value)
 
 
-def _show(target, wrt, scalars):
+def _show(target, wrt, scalars, shapes=(), with_value=False):
     path, _, name = target.rpartition(":")
     if not path or not name:
         print(f"error: expected FILE.py:FUNCTION, got {target!r}", file=sys.stderr)
@@ -47,15 +53,40 @@ def _show(target, wrt, scalars):
         return 2
     scalar = {s.strip() for s in scalars.split(",") if s.strip()}
     kinds = {p: "scalar" if p in scalar else "array" for p in params}
+    try:
+        layout = _layout(shapes, scalar, params)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     from ._errors import TransformError
     from ._source import generate
     try:
-        generated = generate(fn, wrt_names, kinds)
+        generated = generate(fn, wrt_names, kinds, with_value, layout)
     except TransformError as err:
         print("".join(traceback.format_exception_only(type(err), err)), end="", file=sys.stderr)
         return 1
     print(generated.source, end="")
     return 0
+
+
+def _layout(shapes, scalars, params):
+    """The layout of float64 arrays of the given shapes and Python floats (see _shapes)."""
+    import numpy as np
+    from ._source._shapes import layout_of
+    values = {p: 0.0 for p in scalars}
+    for spec in shapes:
+        name, _, dims = spec.partition("=")
+        name = name.strip()
+        if name not in params:
+            raise ValueError(f"--shape {spec!r}: {name!r} names no parameter; the parameters "
+                             f"are {', '.join(params)}")
+        try:
+            shape = tuple(int(d) for d in dims.lower().split("x")) if dims.strip() else ()
+        except ValueError:
+            raise ValueError(f"--shape {spec!r}: write a shape as NAME=3x4") from None
+        # an array of that shape without its memory: only the shape and dtype are read
+        values[name] = np.lib.stride_tricks.as_strided(np.zeros(1), shape, (0,) * len(shape))
+    return layout_of(values, [p for p in params if p in values])
 
 
 def _load(path, name):

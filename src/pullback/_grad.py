@@ -14,6 +14,7 @@ import threading
 import numpy as np
 
 from ._errors import TransformError
+from ._source._shapes import layout_of
 from ._state import stack
 from ._structure import flatten, unflatten
 
@@ -22,6 +23,7 @@ __all__ = ["grad", "value_and_grad", "GradFunction", "clear_cache"]
 _MODES = ("auto", "source", "tape")
 _CACHE = collections.OrderedDict()   # (fn, wrt, mode, kinds) -> Generated or TransformError
 _CACHE_SIZE = 512
+_FAST_SIZE = 64      # argument types and shapes remembered per gradient function
 _CACHE_LOCK = threading.Lock()
 
 
@@ -121,7 +123,10 @@ class GradFunction:
             entry = self._fast.get(key)
             if entry is not None:  # the common case: generated code for these kinds
                 function, self._state, scalars = entry
-                value, grads = function(*args)
+                if self._with_value:
+                    value, grads = function(*args)
+                else:
+                    value, grads = None, function(*args)
                 if not scalars:  # scalar gradients need no finishing
                     grads = tuple(_finish(g, args[i]) for g, i in zip(grads, self._positions))
                 result = grads[0] if self._single else grads
@@ -144,7 +149,9 @@ class GradFunction:
 
     def _source(self, values):
         kinds = {p: _kind(values[p], p in self._wrt) for p in self._params}
-        key = (self._fn, self._wrt, _hashable(kinds))
+        layout = layout_of(values, self._params)
+        key = (self._fn, self._wrt, self._with_value, _hashable(kinds),
+               tuple(sorted(layout.items())))
         with _CACHE_LOCK:
             generated = _CACHE.get(key)
             if generated is not None:
@@ -152,7 +159,8 @@ class GradFunction:
         if generated is None:
             try:
                 from ._source import generate
-                generated = generate(self._fn, list(self._wrt), kinds)
+                generated = generate(self._fn, list(self._wrt), kinds, self._with_value,
+                                     layout)
             except TransformError as err:
                 generated = err
             with _CACHE_LOCK:
@@ -170,9 +178,12 @@ class GradFunction:
             if np.ndarray in key:
                 key = tuple(map(_type_key, call))
             scalars = all(type(call[i]) is float for i in self._positions)
+            if len(self._fast) >= _FAST_SIZE:  # many shapes: start over rather than grow
+                self._fast.clear()
             self._fast[key] = (generated.function, (generated.source, "source", None), scalars)
-        value, grads = generated.function(*call)
-        return value, grads
+        if self._with_value:
+            return generated.function(*call)
+        return None, generated.function(*call)
 
     def _fast_eligible(self, call):
         """Plain positional calls may skip binding and kind analysis when the argument types
@@ -208,10 +219,11 @@ class GradFunction:
 
 
 def _type_key(value):
-    """What of an argument decides its kind: its type (and for arrays, 0-d or not)."""
+    """What of an argument decides its generated code: its type, and for an array its shape
+    and dtype (the code is specialized to the layout of the arguments' shapes)."""
     t = type(value)
     if t is np.ndarray:
-        return (value.ndim == 0, value.dtype.kind)
+        return (value.shape, value.dtype)
     return t
 
 

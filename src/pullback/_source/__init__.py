@@ -21,6 +21,7 @@ from ._normalize import _params_of, normalize
 from ._optimize import fold_constants, merge_restarts, remove_dead_code, use_math_for_scalars
 from ._reverse import Reverse
 from ._rulecode import RuleCode
+from ._specialize import specialize
 
 __all__ = ["generate", "Generated"]
 
@@ -34,12 +35,15 @@ class Generated:
         self.filename = filename
 
 
-def generate(fn, wrt, kinds):
+def generate(fn, wrt, kinds, value=True, layout=None):
     """Generate, compile and return the gradient of ``fn`` w.r.t. the parameters ``wrt``.
 
     ``kinds`` maps each parameter to "scalar", "array", "other" or a pytree structure; the
     generated code is specialized to them.  The entry function takes ``fn``'s parameters and
-    returns ``(value, gradients)`` with one gradient per name in ``wrt``.
+    returns ``(value, gradients)`` with one gradient per name in ``wrt`` -- or only the
+    gradients when ``value`` is false (then what only the value needs is not computed).
+    ``layout`` (from ``_shapes.layout_of``) specializes the array code further to the
+    arguments' symbolic shapes and dtypes (see ``_specialize``).
 
     Raises:
         TransformError: a construct the engine cannot transform, at the user's file and line.
@@ -48,12 +52,14 @@ def generate(fn, wrt, kinds):
     fence(src)
     program = _Program(src)
     program.lower(src.node)
-    entry = program.main(src, wrt, kinds)
+    entry = program.main(src, wrt, kinds, value, layout)
     module = gast.Module(body=program.header() + program.functions, type_ignores=[])
     text = program.title() + emit(module, program.comments)
     filename = f"<pullback: gradient of {fn.__qualname__}>"
     made = compile_module(text, filename, program.owners)
-    return Generated(text, made[entry], filename)
+    generated = Generated(text, made[entry], filename)
+    generated.with_value = value
+    return generated
 
 
 def _names_in(node):
@@ -138,7 +144,7 @@ class _Program:
 
     # --- the differentiated function ---------------------------------------------------------
 
-    def main(self, src, wrt, kinds):
+    def main(self, src, wrt, kinds, with_value=True, layout=None):
         namer = self._namer(src.node)
         fn_ir = normalize(src, namer, kinds, wrt, self)
         reverse = self._reverse(fn_ir, namer, kinds)
@@ -169,11 +175,12 @@ class _Program:
             check = self.imports.name("pullback._runtime", "seed", None)
             body.append(gast.Expr(value=_call(check, [result, gast.Constant(
                 value=src.fn.__qualname__, kind=None)])))
-        grads = [self._gradient(p, fn_ir, adj, reverse) for p in wrt]
-        body.append(gast.Return(value=gast.Tuple(elts=[result, gast.Tuple(
-            elts=grads, ctx=gast.Load())], ctx=gast.Load())))
+        grads = gast.Tuple(elts=[self._gradient(p, fn_ir, adj, reverse) for p in wrt],
+                           ctx=gast.Load())
+        body.append(gast.Return(value=gast.Tuple(elts=[result, grads], ctx=gast.Load())
+                                if with_value else grads))
         body[:0] = reverse.prologue()
-        self._add_function(name, fn_ir.params, body, src.fn, reverse)
+        self._add_function(name, fn_ir.params, body, src.fn, reverse, layout)
         return name
 
     def _gradient(self, param, fn_ir, adj, reverse):
@@ -297,16 +304,24 @@ class _Program:
         reverse.prepare(fn_ir.body)
         return reverse
 
-    def _add_function(self, name, params, body, owner, reverse):
+    def _add_function(self, name, params, body, owner, reverse, layout=None):
         function = gast.FunctionDef(
             name=name, args=_arguments(params), body=body, decorator_list=[], returns=None,
             type_comment=None, type_params=[])
         function = fold_constants(function)
         numpy_names = {n for n in _names_in(function) if self._is_numpy(n)}
+        pure = numpy_names | {self.imports.peek("math", None)} - {None}
         if numpy_names:  # an unused math import is dropped with the header
             use_math_for_scalars(function, lambda a: reverse.kind(a) == "scalar", numpy_names,
                                  self.imports.module("math"))
-        self.functions.append(remove_dead_code(merge_restarts(function)))
+        library = {n for n in _names_in(function) if self.imports.is_library(n)}
+        function = remove_dead_code(merge_restarts(function), pure, library)
+        if layout:
+            pure_np = pure | {self.imports.numpy()}
+            specialize(function, layout, numpy_names, self.imports.numpy(), self.imports,
+                       lambda f: remove_dead_code(fold_constants(f), pure_np, library))
+            function = remove_dead_code(function, pure_np, library)
+        self.functions.append(function)
         self.owners[name] = owner
 
     def _is_numpy(self, name):

@@ -21,16 +21,24 @@ class Comments:
                                              kind=None))
 
     def replace(self, code):
-        out = []
+        lines = []
         for line in code.splitlines():
             stripped = line.strip().strip("'\"")
+            indent = line[:len(line) - len(line.lstrip())]
             if stripped.startswith("__pullback_comment_") and stripped.endswith("__"):
                 k = int(stripped[len("__pullback_comment_"):-2])
-                indent = line[:len(line) - len(line.lstrip())]
-                out.append(f"{indent}# {self.texts[k - 1]}")
+                lines.append((indent, True, f"{indent}# {self.texts[k - 1]}"))
             else:
-                out.append(line)
-        return "\n".join(out) + "\n"
+                lines.append((indent, False, line))
+        out = []
+        after = None  # (indent, is comment) of the next line kept
+        for indent, is_comment, text in reversed(lines):
+            if is_comment and (after is None or len(after[0]) < len(indent) or (
+                    after[1] and len(after[0]) <= len(indent))):
+                continue  # a comment over no code (what it described was optimized away)
+            out.append(text)
+            after = (indent, is_comment)
+        return "\n".join(reversed(out)) + "\n"
 
 
 def emit(module, comments):

@@ -83,6 +83,12 @@ class Imports:
             return base
         return self.namer.fresh(base)
 
+    def is_library(self, alias):
+        """Whether ``alias`` names a pullback rule or runtime helper: a pure function that
+        keeps no reference to its arguments (its result may be one of them)."""
+        return any(a == alias and (key[0] == "#rule" or str(key[0]).startswith("pullback"))
+                   for key, a in self._by_source.items())
+
     def peek(self, module, name):
         """The alias of ``module.name`` if it was imported, else None."""
         return self._by_source.get((module, name))

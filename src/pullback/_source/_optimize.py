@@ -16,24 +16,30 @@ __all__ = ["remove_dead_code", "fold_constants", "use_math_for_scalars", "merge_
 _PURE_HELPERS = {"zeros_like", "unbroadcast", "take", "seed"}
 
 
-def remove_dead_code(function):
-    """Drop unused pure assignments from a gast FunctionDef (and its nested pullback)."""
+def remove_dead_code(function, numpy_names=(), pure_functions=()):
+    """Drop unused pure assignments from a gast FunctionDef (and its nested pullback).
+
+    Calls of NumPy functions named through ``numpy_names`` count as pure (a forward value
+    that only ``value_and_grad`` returns is not computed for ``grad``), except ``np.random``
+    (it advances the generator) and calls writing into ``out=``; so do the functions named
+    ``pure_functions`` (the imported rules)."""
     while True:
         loaded = {n.id for n in gast.walk(function) if isinstance(n, gast.Name)
                   and isinstance(n.ctx, gast.Load)}
-        if not _sweep(function.body, loaded):
+        if not _sweep(function.body, loaded, (frozenset(numpy_names),
+                                              frozenset(pure_functions) | _PURE_HELPERS)):
             return function
 
 
-def _sweep(body, loaded):
+def _sweep(body, loaded, numpy_names):
     changed = False
     kept = []
     for stmt in body:
         for field in ("body", "orelse"):
             inner = getattr(stmt, field, None)
-            if isinstance(inner, list) and inner and _sweep(inner, loaded):
+            if isinstance(inner, list) and inner and _sweep(inner, loaded, numpy_names):
                 changed = True
-        if _dead(stmt, loaded):
+        if _dead(stmt, loaded, numpy_names):
             changed = True
             continue
         kept.append(stmt)
@@ -48,20 +54,33 @@ def _is_comment(stmt):
         stmt.value.value).startswith("__pullback_comment_")
 
 
-def _dead(stmt, loaded):
+def _dead(stmt, loaded, numpy_names):
     if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
             and isinstance(stmt.targets[0], gast.Name)):
         return False
     if stmt.targets[0].id in loaded:
         return False
-    return _pure(stmt.value)
+    return _pure(stmt.value, *numpy_names)
 
 
-def _pure(node):
-    """Only values, arithmetic and the runtime's pure helpers: a user's call may have effects."""
+def _numpy_call(call, numpy_names):
+    func, chain = call.func, []
+    while isinstance(func, gast.Attribute):
+        chain.append(func.attr)
+        func = func.value
+    return isinstance(func, gast.Name) and func.id in numpy_names and chain and \
+        "random" not in chain and not any(k.arg == "out" for k in call.keywords)
+
+
+def _pure(node, numpy_names=frozenset(), pure_functions=_PURE_HELPERS):
+    """Only values, arithmetic, NumPy and the runtime's pure helpers: a user's call may have
+    effects."""
     for n in gast.walk(node):
         if isinstance(n, gast.Call):
-            if not (isinstance(n.func, gast.Name) and n.func.id in _PURE_HELPERS):
+            if isinstance(n.func, gast.Call):
+                continue  # a rule's maker called with the cotangent: the maker is checked
+            if not (isinstance(n.func, gast.Name) and n.func.id in pure_functions) and \
+                    not _numpy_call(n, numpy_names):
                 return False
         elif isinstance(n, (gast.Lambda, gast.Yield, gast.Await, gast.NamedExpr)):
             return False

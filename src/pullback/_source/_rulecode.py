@@ -8,6 +8,7 @@ module under a readable name and called.  Nothing is written twice.
 
 import ast
 import copy
+import dis
 import inspect
 import sys
 
@@ -98,6 +99,24 @@ def _same_code(a, b):
     return _same_shape(a, b, bytecode=True)
 
 
+_READS_ANS = {}  # code object -> whether the rule reads its first parameter (the answer)
+
+
+def _reads_answer(fn):
+    """Whether rule function ``fn`` reads its first parameter, the operation's result.  A rule
+    that does not is called with ``None`` there, so the forward pass need not keep the result
+    alive (or save it in a loop) for nothing."""
+    code = getattr(fn, "__code__", None)
+    if code is None or code.co_argcount == 0:
+        return True
+    if code not in _READS_ANS:
+        first = code.co_varnames[0]
+        _READS_ANS[code] = first in code.co_cellvars or any(
+            ins.argval == first for ins in dis.get_instructions(code)
+            if ins.opname.startswith("LOAD_"))
+    return _READS_ANS[code]
+
+
 def _nonzero_number(node):
     return isinstance(node, gast.Constant) and isinstance(node.value, (int, float)) and \
         not isinstance(node.value, bool) and node.value != 0
@@ -153,7 +172,8 @@ class RuleCode:
             mapping[inner.args.args[0].id] = g
             return self._inline(inner.body, mapping, maker)
         rule = self._callable(maker, prim, "vjp", argnum)
-        return gast.Call(func=self._call_expr(rule, ans, args, kwargs), args=[g], keywords=[])
+        return gast.Call(func=self._call_expr(rule, ans, args, kwargs, maker), args=[g],
+                         keywords=[])
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -163,7 +183,8 @@ class RuleCode:
         bound = self._bind(fn, ans, args, kwargs)
         if node is not None and bound is not None and not isinstance(node.body, gast.Lambda):
             return self._inline(node.body, dict(bound), fn)
-        return self._call_expr(self._callable(fn, prim, "partial", argnum), ans, args, kwargs)
+        return self._call_expr(self._callable(fn, prim, "partial", argnum), ans, args, kwargs,
+                               fn)
 
     def _bind(self, fn, ans, args, kwargs):
         """Parameter name -> gast expression, with defaults filled in; None if not literal."""
@@ -217,7 +238,9 @@ class RuleCode:
                                      prim, which, argnum)
         return self.imports.name(module, name, fn)
 
-    def _call_expr(self, alias, ans, args, kwargs):
+    def _call_expr(self, alias, ans, args, kwargs, fn=None):
+        if fn is not None and not _reads_answer(fn):
+            ans = gast.Constant(value=None, kind=None)
         keywords = [gast.keyword(arg=k, value=v) for k, v in kwargs.items()]
         return gast.Call(func=gast.Name(id=alias, ctx=gast.Load(), annotation=None,
                                         type_comment=None),

@@ -1,0 +1,606 @@
+"""Specialize: the array code an expert writes, once the arguments' layout is known.
+
+Runs on a generated function after the other optimizations, with the layout of its arguments
+(symbolic shapes and dtypes, see ``_shapes``).  It rewrites top-level statements only (loops and
+branches stay as they are), and every rewrite is exact for every call with that layout:
+
+1. ``unbroadcast(e, t)`` where ``e`` already has ``t``'s shape is ``e``; where only leading axes
+   are summed it is ``np.sum(e, axis=...)``.
+2. A matmul's VJP on matrices and vectors is the product itself: ``g @ B.T``, ``A.T @ g``,
+   ``g @ A``, ``np.outer(g, B)``.
+3. The cotangent of a sum or mean (over all axes, or with keepdims) stays the reduced cotangent
+   (``g``, or ``g / n``) when every use of it broadcasts it anyway: no array of copies is made.
+4. In place: an arithmetic result is written into an operand's buffer when that buffer is an
+   array this function allocated, has the result's shape and dtype, and neither it nor any view
+   of it is read afterwards: ``bx = bx + e`` becomes ``bx += e`` and ``t2 = np.exp(t1)`` becomes
+   ``t2 = np.exp(t1, out=t1)``.
+
+Functions that write into arrays (``x[i] = v``) are left alone.
+"""
+
+import copy
+
+import numpy as np
+
+import gast
+
+from ._shapes import Facts, _axes, broadcast
+
+__all__ = ["specialize"]
+
+_ARITH = {gast.Add: "add", gast.Sub: "subtract", gast.Mult: "multiply", gast.Div: "divide"}
+_COMMUTATIVE = (gast.Add, gast.Mult)
+
+
+def _name(id_, ctx=None):
+    return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
+
+
+def _attr(value, attr):
+    return gast.Attribute(value=value, attr=attr, ctx=gast.Load())
+
+
+def _num(v):
+    return gast.Constant(value=v, kind=None)
+
+
+def _names(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+
+
+class _Rules:
+    """The aliases the generated module gave the rules this pass understands."""
+
+    def __init__(self, imports):
+        self.unbroadcast = imports.peek("pullback._registry", "unbroadcast")
+        self.sum = imports.peek("pullback._rules.reductions", "_sum_vjp")
+        self.mean = imports.peek("pullback._rules.reductions", "_mean_vjp")
+        self.matmul_a = imports.peek("pullback._rules.linalg", "_matmul_vjp_a")
+        self.matmul_b = imports.peek("pullback._rules.linalg", "_matmul_vjp_b")
+
+    def rule_call(self, node):
+        """(alias, rule args, rule keywords, cotangent) of ``alias(ans, ...)(g)``, or None."""
+        if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Call) and len(
+                node.args) == 1 and not node.keywords):
+            return None
+        inner = node.func
+        if not isinstance(inner.func, gast.Name) or inner.func.id is None:
+            return None
+        alias = inner.func.id
+        if alias not in (self.sum, self.mean, self.matmul_a, self.matmul_b):
+            return None
+        return alias, inner.args, inner.keywords, node.args[0]
+
+    def is_unbroadcast(self, node):
+        return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+            self.unbroadcast is not None and node.func.id == self.unbroadcast and \
+            len(node.args) == 2 and not node.keywords
+
+
+class _RuleFacts(Facts):
+    """Facts that also know the shapes of the rules' results."""
+
+    def __init__(self, layout, numpy_names, rules):
+        super().__init__(layout, numpy_names)
+        self.rules = rules
+
+    def _call(self, node):
+        if self.rules.is_unbroadcast(node):
+            shape = self.shape_of(node.args[1])
+            return shape, self.infer(node.args[0])[1] if shape is not None else None, False
+        found = self.rules.rule_call(node)
+        if found is None:
+            return super()._call(node)
+        alias, args, keywords, g = found
+        dg = self.infer(g)[1]
+        if alias in (self.rules.sum, self.rules.mean) and len(args) == 2:
+            if any(k.arg not in ("axis", "keepdims") for k in keywords):
+                return None, None, False
+            dtype = dg
+            if alias == self.rules.mean and dg is not None:
+                dtype = _resolve(np.true_divide, (dg, int))
+            return self.shape_of(args[1]), dtype, False
+        if len(args) == 3 and not keywords:
+            a, b = args[1], args[2]
+            return self.shape_of(a if alias == self.rules.matmul_a else b), None, False
+        return None, None, False
+
+
+def _resolve(ufunc, dtypes):
+    try:
+        return ufunc.resolve_dtypes(tuple(dtypes) + (None,))[-1]
+    except (TypeError, ValueError):
+        return None
+
+
+def specialize(function, layout, numpy_names, numpy_alias, imports, dead_code):
+    """Rewrite ``function`` (a gast FunctionDef) for arguments of ``layout``; see the module.
+    ``dead_code(function)`` removes what the rewrites leave unused, before writing in place."""
+    if not layout or _writes_into_arrays(function):
+        return function
+    rules = _Rules(imports)
+    np_name = numpy_alias
+    sources = _dimension_sources(layout)
+    pass_ = _Pass(function.body, layout, numpy_names | {np_name}, np_name, rules, imports,
+                  sources)
+    pass_.products()
+    pass_.lazy_reductions()
+    pass_.propagate_constants()
+    pass_.aliases()
+    dead_code(function)
+    pass_.body = function.body
+    pass_.in_place()
+    return function
+
+
+def _writes_into_arrays(function):
+    for node in gast.walk(function):
+        if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(
+                node.ctx, gast.Store):
+            return True
+        if isinstance(node, gast.AugAssign) and not (
+                isinstance(node.target, gast.Name) and isinstance(node.value, gast.Constant)):
+            return True  # (a loop's trip counter, ``trips += 1``, writes no array)
+    return False
+
+
+def _dimension_sources(layout):
+    """token -> (param, axis) where a dimension of that size can be read."""
+    sources = {}
+    for param, (dims, _) in layout.items():
+        for axis, d in enumerate(dims):
+            if d != 1:
+                sources.setdefault(d, (param, axis))
+    return sources
+
+
+class _Pass:
+    def __init__(self, body, layout, numpy_names, np_name, rules, imports, sources):
+        self.body = body
+        self.layout = layout
+        self.numpy_names = numpy_names
+        self.np = np_name
+        self.rules = rules
+        self.imports = imports
+        self.sources = sources
+        self.virtual = {}
+        self.lazy = set()
+
+    def facts(self, upto=None):
+        """Facts after the first ``upto`` top-level statements (all by default), with the
+        shapes the original code had for names whose statements ``lazy_reductions`` rewrote."""
+        facts = _RuleFacts(self.layout, self.numpy_names, self.rules)
+        for stmt in self.body[:upto] if upto is not None else self.body:
+            facts.step(stmt)
+            if id(stmt) in self.virtual:
+                facts.shape[stmt.targets[0].id] = self.virtual[id(stmt)]
+        return facts
+
+    def _np(self, fn, *args, **kwargs):
+        return gast.Call(func=_attr(_name(self.np), fn), args=list(args),
+                         keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
+
+    # --- 1 and 2: unbroadcast and matmul VJPs as plain NumPy ---------------------------------
+
+    def products(self):
+        facts = _RuleFacts(self.layout, self.numpy_names, self.rules)
+        for stmt in self.body:
+            if isinstance(stmt, gast.Assign):
+                stmt.value = _Products(self, facts).visit(stmt.value)
+            facts.step(stmt)
+
+    # --- 3: reductions' cotangents left unbroadcast ------------------------------------------
+
+    def lazy_reductions(self):
+        """Last reduction first: an earlier one then sees the later one's cotangent as a name
+        for its own, with the shape the original code gave it."""
+        self.virtual = {}     # id(statement) -> the shape its target had before the rewrite
+        self.lazy = set()     # names now holding a value smaller than their original shape
+        for k in range(len(self.body) - 1, -1, -1):
+            stmt = self.body[k]
+            if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
+                continue
+            found = self.rules.rule_call(stmt.value)
+            if found is None or found[0] not in (self.rules.sum, self.rules.mean):
+                continue
+            alias, args, keywords, g = found
+            if len(args) != 2:
+                continue
+            facts = self.facts(k)
+            a = args[1]
+            full = facts.shape_of(a)
+            reduced = facts.shape_of(g)
+            kw = {kw.arg: kw.value for kw in keywords}
+            keep = kw.get("keepdims")
+            keep = isinstance(keep, gast.Constant) and keep.value is True
+            axis = kw.get("axis")
+            if full is None or reduced is None or not (keep or axis is None) or (
+                    _names(g) & self.lazy):
+                continue
+            axes = _axes(axis, len(full))
+            if axes is None:
+                continue
+            expected = tuple(1 if i in axes else n for i, n in enumerate(full)) if keep else ()
+            if expected != reduced or broadcast(reduced, full) != full:
+                continue
+            replacement = copy.deepcopy(g)
+            if alias == self.rules.mean:
+                count = self._count(full, axes)
+                if count is None:
+                    continue
+                replacement = gast.BinOp(left=replacement, op=gast.Div(), right=count)
+            passing = self._uses_broadcast(k, stmt.targets[0].id, reduced)
+            if passing is not None:
+                stmt.value = replacement
+                self.virtual[id(stmt)] = full
+                for later, shape in passing:
+                    self.virtual[id(later)] = shape
+                    self.lazy.add(later.targets[0].id)
+                self.lazy.add(stmt.targets[0].id)
+
+    def _count(self, full, axes):
+        """An expression for the number of elements each reduced slice has."""
+        for param, (dims, _) in self.layout.items():
+            if tuple(dims) == full and len(axes) == len(full) and full:
+                return _attr(_name(param), "size")
+        factors = []
+        for i in sorted(axes):
+            d = full[i]
+            if d == 1:
+                continue
+            if d not in self.sources:
+                return None
+            param, axis = self.sources[d]
+            factors.append(gast.Subscript(value=_attr(_name(param), "shape"), slice=_num(axis),
+                                          ctx=gast.Load()))
+        if not factors:
+            return _num(1)
+        expr = factors[0]
+        for f in factors[1:]:
+            expr = gast.BinOp(left=expr, op=gast.Mult(), right=f)
+        return expr
+
+    def _uses_broadcast(self, k, name, reduced):
+        """Whether every later use of ``name`` (an array made by broadcasting a value of shape
+        ``reduced``) gives the same result with the reduced value itself: it is an operand of
+        elementwise arithmetic whose other operand broadcasts it to the same shape, or it is
+        copied / negated / scaled by a scalar into another such name.  Returns the statements
+        that copy it on, with their targets' original shapes; None when some use needs the
+        full array."""
+        facts = self.facts(k + 1)
+        lazy = {name: facts.shape[name]}
+        passing = []
+        for stmt in self.body[k + 1:]:
+            used = _names(stmt) & set(lazy)
+            if not used:
+                self._step(facts, stmt)
+                continue
+            if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
+                return None
+            target = stmt.targets[0].id
+            value = stmt.value
+            self._step(facts, stmt)
+            if self._passes_on(value, lazy, facts):
+                lazy[target] = facts.shape.get(target)
+                if lazy[target] is None:
+                    return None
+                passing.append((stmt, lazy[target]))
+            else:
+                if not self._absorbed(value, lazy, facts, reduced):
+                    return None
+                lazy.pop(target, None)
+        return passing
+
+    def _step(self, facts, stmt):
+        facts.step(stmt)
+        if id(stmt) in self.virtual:
+            facts.shape[stmt.targets[0].id] = self.virtual[id(stmt)]
+
+    def _passes_on(self, value, lazy, facts):
+        """``x = L``, ``x = -L``, ``x = L * c`` with c a scalar: x is lazy too."""
+        if isinstance(value, gast.Name):
+            return value.id in lazy
+        if isinstance(value, gast.UnaryOp) and isinstance(value.op, (gast.USub, gast.UAdd)):
+            return isinstance(value.operand, gast.Name) and value.operand.id in lazy
+        if isinstance(value, gast.BinOp) and type(value.op) in _ARITH:
+            for this, other in ((value.left, value.right), (value.right, value.left)):
+                if isinstance(this, gast.Name) and this.id in lazy and not (
+                        _names(other) & (set(lazy) | self.lazy)) and \
+                        facts.shape_of(other) == ():
+                    return True
+        return False
+
+    def _absorbed(self, value, lazy, facts, reduced):
+        """Every lazy name in ``value`` is an operand of elementwise arithmetic whose other
+        operand (in which nothing is lazy) broadcasts the reduced value to the same shape as
+        the name's original one."""
+        ok = True
+        avoid = set(lazy) | self.lazy
+
+        def check(node):
+            nonlocal ok
+            pairs = []
+            if isinstance(node, gast.BinOp) and type(node.op) in _ARITH:
+                pairs = [(node.left, node.right), (node.right, node.left)]
+            elif isinstance(node, gast.Call) and isinstance(facts.numpy_function(node),
+                                                             np.ufunc) and len(node.args) == 2:
+                pairs = [(node.args[0], node.args[1]), (node.args[1], node.args[0])]
+            handled = set()
+            for this, other in pairs:
+                if isinstance(this, gast.Name) and this.id in lazy:
+                    handled.add(id(this))
+                    so = facts.shape_of(other)
+                    full = broadcast(lazy[this.id], so)
+                    if _names(other) & avoid or full is None or full != broadcast(reduced, so):
+                        ok = False
+            for child in gast.iter_child_nodes(node):
+                if isinstance(child, gast.Name) and child.id in lazy and id(child) not in handled:
+                    ok = False
+                elif not isinstance(child, gast.Name):
+                    check(child)
+
+        if isinstance(value, gast.Name):
+            return False
+        check(value)
+        return ok
+
+    # --- constants and aliases ---------------------------------------------------------------
+
+    def propagate_constants(self):
+        """A float constant assigned once at top level is written where it is used."""
+        stores = {}
+        for node in gast.walk(gast.Module(body=self.body, type_ignores=[])):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                stores[node.id] = stores.get(node.id, 0) + 1
+        from ._optimize import fold_constants
+        changed = True
+        while changed:
+            changed = self._propagate_once(stores)
+            for stmt in self.body:
+                fold_constants(stmt)
+
+    def _propagate_once(self, stores):
+        changed = False
+        k = 0
+        while k < len(self.body):
+            stmt = self.body[k]
+            if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and \
+                    isinstance(stmt.value, gast.Constant) and type(stmt.value.value) is float \
+                    and stores.get(stmt.targets[0].id) == 1 and not any(
+                        stmt.targets[0].id in _names(s) for s in self.body[:k]):
+                name, value = stmt.targets[0].id, stmt.value.value
+                for later in self.body[k + 1:]:
+                    _Substitute(name, value).visit(later)
+                if not any(name in _names(s) for s in self.body[k + 1:]):
+                    del self.body[k]
+                    changed = True
+                    continue
+            k += 1
+        return changed
+
+    def aliases(self):
+        """``v = x * 1.0`` (or ``1.0 * x``, ``x / 1.0``) with nothing to broadcast or convert
+        is ``v = x``: when ``x`` is a name, the in-place pass below knows the two share a
+        buffer."""
+        facts = _RuleFacts(self.layout, self.numpy_names, self.rules)
+        for stmt in self.body:
+            if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.BinOp):
+                v = stmt.value
+                x = None
+                if isinstance(v.op, (gast.Mult, gast.Div)) and _is_one(v.right):
+                    x = v.left
+                elif isinstance(v.op, gast.Mult) and _is_one(v.left):
+                    x = v.right
+                if x is not None:
+                    shape, dtype, _ = facts.infer(x)
+                    rshape, rdtype, _ = facts.infer(v)
+                    if shape is not None and shape == rshape and (
+                            (isinstance(dtype, np.dtype) and dtype == rdtype)
+                            or (dtype is float and shape == ())):  # a Python float
+                        stmt.value = x
+            facts.step(stmt)
+
+    # --- 4: in place -------------------------------------------------------------------------
+
+    def in_place(self):
+        groups, escaped = _buffers(self.body, self.imports, self.numpy_names)
+        later = [set() for _ in self.body] + [set()]
+        for k in range(len(self.body) - 1, -1, -1):
+            later[k] = later[k + 1] | _names(self.body[k])
+        facts = _RuleFacts(self.layout, self.numpy_names, self.rules)
+        for k, stmt in enumerate(self.body):
+            new = self._in_place(stmt, facts, groups, escaped, later[k + 1])
+            if new is not None:
+                self.body[k] = stmt = new
+            facts.step(stmt)
+            if new is not None and isinstance(new, gast.Assign):
+                facts.fresh[new.targets[0].id] = True
+
+    def _in_place(self, stmt, facts, groups, escaped, live):
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
+            return None
+        target = stmt.targets[0].id
+        value = stmt.value
+        shape, dtype, fresh = facts.infer(value)
+        if not fresh or not shape or not isinstance(dtype, np.dtype):
+            return None
+        if isinstance(value, gast.BinOp) and type(value.op) in _ARITH:
+            operands = [value.left, value.right]
+        elif isinstance(value, gast.Call) and isinstance(facts.numpy_function(value), np.ufunc) \
+                and not value.keywords:
+            operands = list(value.args)
+        else:
+            return None
+        for i, op in enumerate(operands):
+            if not isinstance(op, gast.Name):
+                continue
+            x = op.id
+            if not (facts.fresh.get(x) and facts.shape.get(x) == shape and
+                    facts.dtype.get(x) == dtype):
+                continue
+            group = groups.find_all(x)
+            if group & escaped or (group - {target}) & live:
+                continue
+            groups.union(target, x)
+            if isinstance(value, gast.BinOp):
+                if x == target and (i == 0 or isinstance(value.op, _COMMUTATIVE)):
+                    other = operands[1 - i]
+                    return gast.AugAssign(target=_name(target, gast.Store()), op=value.op,
+                                          value=other)
+                call = self._np(_ARITH[type(value.op)], value.left, value.right,
+                                out=_name(x))
+            else:
+                call = copy.deepcopy(value)
+                call.keywords = [gast.keyword(arg="out", value=_name(x))]
+            return gast.Assign(targets=[_name(target, gast.Store())], value=call,
+                               type_comment=None)
+        return None
+
+
+class _Products(gast.NodeTransformer):
+    def __init__(self, pass_, facts):
+        self.p = pass_
+        self.facts = facts
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        rules = self.p.rules
+        if rules.is_unbroadcast(node):
+            return self._unbroadcast(node)
+        found = rules.rule_call(node)
+        if found is None or found[0] not in (rules.matmul_a, rules.matmul_b):
+            return node
+        alias, args, keywords, g = found
+        if len(args) != 3 or keywords:
+            return node
+        a, b = args[1], args[2]
+        sa, sb = self.facts.shape_of(a), self.facts.shape_of(b)
+        if sa is None or sb is None or len(sa) not in (1, 2) or len(sb) not in (1, 2):
+            return node
+        a, b = copy.deepcopy(a), copy.deepcopy(b)
+
+        def mm(x, y):
+            return gast.BinOp(left=x, op=gast.MatMult(), right=y)
+        ranks = (len(sa), len(sb))
+        if alias == rules.matmul_a:
+            return {(2, 2): lambda: mm(g, _attr(b, "T")), (2, 1): lambda: self.p._np("outer", g, b),
+                    (1, 2): lambda: mm(b, g),
+                    (1, 1): lambda: gast.BinOp(left=g, op=gast.Mult(), right=b)}[ranks]()
+        return {(2, 2): lambda: mm(_attr(a, "T"), g), (2, 1): lambda: mm(g, a),
+                (1, 2): lambda: self.p._np("outer", a, g),
+                (1, 1): lambda: gast.BinOp(left=g, op=gast.Mult(), right=a)}[ranks]()
+
+    def _unbroadcast(self, node):
+        e, t = node.args
+        se, st = self.facts.shape_of(e), self.facts.shape_of(t)
+        if se is None or st is None:
+            return node
+        if se == st:
+            return e
+        if broadcast(se, st) != se:
+            return node
+        lead = len(se) - len(st)
+        if any(n == 1 and se[lead + i] != 1 for i, n in enumerate(st)):
+            return node  # axes summed with keepdims too: the helper says it best
+        if not st:
+            return self.p._np("sum", e)
+        axes = list(range(lead))
+        axis = _num(axes[0]) if len(axes) == 1 else gast.Tuple(elts=[_num(a) for a in axes],
+                                                               ctx=gast.Load())
+        return self.p._np("sum", e, axis=axis)
+
+
+class _Substitute(gast.NodeTransformer):
+    def __init__(self, name, value):
+        self.name = name
+        self.value = value
+
+    def visit_Name(self, node):
+        if node.id == self.name and isinstance(node.ctx, gast.Load):
+            return _num(self.value)
+        return node
+
+
+def _is_one(node):
+    return isinstance(node, gast.Constant) and type(node.value) in (int, float) and \
+        node.value == 1
+
+
+class _Groups:
+    """Names that may share a buffer (union-find)."""
+
+    def __init__(self):
+        self.parent = {}
+
+    def find(self, x):
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a, b):
+        self.parent[self.find(a)] = self.find(b)
+
+    def find_all(self, x):
+        root = self.find(x)
+        return {n for n in list(self.parent) if self.find(n) == root}
+
+
+def _buffers(body, imports, numpy_names):
+    """Which names may share a buffer, and which buffers escape (are handed to code that may
+    keep them: a list's append, a user function, a generated helper)."""
+    groups = _Groups()
+    escaped = set()
+    facts_free = Facts({}, numpy_names)
+
+    def pure(call):
+        func = call.func
+        if facts_free.numpy_function(call) is not None:
+            return True
+        if isinstance(func, gast.Name) and imports.is_library(func.id):
+            return True
+        if isinstance(func, gast.Call):  # a rule's maker called with the cotangent
+            return pure(func)
+        return False
+
+    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Call) and not pure(node):
+            for arg in list(node.args) + [k.value for k in node.keywords]:
+                escaped |= _names(arg)
+            if isinstance(node.func, gast.Attribute):
+                escaped |= _names(node.func.value)
+        if isinstance(node, (gast.Assign, gast.AugAssign)):
+            targets = node.targets if isinstance(node, gast.Assign) else [node.target]
+            stored = set()
+            for t in targets:
+                stored |= _names(t)
+            for t in stored:
+                for n in _names(node.value):
+                    if not _fresh_expression(node.value, facts_free):
+                        groups.union(t, n)
+                groups.find(t)
+        if isinstance(node, (gast.For,)):
+            for t in _names(node.target):
+                for n in _names(node.iter):
+                    groups.union(t, n)
+    # an escaped name's whole group escapes
+    return groups, {n for e in escaped for n in groups.find_all(e)} | escaped
+
+
+def _fresh_expression(value, facts):
+    """Arithmetic or a ufunc at the top of the expression: a new array (or a scalar)."""
+    if isinstance(value, (gast.BinOp, gast.UnaryOp)):
+        return True
+    if isinstance(value, gast.Call):
+        fn = facts.numpy_function(value)
+        if isinstance(fn, np.ufunc):
+            return not value.keywords
+        return getattr(fn, "__name__", None) in _NEW_ARRAYS
+    return isinstance(value, gast.Constant)
+
+
+# NumPy functions that always return a new array or scalar, never a view of an argument.
+_NEW_ARRAYS = {"sum", "mean", "max", "min", "amax", "amin", "prod", "std", "var", "outer",
+               "dot", "matmul", "inner", "vdot", "cumsum", "cumprod", "zeros_like", "ones_like",
+               "zeros", "ones", "full", "copy"}
