@@ -324,6 +324,9 @@ def _hashable(kinds):
 
 def _finish(g, arg):
     """A gradient leaf as pb.grad returns it: the argument's structure, shape and float dtype."""
+    if type(g) is np.ndarray and type(arg) is np.ndarray and g.shape == arg.shape and \
+            g.dtype is arg.dtype and g is not arg and g.flags.writeable:
+        return g  # the common case: a fresh array of the argument's shape and dtype
     if isinstance(arg, dict):
         return {k: _finish(g[k], v) for k, v in arg.items()}
     if isinstance(arg, (list, tuple)):

@@ -95,7 +95,8 @@ def _kept(v, a, axes, keepdims):
 
 
 def _expand(g, a, axes, keepdims):
-    """The cotangent of a reduction of ``a`` broadcast back to ``a``'s shape."""
+    """The cotangent of a reduction of ``a`` broadcast back to ``a``'s shape.  (A rule that
+    multiplies it by an array of ``a``'s shape uses ``_kept`` instead: the product broadcasts.)"""
     return np.broadcast_to(_kept(g, a, axes, keepdims), np.shape(a))
 
 
@@ -197,7 +198,7 @@ defjvp(np.mean, _mean_jvp)
 
 def _nansum_vjp(ans, a, axis=None, dtype=None, out=None, keepdims=_NV, initial=_NV, where=_NV):
     axes, keep = _reduction("nansum", a, axis, keepdims, out, initial, where)
-    return lambda g: np.where(np.isnan(a), 0.0, _expand(g, a, axes, keep))
+    return lambda g: np.where(np.isnan(a), 0.0, _kept(g, a, axes, keep))
 
 
 def _nansum_jvp(ans, a, axis=None, dtype=None, out=None, keepdims=_NV, initial=_NV, where=_NV):
@@ -213,7 +214,7 @@ defjvp(np.nansum, _nansum_jvp)
 def _nanmean_vjp(ans, a, axis=None, dtype=None, out=None, keepdims=_NV, *, where=_NV):
     axes, keep = _reduction("nanmean", a, axis, keepdims, out, where=where)
     count = np.sum(np.logical_not(np.isnan(a)), axis=axes, keepdims=True)
-    return lambda g: np.where(np.isnan(a), 0.0, _expand(g, a, axes, keep) / count)
+    return lambda g: np.where(np.isnan(a), 0.0, _kept(g, a, axes, keep) / count)
 
 
 def _nanmean_jvp(ans, a, axis=None, dtype=None, out=None, keepdims=_NV, *, where=_NV):
@@ -333,7 +334,7 @@ def _extremum_rules(name):
     def vjp(ans, a, axis=None, out=None, keepdims=_NV, initial=_NV, where=_NV):
         axes, keep = _reduction(name, a, axis, keepdims, out, initial, where)
         share = _share(ans, a, axes, keep)
-        return lambda g: _expand(g, a, axes, keep) * share
+        return lambda g: _kept(g, a, axes, keep) * share
 
     def jvp(ans, a, axis=None, out=None, keepdims=_NV, initial=_NV, where=_NV):
         axes, keep = _reduction(name, a, axis, keepdims, out, initial, where)
@@ -353,7 +354,7 @@ def _ptp_vjp(ans, a, axis=None, out=None, keepdims=_NV):
     axes, keep = _reduction("ptp", a, axis, keepdims, out)
     mx, mn = np.max(a, axis=axes, keepdims=True), np.min(a, axis=axes, keepdims=True)
     share = _share(mx, a, axes, True) - _share(mn, a, axes, True)
-    return lambda g: _expand(g, a, axes, keep) * share
+    return lambda g: _kept(g, a, axes, keep) * share
 
 
 def _ptp_jvp(ans, a, axis=None, out=None, keepdims=_NV):
@@ -372,7 +373,7 @@ defjvp(np.ptp, _ptp_jvp)
 def _var_vjp(ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NV, *, where=_NV,
              mean=_NV, correction=_NV):
     axes, keep, dof = _moments("var", a, axis, keepdims, out, where, mean, ddof, correction)
-    return lambda g: _expand(g, a, axes, keep) * (2 * _centered(a, axes) / dof)
+    return lambda g: _kept(g, a, axes, keep) * (2 * _centered(a, axes) / dof)
 
 
 def _var_jvp(ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NV, *, where=_NV,

@@ -103,6 +103,13 @@ class Imports:
             self._order.append((alias, None, (prim, which, argnum), "rule"))
         return self._by_source[key]
 
+    def bound_rule(self, alias):
+        """(primitive, "vjp" / "partial" / ..., argnum) of an alias made by ``bind``, or None."""
+        for entry in self._order:
+            if entry[0] == alias and entry[3] == "rule":
+                return entry[2]
+        return None
+
     def function(self, prim):
         """An expression for the function a primitive differentiates (``np.clip``)."""
         module, _, name = prim.name.rpartition(".")

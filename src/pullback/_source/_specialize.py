@@ -57,6 +57,23 @@ class _Rules:
         self.mean = imports.peek("pullback._rules.reductions", "_mean_vjp")
         self.matmul_a = imports.peek("pullback._rules.linalg", "_matmul_vjp_a")
         self.matmul_b = imports.peek("pullback._rules.linalg", "_matmul_vjp_b")
+        self.imports = imports
+
+    def vjp_argnum(self, node):
+        """For ``alias(ans, *args)(g)`` with ``alias`` a VJP of pullback's own registry bound in
+        the module: the position of the argument whose gradient it returns (a VJP returns the
+        argument's shape, which the rule tests assert for every rule); else None."""
+        if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Call) and len(
+                node.args) == 1 and isinstance(node.func.func, gast.Name)):
+            return None
+        bound = self.imports.bound_rule(node.func.func.id)
+        if bound is None:
+            return None
+        prim, which, argnum = bound
+        maker = prim.vjp_maker(argnum) if which == "vjp" else None
+        if maker is None or not str(getattr(maker, "__module__", "")).startswith("pullback."):
+            return None
+        return argnum + 1  # after the answer
 
     def rule_call(self, node):
         """(alias, rule args, rule keywords, cotangent) of ``alias(ans, ...)(g)``, or None."""
@@ -90,6 +107,9 @@ class _RuleFacts(Facts):
             return shape, self.infer(node.args[0])[1] if shape is not None else None, False
         found = self.rules.rule_call(node)
         if found is None:
+            position = self.rules.vjp_argnum(node)
+            if position is not None and position < len(node.func.args):
+                return self.shape_of(node.func.args[position]), None, False
             return super()._call(node)
         alias, args, keywords, g = found
         dg = self.infer(g)[1]
@@ -500,13 +520,16 @@ class _Products(gast.NodeTransformer):
         if broadcast(se, st) != se:
             return node
         lead = len(se) - len(st)
-        if any(n == 1 and se[lead + i] != 1 for i, n in enumerate(st)):
-            return node  # axes summed with keepdims too: the helper says it best
+        kept = [lead + i for i, n in enumerate(st) if n == 1 and se[lead + i] != 1]
         if not st:
             return self.p._np("sum", e)
-        axes = list(range(lead))
+        if kept and lead:
+            return node  # leading axes dropped and others kept: the helper says it best
+        axes = kept or list(range(lead))
         axis = _num(axes[0]) if len(axes) == 1 else gast.Tuple(elts=[_num(a) for a in axes],
                                                                ctx=gast.Load())
+        if kept:
+            return self.p._np("sum", e, axis=axis, keepdims=gast.Constant(value=True, kind=None))
         return self.p._np("sum", e, axis=axis)
 
 
