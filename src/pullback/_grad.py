@@ -116,22 +116,38 @@ class GradFunction:
         return w
 
     def __call__(self, *args, **kwargs):
-        if not kwargs and len(args) == self._nparams:
-            key = tuple(map(type, args))
-            if np.ndarray in key:
-                key = tuple(map(_type_key, args))
+        entry = self._fast.get(tuple(map(type, args)))  # Python floats: their types say it all
+        if entry is None or kwargs:
+            return self._call_arrays(args, kwargs)
+        function, self._state, finish = entry
+        out = function(*args)
+        return out if finish is None else finish(out, args)
+
+    def _call_arrays(self, args, kwargs):
+        """Arrays: generated code for their shapes and dtypes, else the general path."""
+        if not kwargs:
+            key = tuple(map(_type_key, args))
             entry = self._fast.get(key)
-            if entry is not None:  # the common case: generated code for these kinds
-                function, self._state, scalars = entry
-                if self._with_value:
-                    value, grads = function(*args)
-                else:
-                    value, grads = None, function(*args)
-                if not scalars:  # scalar gradients need no finishing
-                    grads = tuple(_finish(g, args[i]) for g, i in zip(grads, self._positions))
-                result = grads[0] if self._single else grads
-                return (value, result) if self._with_value else result
+            if entry is not None:
+                function, self._state, finish = entry
+                out = function(*args)
+                return out if finish is None else finish(out, args)
         return self._call(args, kwargs)
+
+    def _finisher(self, scalars):
+        """How the fast path turns the generated function's result into what the user gets
+        (None: it already is -- Python float gradients of a tuple ``wrt``, no value)."""
+        if scalars and not self._single and not self._with_value:
+            return None
+        positions, single, with_value = self._positions, self._single, self._with_value
+
+        def finish(out, args):
+            value, grads = out if with_value else (None, out)
+            if not scalars:
+                grads = tuple(_finish(g, args[i]) for g, i in zip(grads, positions))
+            result = grads[0] if single else grads
+            return (value, result) if with_value else result
+        return finish
 
     def _call(self, args, kwargs):
         bound = self._signature.bind(*args, **kwargs)
@@ -180,7 +196,8 @@ class GradFunction:
             scalars = all(type(call[i]) is float for i in self._positions)
             if len(self._fast) >= _FAST_SIZE:  # many shapes: start over rather than grow
                 self._fast.clear()
-            self._fast[key] = (generated.function, (generated.source, "source", None), scalars)
+            self._fast[key] = (generated.function, (generated.source, "source", None),
+                               self._finisher(scalars))
         if self._with_value:
             return generated.function(*call)
         return None, generated.function(*call)
