@@ -114,6 +114,35 @@ def scalar_param(x, c):
     return np.sum(np.exp(c * x) - c)
 
 
+def rnn(Wx, Wh, b, xs, h0):
+    h = h0
+    for t in range(xs.shape[0]):
+        h = np.tanh(xs[t] @ Wx + h @ Wh + b)
+    return np.sum(h ** 2)
+
+
+def accumulate(x, w):
+    acc = 0.0
+    for i in range(4):
+        acc = acc + np.sin(x * w) * i
+        x = x * 0.9 + w
+    return np.sum(acc * x)
+
+
+def power_iteration(A, v):
+    for _ in range(3):
+        v = A @ v
+        v = v / np.sqrt(np.sum(v * v))
+    return np.sum(v * (A @ v))
+
+
+def grows(x):
+    h = x
+    for i in range(3):
+        h = np.concatenate([h, np.sin(h[:1])])
+    return np.sum(h * h)
+
+
 def rng(seed):
     return np.random.default_rng(seed)
 
@@ -172,6 +201,16 @@ CASES = [
     (negated_mean, (0, 1), (_m((2, 5), 0), _m(5, 1))),
     (scalar_param, (0, 1), (_m((2, 3), 0), 0.3)),
     (scalar_param, (0, 1), (_m((2, 3), 0, np.float32), 0.3)),
+    (rnn, (0, 1, 2), (_m((3, 4), 0), _m((4, 4), 1), _m(4, 2), _m((5, 2, 3), 3), np.zeros((2, 4)))),
+    (rnn, (0, 1, 2), (_m((3, 4), 0), _m((4, 4), 1), _m(4, 2), _m((0, 2, 3), 3), np.zeros((2, 4)))),
+    (rnn, (0, 1, 2), (_m((1, 4), 0), _m((4, 4), 1), _m((1, 4), 2), _m((2, 1, 1), 3),
+                      _m((1, 4), 4))),
+    (rnn, (0, 1, 2, 4), (_m((3, 4), 0), _m((4, 4), 1), _m(4, 2), _m((5, 2, 3), 3), _m(4, 4))),
+    (accumulate, (0, 1), (_m(5, 0), _m(5, 1))),
+    (accumulate, (0, 1), (_m((2, 5), 0), _m(5, 1))),
+    (accumulate, (0, 1), (_m(5, 0), 0.3)),
+    (power_iteration, (0, 1), (_m((3, 3), 0) + np.eye(3), _m(3, 1))),
+    (grows, 0, (_m(3, 0),)),
 ]
 
 
@@ -317,6 +356,13 @@ def test_one_layout_serves_every_size_and_a_new_layout_generates_new_code(monkey
     assert np.shape(g[0]) == (6,)
     df(_m(4, 0), 0.1, _m((1, 4), 1), rng(2).random(1))         # a batch of one: a new layout
     assert len(made) == 2
+
+
+def test_loop_over_range_gets_products_and_no_saved_shapes():
+    src = _source(rnn, (0, 1, 2), *CASES[-9][2])
+    assert "@ Wh.T" in src and "h.T @ " in src and "xs[t].T @ " in src
+    assert "np.sum(bt4, axis=0)" in src
+    assert "unbroadcast" not in src and "matmul_vjp" not in src and "_shape" not in src
 
 
 def test_specialized_code_is_skipped_for_functions_that_write_into_arrays():

@@ -55,6 +55,14 @@ def _is_comment(stmt):
 
 
 def _dead(stmt, loaded, numpy_names):
+    if isinstance(stmt, gast.Assign) and len(stmt.targets) > 1 and isinstance(
+            stmt.value, gast.Constant) and all(isinstance(t, gast.Name) for t in stmt.targets):
+        # ``a = b = None``: drop the names nothing reads
+        kept = [t for t in stmt.targets if t.id in loaded]
+        if len(kept) < len(stmt.targets):
+            stmt.targets[:] = kept
+            return not kept
+        return False
     if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
             and isinstance(stmt.targets[0], gast.Name)):
         return False

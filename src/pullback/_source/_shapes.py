@@ -87,6 +87,8 @@ class Facts:
         self.shape = {}
         self.dtype = {}
         self.fresh = {}
+        self.none = set()   # names holding None: the placeholder set before a loop
+        self.math_names = set()  # names of the math module in the generated code
         for name, (dims, dtype) in layout.items():
             self.shape[name] = tuple(dims)
             self.dtype[name] = _dtype(dtype)
@@ -98,8 +100,48 @@ class Facts:
         for stmt in body:
             self.step(stmt)
 
+    def copy(self):
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other.shape, other.dtype, other.fresh = dict(self.shape), dict(self.dtype), dict(
+            self.fresh)
+        other.none = set(self.none)
+        return other
+
+    def same(self, other):
+        return (self.shape, self.dtype, self.fresh, self.none) == (
+            other.shape, other.dtype, other.fresh, other.none)
+
+    def join(self, other):
+        """What holds of each name when it has either this value or the other's (at a loop's
+        head: the value before the loop, or the one the last iteration left).  A name that is
+        None on one side (the placeholder the forward pass sets before a loop, which nothing
+        reads before the loop assigns it) or not bound yet takes the other side's facts."""
+        out = self.copy()
+        for name in set(self.shape) | set(other.shape) | self.none | other.none:
+            mine = name in self.shape and name not in self.none
+            theirs = name in other.shape and name not in other.none
+            if not theirs:
+                continue
+            if not mine:
+                out.none.discard(name)
+                out._set(name, other.shape.get(name), other.dtype.get(name),
+                         other.fresh.get(name, False))
+            elif (self.shape.get(name), self.dtype.get(name)) != (other.shape.get(name),
+                                                                  other.dtype.get(name)):
+                out._set(name, None, None, False)
+            else:
+                out.fresh[name] = bool(self.fresh.get(name)) and bool(other.fresh.get(name))
+        return out
+
     def step(self, stmt):
         """Update the facts for one top-level statement."""
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Constant) and \
+                stmt.value.value is None and all(isinstance(t, gast.Name) for t in stmt.targets):
+            for t in stmt.targets:
+                self._set(t.id, None, None, False)
+                self.none.add(t.id)
+            return
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(
                 stmt.targets[0], gast.Name):
             name = stmt.targets[0].id
@@ -115,6 +157,7 @@ class Facts:
                 self._set(node.id, None, None, False)
 
     def _set(self, name, shape, dtype, fresh):
+        self.none.discard(name)
         self.shape[name] = shape
         self.dtype[name] = dtype
         self.fresh[name] = fresh
@@ -145,6 +188,15 @@ class Facts:
         if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Attribute) and \
                 node.value.attr == "shape" and isinstance(node.slice, gast.Constant):
             return (), int, False
+        if isinstance(node, gast.Subscript) and isinstance(node.slice, (gast.Name, gast.Constant)):
+            shape, dtype, _ = self.infer(node.value)
+            index_shape, index_dtype, _ = self.infer(node.slice)
+            integer = index_dtype is int or (isinstance(index_dtype, np.dtype)
+                                             and index_dtype.kind in "iu")
+            if shape and index_shape == () and integer and not (
+                    isinstance(node.slice, gast.Constant) and type(node.slice.value) is not int):
+                return shape[1:], dtype, False  # one integer index: a view without axis 0
+            return None, None, False
         if isinstance(node, gast.Attribute) and node.attr == "T":
             shape, dtype, _ = self.infer(node.value)
             return (tuple(reversed(shape)) if shape is not None else None), dtype, False
@@ -163,6 +215,10 @@ class Facts:
     def _call(self, node):
         fn = self.numpy_function(node)
         if fn is None:
+            func = node.func
+            if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and \
+                    func.value.id in self.math_names and not node.keywords:
+                return (), float, False  # math.<f>(...) returns a Python float (or raises)
             return None, None, False
         if isinstance(fn, np.ufunc):
             if fn.nout != 1 or len(node.args) != fn.nin:

@@ -100,10 +100,31 @@ class _RuleFacts(Facts):
     def __init__(self, layout, numpy_names, rules):
         super().__init__(layout, numpy_names)
         self.rules = rules
+        math = rules.imports.peek("math", None)
+        if math is not None:
+            self.math_names = {math}
+        self.stacks = None        # inside a loop: stack -> facts of what the loops push
+        self.shape_stacks = None  # inside a loop: stack -> the shape whose np.shape it holds
+
+    def infer(self, node):
+        if self.stacks is not None:
+            stack = _stack_read(node)
+            if stack is not None:
+                found = self.stacks.get(stack)
+                return (found[0], found[1], False) if found else (None, None, False)
+        return super().infer(node)
+
+    def target_shape(self, node):
+        """The shape ``unbroadcast`` sums to: its target's, or a saved ``np.shape``."""
+        if self.shape_stacks is not None:
+            stack = _stack_read(node)
+            if stack is not None:
+                return self.shape_stacks.get(stack)
+        return self.shape_of(node)
 
     def _call(self, node):
         if self.rules.is_unbroadcast(node):
-            shape = self.shape_of(node.args[1])
+            shape = self.target_shape(node.args[1])
             return shape, self.infer(node.args[0])[1] if shape is not None else None, False
         found = self.rules.rule_call(node)
         if found is None:
@@ -126,6 +147,27 @@ class _RuleFacts(Facts):
         return None, None, False
 
 
+def _stack_read(node):
+    """The stack a value comes from: ``S.pop()`` or ``S[-1]``; else None."""
+    if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
+            node.func.attr == "pop" and not node.args and isinstance(node.func.value, gast.Name):
+        return node.func.value.id
+    if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) and (
+            isinstance(node.slice, gast.UnaryOp) and isinstance(node.slice.op, gast.USub)
+            and isinstance(node.slice.operand, gast.Constant) and node.slice.operand.value == 1):
+        return node.value.id
+    return None
+
+
+def _stack_push(stmt):
+    """(stack, pushed expression) of ``S.append(e)``; else None."""
+    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) and isinstance(
+            stmt.value.func, gast.Attribute) and stmt.value.func.attr == "append" and \
+            isinstance(stmt.value.func.value, gast.Name) and len(stmt.value.args) == 1:
+        return stmt.value.func.value.id, stmt.value.args[0]
+    return None
+
+
 def _resolve(ufunc, dtypes):
     try:
         return ufunc.resolve_dtypes(tuple(dtypes) + (None,))[-1]
@@ -143,10 +185,12 @@ def specialize(function, layout, numpy_names, numpy_alias, imports, dead_code):
     sources = _dimension_sources(layout)
     pass_ = _Pass(function.body, layout, numpy_names | {np_name}, np_name, rules, imports,
                   sources)
+    pass_.loops()
     pass_.products()
     pass_.lazy_reductions()
     pass_.propagate_constants()
     pass_.aliases()
+    _drop_unread_stacks(function.body)
     dead_code(function)
     pass_.body = function.body
     pass_.in_place()
@@ -185,15 +229,14 @@ class _Pass:
         self.sources = sources
         self.virtual = {}
         self.lazy = set()
+        self.after_loop = {}   # id(For statement) -> facts at its head (= after it)
 
     def facts(self, upto=None):
         """Facts after the first ``upto`` top-level statements (all by default), with the
         shapes the original code had for names whose statements ``lazy_reductions`` rewrote."""
         facts = _RuleFacts(self.layout, self.numpy_names, self.rules)
         for stmt in self.body[:upto] if upto is not None else self.body:
-            facts.step(stmt)
-            if id(stmt) in self.virtual:
-                facts.shape[stmt.targets[0].id] = self.virtual[id(stmt)]
+            self._step(facts, stmt, virtual=True)
         return facts
 
     def _np(self, fn, *args, **kwargs):
@@ -207,7 +250,61 @@ class _Pass:
         for stmt in self.body:
             if isinstance(stmt, gast.Assign):
                 stmt.value = _Products(self, facts).visit(stmt.value)
+            self._step(facts, stmt)
+
+    # --- loops: the same rewrites where shapes do not change from one iteration to the next -
+
+    def loops(self):
+        """In a top-level ``for`` loop over ``range`` whose body is straight-line, find what
+        holds at the head of every iteration (the facts before the loop joined with those after
+        an iteration, to a fixed point), then rewrite the body's statements like ``products``.
+        The values a loop pushes on a stack have the facts they had when pushed; the backward
+        loop that pops them (inside a loop, never before) sees those."""
+        stacks, shape_stacks = {}, {}
+        facts = _RuleFacts(self.layout, self.numpy_names, self.rules)
+        for stmt in self.body:
+            if isinstance(stmt, gast.For) and not stmt.orelse and _straight(stmt.body):
+                head = self._head(stmt, facts, stacks, shape_stacks)
+                if head is not None:
+                    inner = head.copy()
+                    for inside in stmt.body:
+                        push = _stack_push(inside)
+                        if push is not None:
+                            _record(stacks, push[0], inner.infer(push[1]))
+                            if _is_shape_of(push[1], self.numpy_names):
+                                _record(shape_stacks, push[0],
+                                        (inner.shape_of(push[1].args[0]), None))
+                        if isinstance(inside, gast.Assign):
+                            inside.value = _Products(self, inner).visit(inside.value)
+                        inner.step(inside)
+                    self.after_loop[id(stmt)] = head
+                    facts = head.copy()
+                    facts.stacks = facts.shape_stacks = None
+                    continue
             facts.step(stmt)
+
+    def _head(self, loop, before, stacks, shape_stacks):
+        """Facts at the head of every iteration of ``loop``, or None without a fixed point."""
+        entry = before.copy()
+        entry.stacks = {k: v for k, v in stacks.items() if v is not None}
+        entry.shape_stacks = {k: v[0] for k, v in shape_stacks.items() if v is not None}
+        counting = isinstance(loop.iter, gast.Call) and isinstance(loop.iter.func, gast.Name) \
+            and loop.iter.func.id == "range" and isinstance(loop.target, gast.Name)
+        if not counting:
+            return None
+
+        def bind(facts):
+            facts._set(loop.target.id, (), int, False)
+            return facts
+        head = bind(entry.copy())
+        for _ in range(6):
+            end = head.copy()
+            end.run(loop.body)
+            following = bind(entry.join(end))
+            if following.same(head):
+                return head
+            head = following
+        return None
 
     # --- 3: reductions' cotangents left unbroadcast ------------------------------------------
 
@@ -293,27 +390,35 @@ class _Pass:
         for stmt in self.body[k + 1:]:
             used = _names(stmt) & set(lazy)
             if not used:
-                self._step(facts, stmt)
+                self._step(facts, stmt, virtual=True)
                 continue
             if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
                 return None
             target = stmt.targets[0].id
             value = stmt.value
-            self._step(facts, stmt)
-            if self._passes_on(value, lazy, facts):
+            passes = self._passes_on(value, lazy, facts)  # judged before the statement
+            if not passes and not self._absorbed(value, lazy, facts, reduced):
+                return None
+            self._step(facts, stmt, virtual=True)
+            if passes:
                 lazy[target] = facts.shape.get(target)
                 if lazy[target] is None:
                     return None
                 passing.append((stmt, lazy[target]))
             else:
-                if not self._absorbed(value, lazy, facts, reduced):
-                    return None
                 lazy.pop(target, None)
         return passing
 
-    def _step(self, facts, stmt):
+    def _step(self, facts, stmt, virtual=False):
+        """Step ``facts`` over a top-level statement: a loop leaves the facts of its head;
+        with ``virtual``, a name ``lazy_reductions`` rewrote keeps its original shape (what
+        the rewrite's checks reason about; the code's real shapes are the others)."""
+        if id(stmt) in self.after_loop:
+            facts.__dict__.update(self.after_loop[id(stmt)].copy().__dict__)
+            facts.stacks = facts.shape_stacks = None
+            return
         facts.step(stmt)
-        if id(stmt) in self.virtual:
+        if virtual and id(stmt) in self.virtual:
             facts.shape[stmt.targets[0].id] = self.virtual[id(stmt)]
 
     def _passes_on(self, value, lazy, facts):
@@ -418,7 +523,7 @@ class _Pass:
                             (isinstance(dtype, np.dtype) and dtype == rdtype)
                             or (dtype is float and shape == ())):  # a Python float
                         stmt.value = x
-            facts.step(stmt)
+            self._step(facts, stmt)
 
     # --- 4: in place -------------------------------------------------------------------------
 
@@ -432,7 +537,7 @@ class _Pass:
             new = self._in_place(stmt, facts, groups, escaped, later[k + 1])
             if new is not None:
                 self.body[k] = stmt = new
-            facts.step(stmt)
+            self._step(facts, stmt)
             if new is not None and isinstance(new, gast.Assign):
                 facts.fresh[new.targets[0].id] = True
 
@@ -477,6 +582,73 @@ class _Pass:
         return None
 
 
+def _straight(body):
+    return all(isinstance(s, (gast.Assign, gast.Expr, gast.AugAssign)) for s in body)
+
+
+def _record(table, key, found):
+    shape, dtype = found[0], found[1]
+    if key in table and table[key] != (shape, dtype):
+        table[key] = None  # pushed with different facts: unknown
+    elif key not in table:
+        table[key] = (shape, dtype) if shape is not None else None
+
+
+def _is_shape_of(node, numpy_names):
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
+        node.func.attr == "shape" and isinstance(node.func.value, gast.Name) and \
+        node.func.value.id in numpy_names and len(node.args) == 1 and not node.keywords
+
+
+def _drop_unread_stacks(body):
+    """Remove a saved stack that nothing reads any more: its ``S = []``, ``S.append(...)``
+    and ``S.pop()`` statements (a value saved for a rewrite that no longer needs it)."""
+    module = gast.Module(body=body, type_ignores=[])
+    uses, harmless = {}, {}
+    for node in gast.walk(module):
+        if isinstance(node, gast.Name):
+            uses[node.id] = uses.get(node.id, 0) + 1
+    for node in gast.walk(module):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            for stmt in block if isinstance(block, list) else []:
+                name = _stack_statement(stmt)
+                if name is not None:
+                    harmless[name] = harmless.get(name, 0) + 1
+    dead = {name for name, n in harmless.items() if uses.get(name) == n}
+    if not dead:
+        return
+
+    def prune(block):
+        kept = []
+        for stmt in block:
+            if _stack_statement(stmt) in dead:
+                continue
+            for field in ("body", "orelse"):
+                inner = getattr(stmt, field, None)
+                if isinstance(inner, list) and inner:
+                    prune(inner)
+                    if not inner:
+                        inner.append(gast.Pass())
+            kept.append(stmt)
+        block[:] = kept
+    prune(body)
+
+
+def _stack_statement(stmt):
+    """The stack ``S`` of ``S = []``, ``S.append(e)`` or ``S.pop()`` as a statement."""
+    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(
+            stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.List) and \
+            not stmt.value.elts:
+        return stmt.targets[0].id
+    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) and isinstance(
+            stmt.value.func, gast.Attribute) and isinstance(stmt.value.func.value, gast.Name):
+        call = stmt.value
+        if call.func.attr == "pop" and not call.args or call.func.attr == "append":
+            return call.func.value.id
+    return None
+
+
 class _Products(gast.NodeTransformer):
     def __init__(self, pass_, facts):
         self.p = pass_
@@ -512,7 +684,7 @@ class _Products(gast.NodeTransformer):
 
     def _unbroadcast(self, node):
         e, t = node.args
-        se, st = self.facts.shape_of(e), self.facts.shape_of(t)
+        se, st = self.facts.shape_of(e), self.facts.target_shape(t)
         if se is None or st is None:
             return node
         if se == st:
