@@ -7,9 +7,10 @@ differentiated arguments stay whole, as the user wrote them.  Whether a value de
 ``_activity``.
 """
 
-import copy
 
 import gast
+
+from ._clone import clone
 
 from .._registry import lookup
 from ._activity import Activity
@@ -41,7 +42,7 @@ class _Renamer(gast.NodeTransformer):
 
     def visit_Name(self, node):
         if isinstance(node.ctx, gast.Load) and node.id in self.env:
-            return copy.deepcopy(self.env[node.id])
+            return clone(self.env[node.id])
         return node
 
     def visit_Lambda(self, node):
@@ -140,8 +141,8 @@ class _Normalizer(ControlMixin):
         elif isinstance(stmt, gast.AugAssign):
             target = stmt.target
             if isinstance(target, gast.Subscript):
-                read = gast.Subscript(value=copy.deepcopy(target.value),
-                                      slice=copy.deepcopy(target.slice), ctx=gast.Load())
+                read = gast.Subscript(value=clone(target.value),
+                                      slice=clone(target.slice), ctx=gast.Load())
                 value = gast.copy_location(gast.BinOp(left=read, op=stmt.op, right=stmt.value),
                                            stmt)
                 self.setitem(target, value, stmt)
@@ -212,7 +213,7 @@ class _Normalizer(ControlMixin):
                 self.container_item(whole, _const(i), stmt, t.id)
             return
         for i, t in enumerate(target.elts):
-            item = gast.Subscript(value=copy.deepcopy(whole), slice=_const(i), ctx=gast.Load())
+            item = gast.Subscript(value=clone(whole), slice=_const(i), ctx=gast.Load())
             if isinstance(t, gast.Name):
                 new = self.new_version(t.id)
                 self.out.append(Op("item", new, item, self.line, args=[whole], index=i))
@@ -255,7 +256,7 @@ class _Normalizer(ControlMixin):
         if isinstance(atom, gast.Name) and atom.id == fixed:
             return
         active = self.activity.atom(atom)
-        self.out.append(Op("copy", fixed, copy.deepcopy(atom), self.line, args=[atom],
+        self.out.append(Op("copy", fixed, clone(atom), self.line, args=[atom],
                            active=active))
         if active:
             self.activity.active.add(fixed)
@@ -265,7 +266,7 @@ class _Normalizer(ControlMixin):
         if isinstance(atom, gast.Name) and atom.id in self.loop_fixed.values():
             temp = self.namer.temp()
             active = self.activity.atom(atom)
-            self.out.append(Op("copy", temp, copy.deepcopy(atom), self.line, args=[atom],
+            self.out.append(Op("copy", temp, clone(atom), self.line, args=[atom],
                                active=active))
             if active:
                 self.activity.active.add(temp)
@@ -314,7 +315,7 @@ class _Normalizer(ControlMixin):
             active = any(isinstance(x, gast.Name) and x.id in self.activity.active
                          for x in (a, b))
             for out, atom in ((body, a), (orelse, b)):
-                out.append(Op("copy", merged, copy.deepcopy(atom), line, args=[atom],
+                out.append(Op("copy", merged, clone(atom), line, args=[atom],
                               active=active))
             if active:
                 self.activity.active.add(merged)
@@ -343,7 +344,7 @@ class _Normalizer(ControlMixin):
             atom = self.expr(branch)
             self.out = saved
             active = isinstance(atom, gast.Name) and atom.id in self.activity.active
-            out.append(Op("copy", target, copy.deepcopy(atom), self.line, args=[atom],
+            out.append(Op("copy", target, clone(atom), self.line, args=[atom],
                           active=active))
             results.append((out, active))
         self.env = before
@@ -360,7 +361,7 @@ class _Normalizer(ControlMixin):
         return self.new_version(into) if into is not None else self.namer.temp()
 
     def rename(self, node):
-        return _Renamer(self.env).visit(copy.deepcopy(node))
+        return _Renamer(self.env).visit(clone(node))
 
     def expr(self, node):
         """An atom (a name, or a constant expression) for ``node``'s value."""
@@ -505,8 +506,8 @@ class _Normalizer(ControlMixin):
             if self.activity.atom(v):
                 raise self.src.error(node, f"pb.grad differentiates positional arguments only: "
                                            f"pass {k}= positionally")
-        call = gast.Call(func=self.rename(node.func), args=copy.deepcopy(args),
-                         keywords=[gast.keyword(arg=k, value=copy.deepcopy(v))
+        call = gast.Call(func=self.rename(node.func), args=clone(args),
+                         keywords=[gast.keyword(arg=k, value=clone(v))
                                    for k, v in kwargs.items()])
         return self.emit("prim", call, into, prim, args, kwargs)
 
@@ -521,8 +522,8 @@ class _Normalizer(ControlMixin):
         args, kwargs = self.call_args(node)
         prim = lookup(fun)
         call = gast.Call(func=gast.Attribute(value=value, attr=func.attr, ctx=gast.Load()),
-                         args=copy.deepcopy(args),
-                         keywords=[gast.keyword(arg=k, value=copy.deepcopy(v))
+                         args=clone(args),
+                         keywords=[gast.keyword(arg=k, value=clone(v))
                                    for k, v in kwargs.items()])
         if not prim.differentiable:
             target = self.fresh_target(into)
@@ -542,7 +543,7 @@ class _Normalizer(ControlMixin):
         all_args = bound + closure
         active = [self.activity.atom(a) for a in all_args]
         helper = self.program.helper_for(callee, active, self, node)
-        call_node = gast.Call(func=_name(helper.name), args=copy.deepcopy(all_args), keywords=[])
+        call_node = gast.Call(func=_name(helper.name), args=clone(all_args), keywords=[])
         op_target = self.fresh_target(into)
         op = Op("call", op_target, call_node, self.line, args=all_args, helper=(helper, active))
         op.pullback = self.namer.fresh(f"{op_target}_pullback")
@@ -559,12 +560,12 @@ def _params_of(node):
 def _index_value(index):
     """An index as an ordinary expression: ``1:3`` becomes ``slice(1, 3, None)``."""
     if isinstance(index, gast.Slice):
-        parts = [copy.deepcopy(p) if p is not None else _const(None)
+        parts = [clone(p) if p is not None else _const(None)
                  for p in (index.lower, index.upper, index.step)]
         return gast.Call(func=_name("slice"), args=parts, keywords=[])
     if isinstance(index, gast.Tuple):
         return gast.Tuple(elts=[_index_value(e) for e in index.elts], ctx=gast.Load())
-    return copy.deepcopy(index)
+    return clone(index)
 
 
 def _key_name(key):

@@ -7,9 +7,10 @@ as the user wrote it; an argument that is written into is copied first, so the c
 is never modified.
 """
 
-import copy
 
 import gast
+
+from ._clone import clone
 import numpy as np
 
 from ._activity import Activity
@@ -68,7 +69,7 @@ class ControlMixin:
             else:
                 fixed[var] = self._own_version(var)
                 if current is not None:
-                    op = Op("copy", fixed[var], copy.deepcopy(current), self.line, args=[current],
+                    op = Op("copy", fixed[var], clone(current), self.line, args=[current],
                             active=self.activity.atom(current))
                     pre.append(op)
                 else:  # first bound inside the loop: give it a value the loop may save
@@ -147,7 +148,7 @@ class ControlMixin:
                 target, gast.Tuple) and len(target.elts) == len(call.args):
             seqs = [self.expr(a) for a in call.args]
             index = self.namer.fresh("k")
-            lengths = [gast.Call(func=_name("len"), args=[copy.deepcopy(s)], keywords=[])
+            lengths = [gast.Call(func=_name("len"), args=[clone(s)], keywords=[])
                        for s in seqs]
             count = lengths[0] if len(lengths) == 1 else gast.Call(
                 func=_name("min"), args=lengths, keywords=[])
@@ -173,7 +174,7 @@ class ControlMixin:
                                    "names only")
 
     def _range_of(self, seq):
-        length = gast.Call(func=_name("len"), args=[copy.deepcopy(seq)], keywords=[])
+        length = gast.Call(func=_name("len"), args=[clone(seq)], keywords=[])
         return gast.Call(func=_name("range"), args=[length], keywords=[])
 
     def _own_version(self, var):
@@ -200,7 +201,7 @@ class ControlMixin:
             self.container_item(container, gast.Constant(value=i, kind=None), stmt, target.id)
             for s in stmt.body:
                 line, self.line = self.line, s.lineno
-                self.statement(copy.deepcopy(s), self.out)
+                self.statement(clone(s), self.out)
                 self.line = line
 
     def _keys_into_container(self, stmt):
@@ -227,7 +228,7 @@ class ControlMixin:
             self.alias(stmt.target.id, gast.Constant(value=key.value, kind=None))
             for s in stmt.body:
                 line, self.line = self.line, s.lineno
-                self.statement(copy.deepcopy(s), self.out)
+                self.statement(clone(s), self.out)
                 self.line = line
 
     def _loop_activity(self, stmt, assigned):
@@ -281,7 +282,7 @@ class ControlMixin:
         active = self.activity.atom(atom) or buf in self.activity.active
         statement = gast.Assign(targets=[gast.Subscript(value=_name(buf), slice=index,
                                                         ctx=gast.Store())],
-                                value=copy.deepcopy(atom), type_comment=None)
+                                value=clone(atom), type_comment=None)
         op = Op("setitem", buf, statement, self.line, args=[_name(buf), _index_value(index), atom],
                 active=active)
         if active:
@@ -380,7 +381,7 @@ def _target_names(target):
 
 
 def _item(seq, index):
-    return gast.Subscript(value=copy.deepcopy(seq), slice=_name(index), ctx=gast.Load())
+    return gast.Subscript(value=clone(seq), slice=_name(index), ctx=gast.Load())
 
 
 def _mark_in_loop(body):

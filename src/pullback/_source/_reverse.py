@@ -6,10 +6,10 @@ that argument's adjoint ``b<name>``.  A first contribution is assigned, not adde
 contribution that is just another adjoint is aliased, not copied.
 """
 
-import copy
 
 import gast
 
+from ._clone import clone
 from ._ir import Branch, Loop, LoopExit, Op, Plain
 from ._reverse_control import ControlReverse
 
@@ -89,8 +89,8 @@ class Reverse(ControlReverse):
                                        _name(op.pullback, gast.Store())], ctx=gast.Store())
             return gast.Assign(targets=[targets], value=op.expr, type_comment=None)
         if op.kind == "setitem":
-            return copy.deepcopy(op.expr)
-        return _assign(op.target, copy.deepcopy(op.expr))
+            return clone(op.expr)
+        return _assign(op.target, clone(op.expr))
 
     def infer_kinds(self, body):
         """Scalar or array, per name, over all its definitions: in a loop one name takes
@@ -215,7 +215,7 @@ class Reverse(ControlReverse):
                         isinstance(a, gast.Name) and a.id == node.target for a in node.args):
                     # x = f(x): the new value's cotangent, before x's adjoint restarts
                     g = self.namer.fresh(f"b{node.target}_new")
-                    out.append(_assign(g, copy.deepcopy(adj[node.target])))
+                    out.append(_assign(g, clone(adj[node.target])))
                     self.reset_adjoint(node, out)
                     saved, adj[node.target] = adj[node.target], _name(g)
                     self._backward_op(node, adj, out, keep=saved)
@@ -258,7 +258,7 @@ class Reverse(ControlReverse):
         for i in range(n):
             name = parts.get(i)
             if name is not None and name in adj:
-                elts.append(copy.deepcopy(adj[name]))
+                elts.append(clone(adj[name]))
             else:
                 elts.append(self.zeros(gast.Subscript(value=_name(op.target), slice=gast.Constant(
                     value=i, kind=None), ctx=gast.Load())))
@@ -270,14 +270,14 @@ class Reverse(ControlReverse):
             return
         for i, arg in enumerate(op.args):
             if isinstance(arg, gast.Name) and arg.id in self.useful_active:
-                contribution = self.rules.vjp(op.prim, i, ans, op.args, op.kwargs, copy.deepcopy(g))
+                contribution = self.rules.vjp(op.prim, i, ans, op.args, op.kwargs, clone(g))
                 contribution = self.shape_of(self._elide_unbroadcast(contribution, op, i))
                 self.accumulate(arg, contribution, adj, out)
             elif isinstance(arg, (gast.List, gast.Tuple)) and any(
                     isinstance(e, gast.Name) and e.id in self.useful_active for e in arg.elts):
                 parts = self.namer.fresh(f"b{op.target}_parts")
                 out.append(_assign(parts, self.rules.vjp(op.prim, i, ans, op.args, op.kwargs,
-                                                         copy.deepcopy(g))))
+                                                         clone(g))))
                 for j, e in enumerate(arg.elts):
                     if isinstance(e, gast.Name) and e.id in self.useful_active:
                         piece = gast.Subscript(value=_name(parts), slice=gast.Constant(
@@ -310,7 +310,7 @@ class Reverse(ControlReverse):
                 wanted.append((arg, name))
             else:
                 names.append(_name("_", gast.Store()))
-        call = gast.Call(func=_name(op.pullback), args=[copy.deepcopy(g)], keywords=[])
+        call = gast.Call(func=_name(op.pullback), args=[clone(g)], keywords=[])
         target = gast.Tuple(elts=names, ctx=gast.Store()) if len(names) != 1 else names[0]
         out.append(gast.Assign(targets=[target], value=call, type_comment=None))
         for arg, name in wanted:
@@ -332,7 +332,7 @@ class Reverse(ControlReverse):
                 continue
             common = self.namer.adjoint(name)
             for branch_out, value in ((body_out, a), (else_out, b)):
-                branch_out.append(_assign(common, copy.deepcopy(value) if value is not None
+                branch_out.append(_assign(common, clone(value) if value is not None
                                           else self.zeros(_name(name))))
             adj[name] = _name(common)
             self.own[name] = common
@@ -368,7 +368,7 @@ class Reverse(ControlReverse):
         if target is None or current.id != target:
             target = self.namer.adjoint(name)
             self.own[name] = target
-        total = gast.BinOp(left=copy.deepcopy(current), op=gast.Add(), right=contribution)
+        total = gast.BinOp(left=clone(current), op=gast.Add(), right=contribution)
         out.append(_assign(target, total))
         adj[name] = _name(target)
 

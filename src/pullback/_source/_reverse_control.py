@@ -7,10 +7,10 @@ every rule sees the values it saw going forward.  Adjoints that live across iter
 ordinary variables, reset when the value they belong to is overwritten.
 """
 
-import copy
 
 import gast
 
+from ._clone import clone
 from ._ir import Branch, Loop, Op, Plain
 
 __all__ = ["ControlReverse"]
@@ -197,7 +197,7 @@ class ControlReverse:
         """Push the value an in-loop assignment is about to overwrite, if it is read later."""
         if op.kind == "setitem":
             if op.target in self.saved:
-                index = copy.deepcopy(op.expr.targets[0].slice)
+                index = clone(op.expr.targets[0].slice)
                 old = gast.Subscript(value=_name(op.target), slice=index, ctx=gast.Load())
                 np_ = self.imports.numpy()
                 out.append(gast.Expr(value=_method(self.stack(op.target), "append", [
@@ -242,10 +242,10 @@ class ControlReverse:
         self._forward_block(node.body, body, line)
         line[0] = None
         if node.kind == "for":
-            loop = gast.For(target=copy.deepcopy(node.target), iter=copy.deepcopy(node.iter),
+            loop = gast.For(target=clone(node.target), iter=clone(node.iter),
                             body=body, orelse=[], type_comment=None)
         else:
-            loop = gast.While(test=copy.deepcopy(node.test), body=body, orelse=[])
+            loop = gast.While(test=clone(node.test), body=body, orelse=[])
         out.append(loop)
         if nested:
             out.append(gast.Expr(value=_method(self.stack(node.trips), "append",
@@ -257,7 +257,7 @@ class ControlReverse:
         """Pop the value an in-loop assignment overwrote (undoing it going backward)."""
         if isinstance(node, Op) and node.kind == "setitem":
             if node.target in self.saved:
-                index = copy.deepcopy(node.expr.targets[0].slice)
+                index = clone(node.expr.targets[0].slice)
                 target = gast.Subscript(value=_name(node.target), slice=index, ctx=gast.Store())
                 out.append(gast.Assign(targets=[target], value=_method(
                     self.stack(node.target), "pop", []), type_comment=None))
@@ -331,7 +331,7 @@ class ControlReverse:
         if current is None:
             out.append(_assign(target, _const(0.0)))
         elif not (isinstance(current, gast.Name) and current.id == target):
-            value = copy.deepcopy(current)
+            value = clone(current)
             if name in self.fn.mutated:  # written into in place by zero_at: our own copy
                 np_ = self.imports.numpy()
                 value = _call(gast.Attribute(value=_name(np_), attr="copy", ctx=gast.Load()),
@@ -351,12 +351,12 @@ class ControlReverse:
         zero_at = self.imports.name("pullback._runtime", "zero_at", None)
         if isinstance(value, gast.Name) and value.id in self.useful_active:
             part = self.namer.fresh(f"b{value.id}_written")
-            out.append(_assign(part, _call(take, [copy.deepcopy(badj), copy.deepcopy(index)])))
+            out.append(_assign(part, _call(take, [clone(badj), clone(index)])))
             unbroadcast = self.imports.name("pullback._registry", "unbroadcast", None)
-            contribution = _call(unbroadcast, [_name(part), copy.deepcopy(value)])
+            contribution = _call(unbroadcast, [_name(part), clone(value)])
             self.accumulate(value, contribution, adj, out)
         out.append(_assign(self.own.get(buf.id, badj.id), _call(zero_at, [
-            copy.deepcopy(badj), copy.deepcopy(index)])))
+            clone(badj), clone(index)])))
 
 
 def _is_comment(stmt):

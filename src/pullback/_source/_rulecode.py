@@ -7,12 +7,13 @@ module under a readable name and called.  Nothing is written twice.
 """
 
 import ast
-import copy
 import dis
 import inspect
 import sys
 
 import gast
+
+from ._clone import clone
 
 __all__ = ["RuleCode"]
 
@@ -31,7 +32,7 @@ def _lambda_node(fn):
         found = _find_lambda(code)
         _FOUND[code] = found
     node = _FOUND[code]
-    return None if node is None else copy.deepcopy(node)
+    return None if node is None else clone(node)
 
 
 def _lambdas_by_line(filename):
@@ -141,7 +142,7 @@ class _Substitute(gast.NodeTransformer):
     def visit_Name(self, node):
         if isinstance(node.ctx, gast.Load):
             if node.id in self.mapping:
-                return copy.deepcopy(self.mapping[node.id])
+                return clone(self.mapping[node.id])
             return self.rename_free(node)
         return node
 
@@ -225,7 +226,7 @@ class RuleCode:
                 return gast.Name(id=alias, ctx=gast.Load(), annotation=None, type_comment=None)
             return node
 
-        return _Substitute(mapping, rename_free).visit(copy.deepcopy(body))
+        return _Substitute(mapping, rename_free).visit(clone(body))
 
     def _callable(self, fn, prim, which, argnum):
         """A name in the generated module bound to rule function ``fn``."""

@@ -18,12 +18,12 @@ branches stay as they are), and every rewrite is exact for every call with that 
 Functions that write into arrays (``x[i] = v``) are left alone.
 """
 
-import copy
 
 import numpy as np
 
 import gast
 
+from ._clone import clone
 from ._shapes import Facts, _axes, broadcast
 
 __all__ = ["specialize"]
@@ -340,7 +340,7 @@ class _Pass:
             expected = tuple(1 if i in axes else n for i, n in enumerate(full)) if keep else ()
             if expected != reduced or broadcast(reduced, full) != full:
                 continue
-            replacement = copy.deepcopy(g)
+            replacement = clone(g)
             if alias == self.rules.mean:
                 count = self._count(full, axes)
                 if count is None:
@@ -480,12 +480,14 @@ class _Pass:
         from ._optimize import fold_constants
         changed = True
         while changed:
-            changed = self._propagate_once(stores)
-            for stmt in self.body:
+            touched = self._propagate_once(stores)
+            for stmt in touched:
                 fold_constants(stmt)
+            changed = bool(touched)
 
     def _propagate_once(self, stores):
-        changed = False
+        """One sweep; returns the statements a constant was written into."""
+        touched = []
         k = 0
         while k < len(self.body):
             stmt = self.body[k]
@@ -495,13 +497,14 @@ class _Pass:
                         stmt.targets[0].id in _names(s) for s in self.body[:k]):
                 name, value = stmt.targets[0].id, stmt.value.value
                 for later in self.body[k + 1:]:
-                    _Substitute(name, value).visit(later)
-                if not any(name in _names(s) for s in self.body[k + 1:]):
-                    del self.body[k]
-                    changed = True
-                    continue
+                    substitute = _Substitute(name, value)
+                    substitute.visit(later)
+                    if substitute.count:
+                        touched.append(later)
+                del self.body[k]  # assigned once, every read replaced: nothing reads it
+                continue
             k += 1
-        return changed
+        return touched
 
     def aliases(self):
         """``v = x * 1.0`` (or ``1.0 * x``, ``x / 1.0``) with nothing to broadcast or convert
@@ -575,7 +578,7 @@ class _Pass:
                 call = self._np(_ARITH[type(value.op)], value.left, value.right,
                                 out=_name(x))
             else:
-                call = copy.deepcopy(value)
+                call = clone(value)
                 call.keywords = [gast.keyword(arg="out", value=_name(x))]
             return gast.Assign(targets=[_name(target, gast.Store())], value=call,
                                type_comment=None)
@@ -669,7 +672,7 @@ class _Products(gast.NodeTransformer):
         sa, sb = self.facts.shape_of(a), self.facts.shape_of(b)
         if sa is None or sb is None or len(sa) not in (1, 2) or len(sb) not in (1, 2):
             return node
-        a, b = copy.deepcopy(a), copy.deepcopy(b)
+        a, b = clone(a), clone(b)
 
         def mm(x, y):
             return gast.BinOp(left=x, op=gast.MatMult(), right=y)
@@ -709,9 +712,11 @@ class _Substitute(gast.NodeTransformer):
     def __init__(self, name, value):
         self.name = name
         self.value = value
+        self.count = 0
 
     def visit_Name(self, node):
         if node.id == self.name and isinstance(node.ctx, gast.Load):
+            self.count += 1
             return _num(self.value)
         return node
 
