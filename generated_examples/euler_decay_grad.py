@@ -9,9 +9,8 @@ def grad_euler_decay(k, y0):
     # line 75: for step in range(20):
     t = 0.0
     y = y0
-    trips = 0
-    for step in range(20):
-        trips += 1
+    step_range = range(20)
+    for step in step_range:
         # line 76: y = y + 0.1 * (-k * y + np.sin(t))
         saved_t1.append(t1)
         t1 = -k
@@ -26,15 +25,14 @@ def grad_euler_decay(k, y0):
     # line 75: for step in range(20):
     bk = 0.0
     by_1 = 1.0
-    for _ in range(trips):
+    for step in reversed(step_range):
         # line 76: y = y + 0.1 * (-k * y + np.sin(t))
         bt5 = by_1
         y = saved_y.pop()
-        by_1 = bt5
+        by_1 = by_1
         bt3 = 0.1 * bt5
         bt1 = bt3 * y
         by_1 = by_1 + t1 * bt3
         bk = bk - bt1
         t1 = saved_t1.pop()
-    by0 = by_1
-    return (bk, by0)
+    return (bk, by_1)

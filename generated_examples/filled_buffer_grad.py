@@ -8,7 +8,6 @@ from pullback._runtime import take
 from pullback._runtime import zero_at
 
 def grad_filled_buffer(x, w):
-    saved_i_loop = []
     saved_t1 = []
     saved_t2 = []
     t1 = t2 = None
@@ -16,10 +15,8 @@ def grad_filled_buffer(x, w):
     out = np.zeros(len(x))
     # line 92: for i in range(len(x)):
     i = None
-    trips = 0
-    for i in range(len(x)):
-        trips += 1
-        saved_i_loop.append(i)
+    i_range = range(len(x))
+    for i in i_range:
         # line 93: out[i] = np.sin(x[i] * w)
         saved_t1.append(t1)
         t1 = x[i]
@@ -37,8 +34,7 @@ def grad_filled_buffer(x, w):
     # line 92: for i in range(len(x)):
     bw = 0.0
     bx = 0.0
-    for _ in range(trips):
-        i = saved_i_loop.pop()
+    for i in reversed(i_range):
         # line 93: out[i] = np.sin(x[i] * w)
         bt3_written = take(bout, i)
         bt3 = unbroadcast(bt3_written, t3)

@@ -10,10 +10,9 @@ def grad_logistic_regression(w, b, X, y):
     t2 = np.logaddexp(0.0, z)
     # line 34: return np.mean(np.logaddexp(0.0, z) - y * z)
     bt4 = 1.0 / y.size
-    bt2 = bt4
     bt3 = -bt4
     bz = y * bt3
-    bz += bt2 * np.exp(z - t2)
+    bz += bt4 * np.exp(z - t2)
     # line 33: z = X @ w + b
     bb = np.sum(bz)
     bw = bz @ X

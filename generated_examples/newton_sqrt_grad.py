@@ -21,12 +21,10 @@ def grad_newton_sqrt(a):
     bx_1 = 1.0
     for _ in range(trips):
         # line 85: x = 0.5 * (x + a / x)
-        bt3 = bx_1
         x = saved_x.pop()
-        bt2 = 0.5 * bt3
-        bx_1 = bt2
+        bt2 = 0.5 * bx_1
         ba = ba + bt2 / x
-        bx_1 = bx_1 + -bt2 * t1 / x
+        bx_1 = bt2 + -bt2 * t1 / x
         t1 = saved_t1.pop()
     ba = ba + bx_1
     return (ba,)

@@ -41,7 +41,7 @@ def grad_rnn_loss(Wx, Wh, b, xs):
         h = t5
         # line 67: loss = loss + np.sum(h ** 2)
         saved_t6.append(t6)
-        t6 = h ** 2
+        t6 = t5 ** 2
         t7 = np.sum(t6)
         t8 = loss + t7
         loss = t8
@@ -55,14 +55,13 @@ def grad_rnn_loss(Wx, Wh, b, xs):
         x = saved_x_loop.pop()
         # line 67: loss = loss + np.sum(h ** 2)
         bt8 = bloss_1
-        bloss_1 = bt8
+        bloss_1 = bloss_1
         bt6 = sum_vjp(None, t6)(bt8)
         bh = bh + bt6 * (2 * h)
         t6 = saved_t6.pop()
         # line 66: h = np.tanh(x @ Wx + h @ Wh + b)
-        bt5 = bh
         h = saved_h.pop()
-        bt4 = bt5 * (1 - t5 * t5)
+        bt4 = bh * (1 - t5 * t5)
         t5 = saved_t5.pop()
         bt3 = unbroadcast(bt4, saved_t3_shape[-1])
         bb = bb + unbroadcast(bt4, b)

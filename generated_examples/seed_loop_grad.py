@@ -7,9 +7,8 @@ def grad_seed_loop(x, y):
     # line 55: for i in range(y):
     i = None
     output = 1.0
-    trips = 0
-    for i in range(y):
-        trips += 1
+    i_range = range(y)
+    for i in i_range:
         # line 56: if 1 < i < 5:
         saved_cond.append(cond)
         cond = 1 < i < 5
@@ -21,13 +20,13 @@ def grad_seed_loop(x, y):
     # line 55: for i in range(y):
     boutput_1 = 1.0
     bx = 0.0
-    for _ in range(trips):
+    for i in reversed(i_range):
         # line 56: if 1 < i < 5:
         if cond:
             # line 57: output = output * x
             bt1 = boutput_1
             output = saved_output.pop()
-            boutput_1 = bt1 * x
+            boutput_1 = boutput_1 * x
             bx = bx + output * bt1
         cond = saved_cond.pop()
     return (bx,)

@@ -4,8 +4,6 @@ def grad_seed_polynomial(w1, w2):
     # line 13: return 3 * w1 ** 2 + 2 * w1 * w2
     t3 = 2 * w1
     # line 13: return 3 * w1 ** 2 + 2 * w1 * w2
-    bt3 = w2
-    bw2 = t3
-    bw1 = 2 * bt3
+    bw1 = 2 * w2
     bw1 = bw1 + 3.0 * (2 * w1)
-    return (bw1, bw2)
+    return (bw1, t3)

@@ -10,7 +10,8 @@ into other generated functions -- always stay.
 
 import gast
 
-__all__ = ["remove_dead_code", "fold_constants", "use_math_for_scalars", "merge_restarts"]
+__all__ = ["remove_dead_code", "fold_constants", "use_math_for_scalars", "merge_restarts",
+           "propagate_copies"]
 
 # Calls that only compute a value: removable when their result is unused.
 _PURE_HELPERS = {"zeros_like", "unbroadcast", "take", "seed"}
@@ -251,3 +252,65 @@ def _added_to(stmt, name):
             stmt.value.right, name):
         return stmt.value.right
     return None
+
+
+def propagate_copies(function):
+    """``a = b`` followed in the same block by reads of ``a`` reads ``b`` instead, up to the
+    first statement that assigns either; the copy itself goes when nothing else reads ``a``
+    (``bt5 = bh; bt4 = bt5 * d`` becomes ``bt4 = bh * d``).  Both names still denote the same
+    object at every rewritten read, so nothing changes but the text."""
+    changed = True
+    while changed:
+        changed = _copies_in_block(function.body, function)
+    return function
+
+
+def _copies_in_block(body, function):
+    changed = False
+    for stmt in body:
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list) and inner and _copies_in_block(inner, function):
+                changed = True
+    for k, stmt in enumerate(body):
+        if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(
+                stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Name)):
+            continue
+        a, b = stmt.targets[0].id, stmt.value.id
+        if a == b:
+            continue
+        for later in body[k + 1:]:
+            simple = isinstance(later, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return))
+            if not simple:
+                break  # a loop or branch: it may run its reads after reassigning
+            for node in gast.walk(later):
+                if isinstance(node, gast.Name) and node.id == a and isinstance(
+                        node.ctx, gast.Load):
+                    node.id = b
+                    changed = True
+            if _stores(later) & {a, b}:
+                break
+        if not any(isinstance(n, gast.Name) and n.id == a and isinstance(n.ctx, gast.Load)
+                   for n in gast.walk(function)) or _overwritten_before_read(body, k, a):
+            body.remove(stmt)
+            return True
+    return changed
+
+
+def _stores(stmt):
+    return {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name) and isinstance(
+        n.ctx, gast.Store)}
+
+
+def _overwritten_before_read(body, k, name):
+    """Whether, after ``body[k]``, the same block assigns ``name`` again before reading it."""
+    for later in body[k + 1:]:
+        if not isinstance(later, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)):
+            return False  # a loop or branch: it may read it
+        if isinstance(later, gast.AugAssign) or any(
+                isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)
+                for n in gast.walk(later)):
+            return False
+        if name in _stores(later):
+            return True
+    return False

@@ -11,7 +11,7 @@ ordinary variables, reset when the value they belong to is overwritten.
 import gast
 
 from ._clone import clone
-from ._ir import Branch, Loop, Op, Plain
+from ._ir import Branch, Loop, LoopExit, Op, Plain
 
 __all__ = ["ControlReverse"]
 
@@ -71,6 +71,7 @@ class ControlReverse:
         self.saved = set(needs) - self.shape_only
         self.stacks = {}
         self.runtime = set()
+        self.loop_ranges = {}     # id(loop over range) -> the name its range is kept in
 
     def _after_its_loops(self, name, pos, loops):
         """True for a read after every loop that assigns ``name`` has ended."""
@@ -228,10 +229,29 @@ class ControlReverse:
             if node.in_loop and name in self.saved:
                 out.append(gast.Expr(value=_method(self.stack(name), "append", [_name(name)])))
 
+    def _over_range(self, node, nested):
+        """A ``for`` over ``range(...)`` that always runs to its end (no ``break``): the
+        backward loop walks the same range backward, so it needs no trip counter and no saved
+        loop variable."""
+        return (not nested and node.kind == "for" and isinstance(node.target, gast.Name)
+                and isinstance(node.iter, gast.Call) and isinstance(node.iter.func, gast.Name)
+                and node.iter.func.id == "range" and not node.iter.keywords
+                and not any(isinstance(n, LoopExit) for n in node.body))
+
     def forward_loop(self, node, out, line, nested):
         for name in self._loop_shape_names(node):  # the shape each name has on entry
             out.append(gast.Expr(value=_method(self.stack(f"{name}_shape"), "append",
                                                [self._np_shape(name)])))
+        if self._over_range(node, nested):
+            steps = self.namer.fresh(f"{node.target.id}_range")
+            self.loop_ranges[id(node)] = steps
+            out.append(_assign(steps, clone(node.iter)))
+            body = []
+            self._forward_block(node.body, body, line)
+            line[0] = None
+            out.append(gast.For(target=clone(node.target), iter=_name(steps), body=body,
+                                orelse=[], type_comment=None))
+            return
         out.append(_assign(node.trips, _const(0)))
         body = [gast.AugAssign(target=_name(node.trips, gast.Store()), op=gast.Add(),
                                value=_const(1))]
@@ -290,7 +310,8 @@ class ControlReverse:
         for name in sorted(carried):
             self.make_runtime(name, adj, out)
         body = []
-        if node.target is not None:
+        steps = self.loop_ranges.get(id(node))
+        if node.target is not None and steps is None:
             for name in sorted(_names(node.target) & self.saved):
                 body.append(_assign(name, _method(self.stack(f"{name}_loop"), "pop", [])))
         inner = dict(adj)
@@ -301,9 +322,13 @@ class ControlReverse:
                  for name in self._loop_shape_names(node)]
         if len(body) > sum(1 for s in body if _is_comment(s)) and (
                 body or node.target is not None):
-            loop = gast.For(target=_name("_", gast.Store()),
-                            iter=_call("range", [_name(node.trips)]), body=body, orelse=[],
-                            type_comment=None)
+            if steps is not None:  # the same range, backward
+                loop = gast.For(target=clone(node.target), iter=_call("reversed", [
+                    _name(steps)]), body=body, orelse=[], type_comment=None)
+            else:
+                loop = gast.For(target=_name("_", gast.Store()),
+                                iter=_call("range", [_name(node.trips)]), body=body,
+                                orelse=[], type_comment=None)
             out.append(loop)
         out.extend(after)
 

@@ -262,6 +262,14 @@ class _Pass:
         loop that pops them (inside a loop, never before) sees those."""
         stacks, shape_stacks = {}, {}
         facts = _RuleFacts(self.layout, self.numpy_names, self.rules)
+        stores = {}
+        for node in gast.walk(gast.Module(body=self.body, type_ignores=[])):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                stores[node.id] = stores.get(node.id, 0) + 1
+        self.ranges = {s.targets[0].id for s in self.body if isinstance(s, gast.Assign) and len(
+            s.targets) == 1 and isinstance(s.targets[0], gast.Name) and stores.get(
+            s.targets[0].id) == 1 and isinstance(s.value, gast.Call) and isinstance(
+            s.value.func, gast.Name) and s.value.func.id == "range"}
         for stmt in self.body:
             if isinstance(stmt, gast.For) and not stmt.orelse and _straight(stmt.body):
                 head = self._head(stmt, facts, stacks, shape_stacks)
@@ -283,14 +291,23 @@ class _Pass:
                     continue
             facts.step(stmt)
 
+    def _counts(self, node):
+        """Whether a loop over ``node`` binds Python ints: ``range(...)``, a name holding a
+        range, or ``reversed`` of either."""
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and len(
+                node.args) == 1 and node.func.id == "reversed":
+            return self._counts(node.args[0])
+        if isinstance(node, gast.Name):
+            return node.id in self.ranges
+        return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+            node.func.id == "range"
+
     def _head(self, loop, before, stacks, shape_stacks):
         """Facts at the head of every iteration of ``loop``, or None without a fixed point."""
         entry = before.copy()
         entry.stacks = {k: v for k, v in stacks.items() if v is not None}
         entry.shape_stacks = {k: v[0] for k, v in shape_stacks.items() if v is not None}
-        counting = isinstance(loop.iter, gast.Call) and isinstance(loop.iter.func, gast.Name) \
-            and loop.iter.func.id == "range" and isinstance(loop.target, gast.Name)
-        if not counting:
+        if not (isinstance(loop.target, gast.Name) and self._counts(loop.iter)):
             return None
 
         def bind(facts):
