@@ -3,7 +3,6 @@
 import math
 
 def grad_euler_decay(k, y0):
-    saved_t1 = []
     saved_y = []
     t1 = None
     # line 75: for step in range(20):
@@ -12,14 +11,12 @@ def grad_euler_decay(k, y0):
     step_range = range(20)
     for step in step_range:
         # line 76: y = y + 0.1 * (-k * y + np.sin(t))
-        saved_t1.append(t1)
         t1 = -k
         t2 = t1 * y
         t3 = t2 + math.sin(t)
         t4 = 0.1 * t3
-        t5 = y + t4
         saved_y.append(y)
-        y = t5
+        y = y + t4
         # line 77: t = t + 0.1
         t = t + 0.1
     # line 75: for step in range(20):
@@ -27,12 +24,10 @@ def grad_euler_decay(k, y0):
     by_1 = 1.0
     for step in reversed(step_range):
         # line 76: y = y + 0.1 * (-k * y + np.sin(t))
-        bt5 = by_1
         y = saved_y.pop()
-        by_1 = by_1
-        bt3 = 0.1 * bt5
+        bt3 = 0.1 * by_1
         bt1 = bt3 * y
+        t1 = -k
         by_1 = by_1 + t1 * bt3
         bk = bk - bt1
-        t1 = saved_t1.pop()
     return (bk, by_1)

@@ -13,9 +13,8 @@ def grad_newton_sqrt(a):
         saved_t1.append(t1)
         t1 = a / x
         t2 = x + t1
-        t3 = 0.5 * t2
         saved_x.append(x)
-        x = t3
+        x = 0.5 * t2
     # line 84: while abs(x * x - a) > 1e-12 * a:
     ba = 0.0
     bx_1 = 1.0

@@ -43,8 +43,7 @@ def grad_rnn_loss(Wx, Wh, b, xs):
         saved_t6.append(t6)
         t6 = t5 ** 2
         t7 = np.sum(t6)
-        t8 = loss + t7
-        loss = t8
+        loss = loss + t7
     # line 65: for x in xs:
     bWh = 0.0
     bWx = 0.0
@@ -54,9 +53,7 @@ def grad_rnn_loss(Wx, Wh, b, xs):
     for _ in range(trips):
         x = saved_x_loop.pop()
         # line 67: loss = loss + np.sum(h ** 2)
-        bt8 = bloss_1
-        bloss_1 = bloss_1
-        bt6 = sum_vjp(None, t6)(bt8)
+        bt6 = sum_vjp(None, t6)(bloss_1)
         bh = bh + bt6 * (2 * h)
         t6 = saved_t6.pop()
         # line 66: h = np.tanh(x @ Wx + h @ Wh + b)

@@ -451,6 +451,50 @@ case(loop_gradient_descent_unrolled, (_normal(34, 3), _normal(35, 6, 3), _normal
      wrt=(0, 1, 2, 3))
 
 
+def loop_condition_on_index(w, x0, n):
+    # a branch on the loop index only: the backward loop computes it again
+    x = x0
+    for i in range(n):
+        if i % 3 == 0 and i != n - 1:
+            x = np.sin(x) * w
+        else:
+            x = x * w + 0.1
+    return x
+
+
+case(loop_condition_on_index, (0.8, 0.3, 7), wrt=(0, 1))
+
+
+def loop_index_rebound(w, x):
+    # the loop variable is assigned in the body: a condition on it must be the one the body
+    # computed, not the range's value
+    for i in range(6):
+        i = (i * 5) % 4
+        if i > 1:
+            x = x * w
+        else:
+            x = np.cos(x) + w
+    return x
+
+
+case(loop_index_rebound, (0.7, 0.4), wrt=(0, 1))
+
+
+def loop_condition_on_a_value_changed_later(w, x, k):
+    # the condition reads a parameter that is assigned after the loop (a new version of it:
+    # the condition's k is the old one)
+    for i in range(5):
+        if i < k:
+            x = x * w
+        else:
+            x = x + w
+    k = k + 3
+    return x * k
+
+
+case(loop_condition_on_a_value_changed_later, (0.9, 0.5, 2), wrt=(0, 1))
+
+
 # === while loops ===============================================================================
 
 def while_data_dependent(x, w):

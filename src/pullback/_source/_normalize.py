@@ -235,8 +235,9 @@ class _Normalizer(ControlMixin):
             self.alias(name, self.expr(value))
             return
         if not self.activity.expr(value, self.env):
+            renamed = self.rename(value)  # read with the names before this assignment
             new = self.new_version(name)
-            self.out.append(Op("const", new, self.rename(value), self.line, active=False))
+            self.out.append(Op("const", new, renamed, self.line, active=False))
             return
         if name in self.loop_fixed and any(isinstance(n, gast.Name) and n.id == name
                                            for n in gast.walk(value)):
@@ -372,8 +373,9 @@ class _Normalizer(ControlMixin):
         if not self.activity.expr(node, self.env):
             if into is None or isinstance(node, (gast.Name, gast.Constant)):
                 return self.rename(node)
+            value = self.rename(node)  # read with the names before this assignment
             target = self.new_version(into)
-            self.out.append(Op("const", target, self.rename(node), self.line, active=False))
+            self.out.append(Op("const", target, value, self.line, active=False))
             return _name(target)
         if isinstance(node, gast.Name):
             atom = self.rename(node)

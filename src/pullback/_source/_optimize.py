@@ -11,7 +11,7 @@ into other generated functions -- always stay.
 import gast
 
 __all__ = ["remove_dead_code", "fold_constants", "use_math_for_scalars", "merge_restarts",
-           "propagate_copies"]
+           "propagate_copies", "fold_into_copies", "recompute_loop_conditions"]
 
 # Calls that only compute a value: removable when their result is unused.
 _PURE_HELPERS = {"zeros_like", "unbroadcast", "take", "seed"}
@@ -277,8 +277,9 @@ def _copies_in_block(body, function):
                 stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Name)):
             continue
         a, b = stmt.targets[0].id, stmt.value.id
-        if a == b:
-            continue
+        if a == b:  # ``a = a``: nothing to do at all
+            body.remove(stmt)
+            return True
         for later in body[k + 1:]:
             simple = isinstance(later, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return))
             if not simple:
@@ -314,3 +315,138 @@ def _overwritten_before_read(body, k, name):
         if name in _stores(later):
             return True
     return False
+
+
+def fold_into_copies(function):
+    """``t = e`` then ``saved.append(x)`` ... then ``x = t``, with ``t`` read nowhere else,
+    becomes ``saved.append(x)`` ... ``x = e``: a loop's new value is computed where it is
+    assigned (the saves in between only read the old one)."""
+    loads, stores = {}, {}
+    for n in gast.walk(function):
+        if isinstance(n, gast.Name):
+            table = loads if isinstance(n.ctx, gast.Load) else stores
+            table[n.id] = table.get(n.id, 0) + 1
+    _fold_copies_block(function.body, loads, stores)
+    return function
+
+
+def _fold_copies_block(body, loads, stores):
+    for stmt in body:
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list) and inner:
+                _fold_copies_block(inner, loads, stores)
+    k = 0
+    while k < len(body):
+        stmt = body[k]
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(
+                stmt.targets[0], gast.Name):
+            t = stmt.targets[0].id
+            if loads.get(t) == 1 and stores.get(t) == 1:
+                j = k + 1
+                while j < len(body) and _is_append(body[j]) and t not in {
+                        n.id for n in gast.walk(body[j]) if isinstance(n, gast.Name)}:
+                    j += 1
+                if j < len(body) and isinstance(body[j], gast.Assign) and len(
+                        body[j].targets) == 1 and isinstance(body[j].value, gast.Name) and \
+                        body[j].value.id == t:
+                    body[j].value = stmt.value
+                    del body[k]
+                    continue
+        k += 1
+
+
+def _is_append(stmt):
+    return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) and isinstance(
+        stmt.value.func, gast.Attribute) and stmt.value.func.attr == "append" and isinstance(
+        stmt.value.func.value, gast.Name)
+
+
+_PURE_TESTS = (gast.BinOp, gast.Compare, gast.UnaryOp, gast.BoolOp, gast.Constant, gast.Name,
+               gast.operator, gast.cmpop, gast.unaryop, gast.boolop, gast.expr_context)
+
+
+def recompute_loop_conditions(function):
+    """A value that depends only on the loop variable of a loop over a range and on names
+    nothing assigns -- a branch condition like ``i % 3 == 0``, a constant like ``-k`` -- is
+    computed again by the backward loop, which walks the same range backward, instead of being
+    saved on a stack each iteration."""
+    stores = {}
+    for n in gast.walk(function):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
+            stores[n.id] = stores.get(n.id, 0) + 1
+    _conditions_block(function.body, stores, function)
+    return function
+
+
+def _conditions_block(body, stores, function):
+    for stmt in body:
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list) and inner:
+                _conditions_block(inner, stores, function)
+    forwards = {}
+    for stmt in body:
+        if isinstance(stmt, gast.For) and isinstance(stmt.target, gast.Name):
+            it = stmt.iter
+            if isinstance(it, gast.Name):
+                forwards[(stmt.target.id, it.id)] = stmt
+            elif isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and \
+                    it.func.id == "reversed" and len(it.args) == 1 and isinstance(
+                        it.args[0], gast.Name):
+                forward = forwards.get((stmt.target.id, it.args[0].id))
+                if forward is not None:
+                    _recompute(forward, stmt, stores, function)
+
+
+def _recompute(forward, backward, stores, function):
+    index = forward.target.id
+    for k, stmt in enumerate(list(forward.body)):
+        if not (_is_append(stmt) and len(stmt.value.args) == 1 and isinstance(
+                stmt.value.args[0], gast.Name)):
+            continue
+        stack, cond = stmt.value.func.value.id, stmt.value.args[0].id
+        following = forward.body[forward.body.index(stmt) + 1] if stmt in forward.body and \
+            forward.body.index(stmt) + 1 < len(forward.body) else None
+        if not (isinstance(following, gast.Assign) and len(following.targets) == 1 and
+                isinstance(following.targets[0], gast.Name) and following.targets[0].id == cond):
+            continue
+        test = following.value
+        names = {n.id for n in gast.walk(test) if isinstance(n, gast.Name)}
+        rebinds_index = any(isinstance(n, gast.Name) and n.id == index and isinstance(
+            n.ctx, gast.Store) for loop in (forward, backward) for s in loop.body
+            for n in gast.walk(s))
+        if rebinds_index or not all(isinstance(n, _PURE_TESTS) for n in gast.walk(test)) or \
+                any(n != index and stores.get(n) for n in names):
+            continue
+        pops = [s for s in backward.body if isinstance(s, gast.Assign) and len(
+            s.targets) == 1 and isinstance(s.targets[0], gast.Name) and s.targets[0].id == cond
+            and isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Attribute)
+            and s.value.func.attr == "pop" and isinstance(s.value.func.value, gast.Name)
+            and s.value.func.value.id == stack]
+        uses = [n for n in gast.walk(function) if isinstance(n, gast.Name) and n.id == stack]
+        # the stack's uses: its creation, this append, and this pop; the condition is read
+        # only inside the two loops
+        inside = {id(n) for loop in (forward, backward) for n in gast.walk(loop)}
+        cond_outside = [n for n in gast.walk(function) if isinstance(n, gast.Name) and
+                        n.id == cond and isinstance(n.ctx, gast.Load) and id(n) not in inside]
+        if len(pops) != 1 or len(uses) != 3 or cond_outside or stores.get(cond) != len(
+                [n for n in gast.walk(forward) if isinstance(n, gast.Name) and n.id == cond
+                 and isinstance(n.ctx, gast.Store)]) + 1 + _prologue_stores(function, cond):
+            continue
+        forward.body.remove(stmt)
+        backward.body.remove(pops[0])
+        from ._clone import clone
+        first = next((j for j, s in enumerate(backward.body) if any(
+            isinstance(n, gast.Name) and n.id == cond and isinstance(n.ctx, gast.Load)
+            for n in gast.walk(s))), 0)
+        backward.body.insert(first, gast.Assign(targets=[gast.Name(
+            id=cond, ctx=gast.Store(), annotation=None, type_comment=None)], value=clone(test),
+            type_comment=None))  # just before its first use (the branch it decides)
+
+
+def _prologue_stores(function, name):
+    """How many times the function's top level sets ``name`` to a placeholder (None)."""
+    return sum(1 for s in function.body if isinstance(s, gast.Assign) and isinstance(
+        s.value, gast.Constant) and s.value.value is None and any(
+            isinstance(t, gast.Name) and t.id == name for t in s.targets))
