@@ -2,15 +2,13 @@
 # Regenerate it rather than edit it.
 def grad_seed_loop(x, y):
     saved_output = []
-    cond = None
     # line 55: for i in range(y):
     i = None
     output = 1.0
     i_range = range(y)
     for i in i_range:
         # line 56: if 1 < i < 5:
-        cond = 1 < i < 5
-        if cond:
+        if 1 < i < 5:
             # line 57: output = output * x
             saved_output.append(output)
             output = output * x
@@ -19,8 +17,7 @@ def grad_seed_loop(x, y):
     bx = 0.0
     for i in reversed(i_range):
         # line 56: if 1 < i < 5:
-        cond = 1 < i < 5
-        if cond:
+        if 1 < i < 5:
             # line 57: output = output * x
             bt1 = boutput_1
             output = saved_output.pop()

@@ -11,7 +11,8 @@ into other generated functions -- always stay.
 import gast
 
 __all__ = ["remove_dead_code", "fold_constants", "use_math_for_scalars", "merge_restarts",
-           "propagate_copies", "fold_into_copies", "recompute_loop_conditions"]
+           "propagate_copies", "fold_into_copies", "recompute_loop_conditions",
+           "inline_conditions"]
 
 # Calls that only compute a value: removable when their result is unused.
 _PURE_HELPERS = {"zeros_like", "unbroadcast", "take", "seed"}
@@ -450,3 +451,35 @@ def _prologue_stores(function, name):
     return sum(1 for s in function.body if isinstance(s, gast.Assign) and isinstance(
         s.value, gast.Constant) and s.value.value is None and any(
             isinstance(t, gast.Name) and t.id == name for t in s.targets))
+
+
+def inline_conditions(function):
+    """``cond = e`` directly followed by ``if cond:`` becomes ``if e:`` when every read of
+    ``cond`` in the function is such a test, right after its own assignment."""
+    pairs = {}
+    for block in _blocks(function):
+        for stmt, branch in zip(block, block[1:]):
+            if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(
+                    stmt.targets[0], gast.Name) and isinstance(branch, gast.If) and isinstance(
+                    branch.test, gast.Name) and branch.test.id == stmt.targets[0].id:
+                pairs.setdefault(branch.test.id, []).append((block, stmt, branch))
+    for name, found in pairs.items():
+        reads = [n for n in gast.walk(function) if isinstance(n, gast.Name) and n.id == name
+                 and isinstance(n.ctx, gast.Load)]
+        if {id(r) for r in reads} != {id(branch.test) for _, _, branch in found}:
+            continue
+        for block, stmt, branch in found:
+            branch.test = stmt.value
+            block.remove(stmt)
+    return function
+
+
+def _blocks(function):
+    """Every statement list of a function (its body and those of its loops and branches)."""
+    out = []
+    for node in gast.walk(function):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
+                out.append(block)
+    return out
