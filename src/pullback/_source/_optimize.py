@@ -260,42 +260,49 @@ def propagate_copies(function):
     first statement that assigns either; the copy itself goes when nothing else reads ``a``
     (``bt5 = bh; bt4 = bt5 * d`` becomes ``bt4 = bh * d``).  Both names still denote the same
     object at every rewritten read, so nothing changes but the text."""
-    changed = True
-    while changed:
-        changed = _copies_in_block(function.body, function)
+    loads = {}
+    for n in gast.walk(function):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+            loads[n.id] = loads.get(n.id, 0) + 1
+    while _copies_in_block(function.body, loads):
+        pass
     return function
 
 
-def _copies_in_block(body, function):
+def _copies_in_block(body, loads):
     changed = False
     for stmt in body:
         for field in ("body", "orelse"):
             inner = getattr(stmt, field, None)
-            if isinstance(inner, list) and inner and _copies_in_block(inner, function):
+            if isinstance(inner, list) and inner and _copies_in_block(inner, loads):
                 changed = True
-    for k, stmt in enumerate(body):
+    k = 0
+    while k < len(body):
+        stmt = body[k]
         if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(
                 stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Name)):
+            k += 1
             continue
         a, b = stmt.targets[0].id, stmt.value.id
-        if a == b:  # ``a = a``: nothing to do at all
-            body.remove(stmt)
-            return True
-        for later in body[k + 1:]:
-            simple = isinstance(later, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return))
-            if not simple:
-                break  # a loop or branch: it may run its reads after reassigning
-            for node in gast.walk(later):
-                if isinstance(node, gast.Name) and node.id == a and isinstance(
-                        node.ctx, gast.Load):
-                    node.id = b
-                    changed = True
-            if _stores(later) & {a, b}:
-                break
-        if not any(isinstance(n, gast.Name) and n.id == a and isinstance(n.ctx, gast.Load)
-                   for n in gast.walk(function)) or _overwritten_before_read(body, k, a):
-            body.remove(stmt)
-            return True
+        if a != b:
+            for later in body[k + 1:]:
+                if not isinstance(later, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)):
+                    break  # a loop or branch: it may run its reads after reassigning
+                for node in gast.walk(later):
+                    if isinstance(node, gast.Name) and node.id == a and isinstance(
+                            node.ctx, gast.Load):
+                        node.id = b
+                        loads[a] -= 1
+                        loads[b] = loads.get(b, 0) + 1
+                        changed = True
+                if _stores(later) & {a, b}:
+                    break
+        if a == b or not loads.get(a) or _overwritten_before_read(body, k, a):
+            del body[k]  # ``a = a``, or a copy nothing reads any more
+            loads[b] -= 1
+            changed = True
+            continue
+        k += 1
     return changed
 
 
