@@ -187,7 +187,8 @@ def _kind_function():
 
 
 def generation_arguments(fn, args, kwargs, wrt):
-    """(wrt names, kinds) as pb.grad computes them for ``fn(*args, **kwargs)``."""
+    """(wrt names, kinds, layout) as pb.grad computes them for ``fn(*args, **kwargs)``: what
+    its first call passes to ``generate`` (with ``value=False``: pb.grad returns no value)."""
     signature = inspect.signature(fn)
     params = list(signature.parameters)
     wrt = wrt if isinstance(wrt, (tuple, list)) else (wrt,)
@@ -200,7 +201,8 @@ def generation_arguments(fn, args, kwargs, wrt):
         for name in names:
             values[name] = as_float(values[name], name)
     kind = _kind_function()
-    return names, {p: kind(values[p], p in names) for p in params}
+    from pullback._source._shapes import layout_of
+    return names, {p: kind(values[p], p in names) for p in params}, layout_of(values, params)
 
 
 # A 30-line function, for the target "generating code for a 30-line function: under 10 ms".
@@ -258,8 +260,8 @@ def _corpus_cases(log):
 
 
 def codegen(quick=False, log=print):
-    """Time generate() for every distinct (function, wrt, kinds) of the corpora (``quick``:
-    every 10th one, timed once)."""
+    """Time generate() as pb.grad calls it for every distinct (function, wrt, kinds, layout)
+    of the corpora (``quick``: every 10th one, timed once)."""
     from pullback._errors import TransformError
     from pullback._source import generate
 
@@ -267,8 +269,8 @@ def codegen(quick=False, log=print):
     rows, seen, refused = [], set(), []
     cases = _corpus_cases(log)
     for case in cases[::10] if quick else cases:
-        names, kinds = generation_arguments(case.fn, case.args, case.kwargs, case.wrt)
-        key = (case.fn, tuple(names), repr(kinds))
+        names, kinds, layout = generation_arguments(case.fn, case.args, case.kwargs, case.wrt)
+        key = (case.fn, tuple(names), repr(kinds), repr(layout))
         if key in seen:
             continue
         seen.add(key)
@@ -276,7 +278,7 @@ def codegen(quick=False, log=print):
         try:
             for _ in range(repeats + 1):    # the first one may import or warm caches
                 start = time.perf_counter()
-                generate(case.fn, names, kinds)
+                generate(case.fn, names, kinds, False, layout)
                 times.append(time.perf_counter() - start)
         except TransformError as err:
             refused.append((case.id, str(err).splitlines()[0]))
@@ -303,11 +305,11 @@ def codegen(quick=False, log=print):
             "thirty_lines_worst_ms": max((r["ms"] for r in thirty), default=None),
         })
     args, wrt = thirty_lines_inputs()
-    names, kinds = generation_arguments(thirty_lines, args, {}, wrt)
+    names, kinds, layout = generation_arguments(thirty_lines, args, {}, wrt)
     times = []
     for _ in range(repeats + 1):
         start = time.perf_counter()
-        generate(thirty_lines, names, kinds)
+        generate(thirty_lines, names, kinds, False, layout)
         times.append(time.perf_counter() - start)
     result["thirty_lines"] = {"name": "benchmarks/extras.py: thirty_lines",
                               "lines": len(inspect.getsourcelines(thirty_lines)[0]),
@@ -337,8 +339,8 @@ def _cached_call_overhead(quick):
         start = time.perf_counter()
         df(*args)
         first = time.perf_counter() - start
-        names, kinds = generation_arguments(wl.fn, args, {}, wl.wrt)
-        direct = generate(wl.fn, names, kinds).function
+        names, kinds, layout = generation_arguments(wl.fn, args, {}, wl.wrt)
+        direct = generate(wl.fn, names, kinds, False, layout).function
         columns = [Column("direct", direct, args), Column("pb.grad", df, args)]
         time_columns(columns, target=0.005 if quick else 0.03, rounds=3 if quick else 11,
                      budget=2.0 if quick else 10.0)

@@ -161,8 +161,8 @@ def test_codegen_section_and_its_thirty_line_function():
     tape = pb.grad(extras.thirty_lines, wrt=wrt, mode="tape")(*args)
     for s, t in zip(source, tape):
         np.testing.assert_allclose(s, t, rtol=1e-9, atol=1e-12)
-    names, kinds = extras.generation_arguments(extras.thirty_lines, args, {}, wrt)
-    assert names == ["W1", "b1", "W2", "b2", "gamma"]
+    names, kinds, layout = extras.generation_arguments(extras.thirty_lines, args, {}, wrt)
+    assert names == ["W1", "b1", "W2", "b2", "gamma"] and layout["X"][0] == ("n3", "n0")
     assert kinds["gamma"] == "scalar" and kinds["X"] == "array"
     result = extras.codegen(quick=True)
     assert result["functions"] > 0 and result["thirty_lines"]["lines"] == 30
