@@ -311,12 +311,13 @@ class _Program:
             name=name, args=_arguments(params), body=body, decorator_list=[], returns=None,
             type_comment=None, type_params=[])
         function = fold_constants(function)
-        numpy_names = {n for n in _names_in(function) if self._is_numpy(n)}
+        names = _names_in(function)
+        numpy_names = {n for n in names if self._is_numpy(n)}
         pure = numpy_names | {self.imports.peek("math", None)} - {None}
         if numpy_names:  # an unused math import is dropped with the header
             use_math_for_scalars(function, lambda a: reverse.kind(a) == "scalar", numpy_names,
                                  self.imports.module("math"))
-        library = {n for n in _names_in(function) if self.imports.is_library(n)}
+        library = {n for n in names if self.imports.is_library(n)}
         function = remove_dead_code(merge_restarts(function), pure, library)
         if layout:
             pure_np = pure | {self.imports.numpy()}

@@ -379,11 +379,13 @@ def recompute_loop_conditions(function):
     nothing assigns -- a branch condition like ``i % 3 == 0``, a constant like ``-k`` -- is
     computed again by the backward loop, which walks the same range backward, instead of being
     saved on a stack each iteration."""
-    stores = {}
+    stores, by_name = {}, {}
     for n in gast.walk(function):
-        if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
-            stores[n.id] = stores.get(n.id, 0) + 1
-    _conditions_block(function.body, stores, function)
+        if isinstance(n, gast.Name):
+            by_name.setdefault(n.id, []).append(n)
+            if isinstance(n.ctx, (gast.Store, gast.Del)):
+                stores[n.id] = stores.get(n.id, 0) + 1
+    _conditions_block(function.body, stores, (function, by_name))
     return function
 
 
@@ -408,7 +410,9 @@ def _conditions_block(body, stores, function):
 
 
 def _recompute(forward, backward, stores, function):
+    function, by_name = function
     index = forward.target.id
+    inside = None
     for k, stmt in enumerate(list(forward.body)):
         if not (_is_append(stmt) and len(stmt.value.args) == 1 and isinstance(
                 stmt.value.args[0], gast.Name)):
@@ -432,12 +436,13 @@ def _recompute(forward, backward, stores, function):
             and isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Attribute)
             and s.value.func.attr == "pop" and isinstance(s.value.func.value, gast.Name)
             and s.value.func.value.id == stack]
-        uses = [n for n in gast.walk(function) if isinstance(n, gast.Name) and n.id == stack]
+        uses = by_name.get(stack, [])
         # the stack's uses: its creation, this append, and this pop; the condition is read
         # only inside the two loops
-        inside = {id(n) for loop in (forward, backward) for n in gast.walk(loop)}
-        cond_outside = [n for n in gast.walk(function) if isinstance(n, gast.Name) and
-                        n.id == cond and isinstance(n.ctx, gast.Load) and id(n) not in inside]
+        if inside is None:
+            inside = {id(n) for loop in (forward, backward) for n in gast.walk(loop)}
+        cond_outside = [n for n in by_name.get(cond, []) if isinstance(n.ctx, gast.Load) and
+                        id(n) not in inside]
         if len(pops) != 1 or len(uses) != 3 or cond_outside or stores.get(cond) != len(
                 [n for n in gast.walk(forward) if isinstance(n, gast.Name) and n.id == cond
                  and isinstance(n.ctx, gast.Store)]) + 1 + _prologue_stores(function, cond):
@@ -470,10 +475,14 @@ def inline_conditions(function):
                     stmt.targets[0], gast.Name) and isinstance(branch, gast.If) and isinstance(
                     branch.test, gast.Name) and branch.test.id == stmt.targets[0].id:
                 pairs.setdefault(branch.test.id, []).append((block, stmt, branch))
+    if not pairs:
+        return function
+    reads = {}
+    for n in gast.walk(function):
+        if isinstance(n, gast.Name) and n.id in pairs and isinstance(n.ctx, gast.Load):
+            reads.setdefault(n.id, set()).add(id(n))
     for name, found in pairs.items():
-        reads = [n for n in gast.walk(function) if isinstance(n, gast.Name) and n.id == name
-                 and isinstance(n.ctx, gast.Load)]
-        if {id(r) for r in reads} != {id(branch.test) for _, _, branch in found}:
+        if reads.get(name) != {id(branch.test) for _, _, branch in found}:
             continue
         for block, stmt, branch in found:
             branch.test = stmt.value
