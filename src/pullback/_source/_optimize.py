@@ -37,10 +37,8 @@ def _sweep(body, loaded, numpy_names):
     changed = False
     kept = []
     for stmt in body:
-        for field in ("body", "orelse"):
-            inner = getattr(stmt, field, None)
-            if isinstance(inner, list) and inner and _sweep(inner, loaded, numpy_names):
-                changed = True
+        for inner in _inner_blocks(stmt):
+            changed = _sweep(inner, loaded, numpy_names) or changed
         if _dead(stmt, loaded, numpy_names):
             changed = True
             continue
@@ -49,6 +47,14 @@ def _sweep(body, loaded, numpy_names):
         kept.append(gast.Pass())
     body[:] = kept
     return changed
+
+
+def _inner_blocks(stmt):
+    """The statement lists inside a statement (a loop's or branch's body and else)."""
+    for field in ("body", "orelse"):
+        inner = getattr(stmt, field, None)
+        if isinstance(inner, list) and inner:
+            yield inner
 
 
 def _is_comment(stmt):
@@ -272,10 +278,8 @@ def propagate_copies(function):
 def _copies_in_block(body, loads):
     changed = False
     for stmt in body:
-        for field in ("body", "orelse"):
-            inner = getattr(stmt, field, None)
-            if isinstance(inner, list) and inner and _copies_in_block(inner, loads):
-                changed = True
+        for inner in _inner_blocks(stmt):
+            changed = _copies_in_block(inner, loads) or changed
     k = 0
     while k < len(body):
         stmt = body[k]
@@ -340,10 +344,8 @@ def fold_into_copies(function):
 
 def _fold_copies_block(body, loads, stores):
     for stmt in body:
-        for field in ("body", "orelse"):
-            inner = getattr(stmt, field, None)
-            if isinstance(inner, list) and inner:
-                _fold_copies_block(inner, loads, stores)
+        for inner in _inner_blocks(stmt):
+            _fold_copies_block(inner, loads, stores)
     k = 0
     while k < len(body):
         stmt = body[k]
@@ -389,12 +391,10 @@ def recompute_loop_conditions(function):
     return function
 
 
-def _conditions_block(body, stores, function):
+def _conditions_block(body, stores, context):
     for stmt in body:
-        for field in ("body", "orelse"):
-            inner = getattr(stmt, field, None)
-            if isinstance(inner, list) and inner:
-                _conditions_block(inner, stores, function)
+        for inner in _inner_blocks(stmt):
+            _conditions_block(inner, stores, context)
     forwards = {}
     for stmt in body:
         if isinstance(stmt, gast.For) and isinstance(stmt.target, gast.Name):
@@ -406,11 +406,11 @@ def _conditions_block(body, stores, function):
                         it.args[0], gast.Name):
                 forward = forwards.get((stmt.target.id, it.args[0].id))
                 if forward is not None:
-                    _recompute(forward, stmt, stores, function)
+                    _recompute(forward, stmt, stores, context)
 
 
-def _recompute(forward, backward, stores, function):
-    function, by_name = function
+def _recompute(forward, backward, stores, context):
+    function, by_name = context
     index = forward.target.id
     inside = None
     for k, stmt in enumerate(list(forward.body)):
