@@ -24,12 +24,14 @@ def grad_softmax_cross_entropy(logits, y):
     bt5 = mean_vjp(None, t5)(bt6)
     bt4 = sum_vjp(None, t4, axis=1)(bt5)
     bt3 = bt4 * y
+    bz = bt3
     blse = np.sum(-bt3, axis=1, keepdims=True)
     # line 48: lse = np.log(np.sum(np.exp(z), axis=1, keepdims=True))
     bt2 = np.divide(blse, t2, out=blse)
-    bz = bt3 + bt2 * t1
+    bz += bt2 * t1
     # line 47: z = logits - m
+    blogits = bz
     bm = np.sum(-bz, axis=1, keepdims=True)
     # line 46: m = np.max(logits, axis=1, keepdims=True)
-    blogits = bz + vjp_max(m, logits, axis=1, keepdims=True)(bm)
+    blogits += vjp_max(m, logits, axis=1, keepdims=True)(bm)
     return (blogits,)

@@ -114,6 +114,34 @@ def scalar_param(x, c):
     return np.sum(np.exp(c * x) - c)
 
 
+def read_later_through_a_copy(x):
+    t = np.exp(x)
+    s = t + 1.0
+    u = t
+    return np.sum(s * u)
+
+
+def read_later_through_a_view(x):
+    t = np.exp(x)
+    v = t[0]
+    w = t * 2.0
+    return np.sum(w) + np.sum(v * v)
+
+
+def read_later_through_a_transpose(A):
+    t = np.sin(A)
+    tt = t.T
+    w = t * 3.0
+    return np.sum(w) + np.sum(tt @ t)
+
+
+def read_later_through_reshape(x):
+    t = np.exp(x)
+    r = np.reshape(t, (-1,))
+    w = t - 1.0
+    return np.sum(w * w) + np.sum(r)
+
+
 def rnn(Wx, Wh, b, xs, h0):
     h = h0
     for t in range(xs.shape[0]):
@@ -201,6 +229,10 @@ CASES = [
     (negated_mean, (0, 1), (_m((2, 5), 0), _m(5, 1))),
     (scalar_param, (0, 1), (_m((2, 3), 0), 0.3)),
     (scalar_param, (0, 1), (_m((2, 3), 0, np.float32), 0.3)),
+    (read_later_through_a_copy, 0, (_m((2, 3), 0),)),
+    (read_later_through_a_view, 0, (_m((2, 3), 0),)),
+    (read_later_through_a_transpose, 0, (_m((2, 3), 0),)),
+    (read_later_through_reshape, 0, (_m((2, 3), 0),)),
     (rnn, (0, 1, 2), (_m((3, 4), 0), _m((4, 4), 1), _m(4, 2), _m((5, 2, 3), 3), np.zeros((2, 4)))),
     (rnn, (0, 1, 2), (_m((3, 4), 0), _m((4, 4), 1), _m(4, 2), _m((0, 2, 3), 3), np.zeros((2, 4)))),
     (rnn, (0, 1, 2), (_m((1, 4), 0), _m((4, 4), 1), _m((1, 4), 2), _m((2, 1, 1), 3),

@@ -310,6 +310,10 @@ def _copies_in_block(body, loads):
     return changed
 
 
+def _names_of(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+
+
 def _stores(stmt):
     return {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name) and isinstance(
         n.ctx, gast.Store)}
@@ -320,7 +324,7 @@ def _overwritten_before_read(body, k, name):
     for later in body[k + 1:]:
         if not isinstance(later, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)):
             return False  # a loop or branch: it may read it
-        if isinstance(later, gast.AugAssign) or any(
+        if isinstance(later, gast.AugAssign) and name in _names_of(later.target) or any(
                 isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)
                 for n in gast.walk(later)):
             return False

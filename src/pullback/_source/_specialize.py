@@ -130,7 +130,12 @@ class _RuleFacts(Facts):
         if found is None:
             position = self.rules.vjp_argnum(node)
             if position is not None and position < len(node.func.args):
-                return self.shape_of(node.func.args[position]), None, False
+                shape, dtype, _ = self.infer(node.func.args[position])
+                g = self.infer(node.args[0])[1]
+                # the gradient of a float argument, from a cotangent of the same float dtype:
+                # that dtype (pullback's rules compute in the dtypes they are given)
+                same = isinstance(dtype, np.dtype) and dtype.kind == "f" and g == dtype
+                return shape, dtype if same else None, False
             return super()._call(node)
         alias, args, keywords, g = found
         dg = self.infer(g)[1]
@@ -548,20 +553,21 @@ class _Pass:
     # --- 4: in place -------------------------------------------------------------------------
 
     def in_place(self):
-        groups, escaped = _buffers(self.body, self.imports, self.numpy_names)
+        buffers = _Buffers(self.imports, self.numpy_names)
         later = [set() for _ in self.body] + [set()]
         for k in range(len(self.body) - 1, -1, -1):
             later[k] = later[k + 1] | _names(self.body[k])
         facts = _RuleFacts(self.layout, self.numpy_names, self.rules)
         for k, stmt in enumerate(self.body):
-            new = self._in_place(stmt, facts, groups, escaped, later[k + 1])
+            new = self._in_place(stmt, facts, buffers, later[k + 1])
             if new is not None:
                 self.body[k] = stmt = new
+            buffers.step(stmt)
             self._step(facts, stmt)
             if new is not None and isinstance(new, gast.Assign):
                 facts.fresh[new.targets[0].id] = True
 
-    def _in_place(self, stmt, facts, groups, escaped, live):
+    def _in_place(self, stmt, facts, buffers, live):
         if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
             return None
         target = stmt.targets[0].id
@@ -583,10 +589,8 @@ class _Pass:
             if not (facts.fresh.get(x) and facts.shape.get(x) == shape and
                     facts.dtype.get(x) == dtype):
                 continue
-            group = groups.find_all(x)
-            if group & escaped or (group - {target}) & live:
-                continue
-            groups.union(target, x)
+            if not buffers.free(x) or (buffers.sharing(x) - {target}) & live:
+                continue  # another name (or a list, a closure) still reads that buffer
             if isinstance(value, gast.BinOp):
                 if x == target and (i == 0 or isinstance(value.op, _COMMUTATIVE)):
                     other = operands[1 - i]
@@ -743,66 +747,86 @@ def _is_one(node):
         node.value == 1
 
 
-class _Groups:
-    """Names that may share a buffer (union-find)."""
+class _Buffers:
+    """Which arrays each name may hold, statement by statement, and which arrays have escaped.
 
-    def __init__(self):
-        self.parent = {}
+    A fresh result is a new buffer; ``a = b`` makes ``a`` hold what ``b`` holds; any other value
+    (a view, a rule's result, an unknown call) may be any buffer its expression mentions, or a
+    new one.  Inside a loop or branch everything a stored name may hold is joined with
+    everything the block mentions: a loop body runs again, so order there means nothing.  A
+    buffer escapes, for good, when it is handed to code that may keep it (a list's append, a
+    user function, a generated helper)."""
 
-    def find(self, x):
-        self.parent.setdefault(x, x)
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
+    def __init__(self, imports, numpy_names):
+        self.imports = imports
+        self.facts = Facts({}, numpy_names)
+        self.holds = {}      # name -> set of buffer ids
+        self.escaped = set()
+        self._count = 0
 
-    def union(self, a, b):
-        self.parent[self.find(a)] = self.find(b)
+    def _new(self):
+        self._count += 1
+        return {self._count}
 
-    def find_all(self, x):
-        root = self.find(x)
-        return {n for n in list(self.parent) if self.find(n) == root}
+    def sharing(self, name):
+        """The names that may hold a buffer ``name`` may hold."""
+        mine = self.holds.get(name, set())
+        return {n for n, held in self.holds.items() if held & mine}
 
+    def free(self, name):
+        """Whether ``name``'s buffers are known and have not escaped."""
+        mine = self.holds.get(name)
+        return bool(mine) and not mine & self.escaped
 
-def _buffers(body, imports, numpy_names):
-    """Which names may share a buffer, and which buffers escape (are handed to code that may
-    keep them: a list's append, a user function, a generated helper)."""
-    groups = _Groups()
-    escaped = set()
-    facts_free = Facts({}, numpy_names)
-
-    def pure(call):
-        func = call.func
-        if facts_free.numpy_function(call) is not None:
+    def _pure(self, call):
+        if self.facts.numpy_function(call) is not None:
             return True
-        if isinstance(func, gast.Name) and imports.is_library(func.id):
+        func = call.func
+        if isinstance(func, gast.Name) and self.imports.is_library(func.id):
             return True
         if isinstance(func, gast.Call):  # a rule's maker called with the cotangent
-            return pure(func)
+            return self._pure(func)
         return False
 
-    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
-        if isinstance(node, gast.Call) and not pure(node):
-            for arg in list(node.args) + [k.value for k in node.keywords]:
-                escaped |= _names(arg)
-            if isinstance(node.func, gast.Attribute):
-                escaped |= _names(node.func.value)
-        if isinstance(node, (gast.Assign, gast.AugAssign)):
-            targets = node.targets if isinstance(node, gast.Assign) else [node.target]
-            stored = set()
-            for t in targets:
-                stored |= _names(t)
-            for t in stored:
-                for n in _names(node.value):
-                    if not _fresh_expression(node.value, facts_free):
-                        groups.union(t, n)
-                groups.find(t)
-        if isinstance(node, (gast.For,)):
-            for t in _names(node.target):
-                for n in _names(node.iter):
-                    groups.union(t, n)
-    # an escaped name's whole group escapes
-    return groups, {n for e in escaped for n in groups.find_all(e)} | escaped
+    def _of(self, names):
+        out = set()
+        for n in names:
+            out |= self.holds.get(n, set())
+        return out
+
+    def step(self, stmt):
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Call) and not self._pure(node):
+                handed = set()
+                for arg in list(node.args) + [k.value for k in node.keywords]:
+                    handed |= _names(arg)
+                if isinstance(node.func, gast.Attribute):
+                    handed |= _names(node.func.value)
+                self.escaped |= self._of(handed)
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(
+                stmt.targets[0], gast.Name):
+            target, value = stmt.targets[0].id, stmt.value
+            if isinstance(value, gast.Name):
+                self.holds[target] = set(self.holds.get(value.id, set()))
+            elif isinstance(value, gast.Call) and any(k.arg == "out" for k in value.keywords):
+                out = next(k.value for k in value.keywords if k.arg == "out")
+                self.holds[target] = self._of(_names(out)) or self._new()
+            elif _fresh_expression(value, self.facts):
+                self.holds[target] = self._new()
+            else:
+                self.holds[target] = self._of(_names(value)) | self._new()
+            return
+        if isinstance(stmt, gast.AugAssign):
+            return  # in place: the same buffer
+        stored = {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name) and
+                  isinstance(n.ctx, gast.Store)}
+        if stored:
+            joined = self._of(_names(stmt)) | self._new()
+            for name in _names(stmt):
+                if name in stored or self.holds.get(name, set()) & joined:
+                    self.holds[name] = set(joined)
+            for name in stored:
+                self.holds[name] = set(joined)
 
 
 def _fresh_expression(value, facts):
