@@ -114,6 +114,10 @@ def scalar_param(x, c):
     return np.sum(np.exp(c * x) - c)
 
 
+def mean_of_row_sums(x, y):
+    return -np.mean(np.sum(np.tanh(x) * y, axis=1))
+
+
 def read_later_through_a_copy(x):
     t = np.exp(x)
     s = t + 1.0
@@ -229,6 +233,9 @@ CASES = [
     (negated_mean, (0, 1), (_m((2, 5), 0), _m(5, 1))),
     (scalar_param, (0, 1), (_m((2, 3), 0), 0.3)),
     (scalar_param, (0, 1), (_m((2, 3), 0, np.float32), 0.3)),
+    (mean_of_row_sums, (0, 1), (_m((4, 3), 0), _m((4, 3), 1))),
+    (mean_of_row_sums, (0, 1), (_m((4, 3), 0), _m(3, 1))),
+    (mean_of_row_sums, (0, 1), (_m((4, 1), 0), _m((4, 3), 1))),
     (read_later_through_a_copy, 0, (_m((2, 3), 0),)),
     (read_later_through_a_view, 0, (_m((2, 3), 0),)),
     (read_later_through_a_transpose, 0, (_m((2, 3), 0),)),
@@ -353,6 +360,11 @@ def test_mean_cotangent_is_a_scalar_divided_by_the_count():
     assert "/ y.size" in src or "/ X.shape[0]" in src
     assert "bw = bz @ X" in src and "bb = np.sum(bz)" in src
     assert "bz += " in src
+
+
+def test_a_scalar_cotangent_passes_through_a_sum_over_an_axis():
+    src = _source(mean_of_row_sums, (0, 1), _m((4, 3), 0), _m((4, 3), 1))
+    assert "sum_vjp" not in src and "mean_vjp" not in src and "/ x.shape[0]" in src
 
 
 def test_matmul_vjps_are_written_as_products():

@@ -375,6 +375,9 @@ class _Pass:
                 for later, shape in passing:
                     self.virtual[id(later)] = shape
                     self.lazy.add(later.targets[0].id)
+                    carried = self.rules.rule_call(later.value)
+                    if carried is not None:  # a sum's VJP of the scalar: the scalar itself
+                        later.value = clone(carried[3])
                 self.lazy.add(stmt.targets[0].id)
 
     def _count(self, full, axes):
@@ -418,7 +421,7 @@ class _Pass:
                 return None
             target = stmt.targets[0].id
             value = stmt.value
-            passes = self._passes_on(value, lazy, facts)  # judged before the statement
+            passes = self._passes_on(value, lazy, facts, reduced)  # judged before it runs
             if not passes and not self._absorbed(value, lazy, facts, reduced):
                 return None
             self._step(facts, stmt, virtual=True)
@@ -443,10 +446,17 @@ class _Pass:
         if virtual and id(stmt) in self.virtual:
             facts.shape[stmt.targets[0].id] = self.virtual[id(stmt)]
 
-    def _passes_on(self, value, lazy, facts):
-        """``x = L``, ``x = -L``, ``x = L * c`` with c a scalar: x is lazy too."""
+    def _passes_on(self, value, lazy, facts, reduced):
+        """``x = L``, ``x = -L``, ``x = L * c`` with c a scalar, and -- when L stands for a
+        broadcast scalar -- ``x = sum_vjp(..., a, ...)(L)`` (the scalar broadcast further):
+        x is lazy too."""
         if isinstance(value, gast.Name):
             return value.id in lazy
+        found = self.rules.rule_call(value)
+        if found is not None and found[0] == self.rules.sum and reduced == () and isinstance(
+                found[3], gast.Name) and found[3].id in lazy and not any(
+                _names(a) & set(lazy) for a in found[1]):
+            return True
         if isinstance(value, gast.UnaryOp) and isinstance(value.op, (gast.USub, gast.UAdd)):
             return isinstance(value.operand, gast.Name) and value.operand.id in lazy
         if isinstance(value, gast.BinOp) and type(value.op) in _ARITH:
