@@ -10,6 +10,7 @@ import os
 import gast
 
 from ._activity import useful_names
+from ._clone import walk
 from ._compile import compile_module
 from ._emit import Comments, emit
 from ._fence import fence
@@ -65,8 +66,8 @@ def generate(fn, wrt, kinds, value=True, layout=None):
 
 
 def _names_in(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)} | {
-        n.name for n in gast.walk(node) if isinstance(n, gast.FunctionDef)}
+    return {n.id for n in walk(node) if isinstance(n, gast.Name)} | {
+        n.name for n in walk(node) if isinstance(n, gast.FunctionDef)}
 
 
 class _Helper:
@@ -139,7 +140,7 @@ class _Program:
         helpers, and the user's own NumPy names, so the module text runs on its own."""
         used = set()
         for fn in self.functions:
-            used |= {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
+            used |= {n.id for n in walk(fn) if isinstance(n, gast.Name)}
         for name in sorted(used):
             self.imports.user_import(name)
         return self.imports.statements(used)
@@ -293,7 +294,7 @@ class _Program:
         """Names for one function: its parameters keep theirs, each assigned variable keeps
         its own name for its first value, everything new avoids all of them."""
         params = {a.id for a in _params_of(node)}
-        assigned = {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+        assigned = {n.id for n in walk(node) if isinstance(n, gast.Name)
                     and isinstance(n.ctx, gast.Store)} - params
         return Namer(_names_in(node) | self.module_namer._taken, user_names=assigned)
 
@@ -360,9 +361,9 @@ def _result_name(fn_ir):
 
 def _free_locals(node, enclosing_locals):
     params = {a.id for a in _params_of(node)}
-    assigned = {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+    assigned = {n.id for n in walk(node) if isinstance(n, gast.Name)
                 and isinstance(n.ctx, gast.Store)}
-    loaded = {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+    loaded = {n.id for n in walk(node) if isinstance(n, gast.Name)
               and isinstance(n.ctx, gast.Load)}
     return (loaded - params - assigned) & enclosing_locals
 

@@ -10,7 +10,7 @@ differentiated arguments stay whole, as the user wrote them.  Whether a value de
 
 import gast
 
-from ._clone import clone
+from ._clone import clone, walk
 
 from .._registry import lookup
 from ._activity import Activity
@@ -67,7 +67,7 @@ class _Normalizer(ControlMixin):
         self.params = [a.id for a in _params_of(node)] + list(extra_params)
         local_names = set(self.params)
         body = node.body if isinstance(node.body, list) else [node.body]
-        for n in gast.walk(gast.Module(body=body, type_ignores=[])):
+        for n in walk(gast.Module(body=body, type_ignores=[])):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                 local_names.add(n.id)
             if isinstance(n, gast.FunctionDef):
@@ -222,7 +222,7 @@ class _Normalizer(ControlMixin):
                 self.unpack(t, item, stmt)
 
     def store_targets(self, target):
-        return [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
+        return [n.id for n in walk(target) if isinstance(n, gast.Name)]
 
     def ssa_target(self, target):
         if isinstance(target, gast.Name):
@@ -240,7 +240,7 @@ class _Normalizer(ControlMixin):
             self.out.append(Op("const", new, renamed, self.line, active=False))
             return
         if name in self.loop_fixed and any(isinstance(n, gast.Name) and n.id == name
-                                           for n in gast.walk(value)):
+                                           for n in walk(value)):
             # x = f(x) in a loop: the new value goes to a temporary first, so the backward
             # pass can read the old x and the new value side by side
             self.alias(name, self.expr_into(value, None))

@@ -10,7 +10,7 @@ is never modified.
 
 import gast
 
-from ._clone import clone
+from ._clone import clone, walk
 import numpy as np
 
 from ._activity import Activity
@@ -35,7 +35,7 @@ def _assigned_names(stmts):
     """User variables (re)bound anywhere in ``stmts``: targets of assignments and loops."""
     names = set()
     for stmt in stmts:
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, (gast.FunctionDef, gast.Lambda)):
                 continue
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
@@ -125,7 +125,7 @@ class ControlMixin:
         differentiated array becomes iterating indices, so its rows are read by indexing."""
         target, iterable, prefix = self._for_header_parts(stmt)
         for _, value in prefix:  # the prefix reads normalized names: let them resolve
-            for n in gast.walk(value):
+            for n in walk(value):
                 if isinstance(n, gast.Name) and n.id not in self.env:
                     self.env[n.id] = _name(n.id)
         return target, iterable, prefix
@@ -189,7 +189,7 @@ class ControlMixin:
     def unrolled(self, stmt):
         """A loop over a differentiated list or tuple argument: its length is fixed for this
         generated code, so the loop is unrolled and each element read with a constant index."""
-        if any(isinstance(n, gast.Break) for n in gast.walk(gast.Module(body=stmt.body,
+        if any(isinstance(n, gast.Break) for n in walk(gast.Module(body=stmt.body,
                                                                          type_ignores=[]))):
             raise self.src.error(stmt, "pb.grad cannot break out of a loop over a "
                                        "differentiated list yet; use mode='tape'")
@@ -211,7 +211,7 @@ class ControlMixin:
                 stmt.target, gast.Name) and all(isinstance(e, gast.Constant)
                                                 for e in stmt.iter.elts)):
             return False
-        for node in gast.walk(gast.Module(body=stmt.body, type_ignores=[])):
+        for node in walk(gast.Module(body=stmt.body, type_ignores=[])):
             if isinstance(node, gast.Subscript) and isinstance(node.slice, gast.Name) and \
                     node.slice.id == stmt.target.id and self._is_active_container(node.value):
                 return True
@@ -220,7 +220,7 @@ class ControlMixin:
     def unrolled_over_constants(self, stmt):
         """Unroll the loop, the variable bound to each constant in turn, so containers are
         indexed with constant keys."""
-        if any(isinstance(n, gast.Break) for n in gast.walk(gast.Module(body=stmt.body,
+        if any(isinstance(n, gast.Break) for n in walk(gast.Module(body=stmt.body,
                                                                          type_ignores=[]))):
             raise self.src.error(stmt, "pb.grad cannot break out of a loop over keys of a "
                                        "differentiated container yet; use mode='tape'")
@@ -241,7 +241,7 @@ class ControlMixin:
         while True:
             probe.active = set(active)
             before = len(active)
-            for node in gast.walk(stmt):
+            for node in walk(stmt):
                 if isinstance(node, gast.Assign):
                     if probe.expr(node.value, env):
                         for target in node.targets:
@@ -324,7 +324,7 @@ class ControlMixin:
 def _origins_in(nodes, origins):
     found = set()
     for node in nodes:
-        for n in gast.walk(node):
+        for n in walk(node):
             if isinstance(n, gast.Name):
                 found |= origins.get(n.id, frozenset())
     return frozenset(found)
@@ -359,7 +359,7 @@ def _written_names(stmts):
     """Names of arrays written into (``x[i] = v``, ``x[i] += v``) anywhere in ``stmts``."""
     names = set()
     for stmt in stmts:
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, (gast.Assign, gast.AugAssign)):
                 for target in getattr(node, "targets", None) or [node.target]:
                     if isinstance(target, gast.Subscript):

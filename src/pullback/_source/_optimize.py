@@ -10,6 +10,8 @@ into other generated functions -- always stay.
 
 import gast
 
+from ._clone import clone, walk
+
 __all__ = ["remove_dead_code", "fold_constants", "use_math_for_scalars", "merge_restarts",
            "propagate_copies", "fold_into_copies", "recompute_loop_conditions",
            "inline_conditions"]
@@ -26,7 +28,7 @@ def remove_dead_code(function, numpy_names=(), pure_functions=()):
     (it advances the generator) and calls writing into ``out=``; so do the functions named
     ``pure_functions`` (the imported rules)."""
     while True:
-        loaded = {n.id for n in gast.walk(function) if isinstance(n, gast.Name)
+        loaded = {n.id for n in walk(function) if isinstance(n, gast.Name)
                   and isinstance(n.ctx, gast.Load)}
         if not _sweep(function.body, loaded, (frozenset(numpy_names),
                                               frozenset(pure_functions) | _PURE_HELPERS)):
@@ -91,7 +93,7 @@ def _numpy_call(call, numpy_names):
 def _pure(node, numpy_names=frozenset(), pure_functions=_PURE_HELPERS):
     """Only values, arithmetic, NumPy and the runtime's pure helpers: a user's call may have
     effects."""
-    for n in gast.walk(node):
+    for n in walk(node):
         if isinstance(n, gast.Call):
             if isinstance(n.func, gast.Call):
                 continue  # a rule's maker called with the cotangent: the maker is checked
@@ -247,7 +249,7 @@ def _zero_assignment(stmt):
 
 
 def _mentions(stmt, name):
-    return any(isinstance(n, gast.Name) and n.id == name for n in gast.walk(stmt))
+    return any(isinstance(n, gast.Name) and n.id == name for n in walk(stmt))
 
 
 def _added_to(stmt, name):
@@ -267,7 +269,7 @@ def propagate_copies(function):
     (``bt5 = bh; bt4 = bt5 * d`` becomes ``bt4 = bh * d``).  Both names still denote the same
     object at every rewritten read, so nothing changes but the text."""
     loads = {}
-    for n in gast.walk(function):
+    for n in walk(function):
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
             loads[n.id] = loads.get(n.id, 0) + 1
     while _copies_in_block(function.body, loads):
@@ -292,7 +294,7 @@ def _copies_in_block(body, loads):
             for later in body[k + 1:]:
                 if not isinstance(later, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)):
                     break  # a loop or branch: it may run its reads after reassigning
-                for node in gast.walk(later):
+                for node in walk(later):
                     if isinstance(node, gast.Name) and node.id == a and isinstance(
                             node.ctx, gast.Load):
                         node.id = b
@@ -311,11 +313,11 @@ def _copies_in_block(body, loads):
 
 
 def _names_of(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
 
 
 def _stores(stmt):
-    return {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name) and isinstance(
+    return {n.id for n in walk(stmt) if isinstance(n, gast.Name) and isinstance(
         n.ctx, gast.Store)}
 
 
@@ -326,7 +328,7 @@ def _overwritten_before_read(body, k, name):
             return False  # a loop or branch: it may read it
         if isinstance(later, gast.AugAssign) and name in _names_of(later.target) or any(
                 isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)
-                for n in gast.walk(later)):
+                for n in walk(later)):
             return False
         if name in _stores(later):
             return True
@@ -338,7 +340,7 @@ def fold_into_copies(function):
     becomes ``saved.append(x)`` ... ``x = e``: a loop's new value is computed where it is
     assigned (the saves in between only read the old one)."""
     loads, stores = {}, {}
-    for n in gast.walk(function):
+    for n in walk(function):
         if isinstance(n, gast.Name):
             table = loads if isinstance(n.ctx, gast.Load) else stores
             table[n.id] = table.get(n.id, 0) + 1
@@ -359,7 +361,7 @@ def _fold_copies_block(body, loads, stores):
             if loads.get(t) == 1 and stores.get(t) == 1:
                 j = k + 1
                 while j < len(body) and _is_append(body[j]) and t not in {
-                        n.id for n in gast.walk(body[j]) if isinstance(n, gast.Name)}:
+                        n.id for n in walk(body[j]) if isinstance(n, gast.Name)}:
                     j += 1
                 if j < len(body) and isinstance(body[j], gast.Assign) and len(
                         body[j].targets) == 1 and isinstance(body[j].value, gast.Name) and \
@@ -386,7 +388,7 @@ def recompute_loop_conditions(function):
     computed again by the backward loop, which walks the same range backward, instead of being
     saved on a stack each iteration."""
     stores, by_name = {}, {}
-    for n in gast.walk(function):
+    for n in walk(function):
         if isinstance(n, gast.Name):
             by_name.setdefault(n.id, []).append(n)
             if isinstance(n.ctx, (gast.Store, gast.Del)):
@@ -428,11 +430,11 @@ def _recompute(forward, backward, stores, context):
                 isinstance(following.targets[0], gast.Name) and following.targets[0].id == cond):
             continue
         test = following.value
-        names = {n.id for n in gast.walk(test) if isinstance(n, gast.Name)}
+        names = {n.id for n in walk(test) if isinstance(n, gast.Name)}
         rebinds_index = any(isinstance(n, gast.Name) and n.id == index and isinstance(
             n.ctx, gast.Store) for loop in (forward, backward) for s in loop.body
-            for n in gast.walk(s))
-        if rebinds_index or not all(isinstance(n, _PURE_TESTS) for n in gast.walk(test)) or \
+            for n in walk(s))
+        if rebinds_index or not all(isinstance(n, _PURE_TESTS) for n in walk(test)) or \
                 any(n != index and stores.get(n) for n in names):
             continue
         pops = [s for s in backward.body if isinstance(s, gast.Assign) and len(
@@ -444,19 +446,18 @@ def _recompute(forward, backward, stores, context):
         # the stack's uses: its creation, this append, and this pop; the condition is read
         # only inside the two loops
         if inside is None:
-            inside = {id(n) for loop in (forward, backward) for n in gast.walk(loop)}
+            inside = {id(n) for loop in (forward, backward) for n in walk(loop)}
         cond_outside = [n for n in by_name.get(cond, []) if isinstance(n.ctx, gast.Load) and
                         id(n) not in inside]
         if len(pops) != 1 or len(uses) != 3 or cond_outside or stores.get(cond) != len(
-                [n for n in gast.walk(forward) if isinstance(n, gast.Name) and n.id == cond
+                [n for n in walk(forward) if isinstance(n, gast.Name) and n.id == cond
                  and isinstance(n.ctx, gast.Store)]) + 1 + _prologue_stores(function, cond):
             continue
         forward.body.remove(stmt)
         backward.body.remove(pops[0])
-        from ._clone import clone
         first = next((j for j, s in enumerate(backward.body) if any(
             isinstance(n, gast.Name) and n.id == cond and isinstance(n.ctx, gast.Load)
-            for n in gast.walk(s))), 0)
+            for n in walk(s))), 0)
         backward.body.insert(first, gast.Assign(targets=[gast.Name(
             id=cond, ctx=gast.Store(), annotation=None, type_comment=None)], value=clone(test),
             type_comment=None))  # just before its first use (the branch it decides)
@@ -482,7 +483,7 @@ def inline_conditions(function):
     if not pairs:
         return function
     reads = {}
-    for n in gast.walk(function):
+    for n in walk(function):
         if isinstance(n, gast.Name) and n.id in pairs and isinstance(n.ctx, gast.Load):
             reads.setdefault(n.id, set()).add(id(n))
     for name, found in pairs.items():
@@ -497,7 +498,7 @@ def inline_conditions(function):
 def _blocks(function):
     """Every statement list of a function (its body and those of its loops and branches)."""
     out = []
-    for node in gast.walk(function):
+    for node in walk(function):
         for field in ("body", "orelse"):
             block = getattr(node, field, None)
             if isinstance(block, list) and block and isinstance(block[0], gast.stmt):

@@ -10,7 +10,7 @@ ordinary variables, reset when the value they belong to is overwritten.
 
 import gast
 
-from ._clone import clone
+from ._clone import clone, walk
 from ._ir import Branch, Loop, LoopExit, Op, Plain
 
 __all__ = ["ControlReverse"]
@@ -39,7 +39,7 @@ def _const(value):
 
 
 def _names(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
 
 
 class ControlReverse:
@@ -149,20 +149,20 @@ class ControlReverse:
         alias = self.imports.peek("pullback._registry", "unbroadcast")
         shapes = set()
         targets = set()
-        for node in gast.walk(expr):
+        for node in walk(expr):
             if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
                     node.func.id == alias and len(node.args) == 2 and \
                     isinstance(node.args[1], gast.Name):
                 shapes.add(node.args[1].id)
                 targets.add(id(node.args[1]))
-        values = {n.id for n in gast.walk(expr) if isinstance(n, gast.Name)
+        values = {n.id for n in walk(expr) if isinstance(n, gast.Name)
                   and id(n) not in targets}
         return values, shapes - values
 
     def shape_of(self, expr):
         """Point unbroadcast at a saved shape (``saved_x_shape[-1]``) for shape-only names."""
         alias = self.imports.peek("pullback._registry", "unbroadcast")
-        for node in gast.walk(expr):
+        for node in walk(expr):
             if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
                     node.func.id == alias and len(node.args) == 2 and \
                     isinstance(node.args[1], gast.Name) and node.args[1].id in self.shape_only:

@@ -26,6 +26,7 @@ import numpy as np
 
 import gast
 
+from ._clone import walk
 __all__ = ["Facts", "broadcast", "layout_of"]
 
 _BINOPS = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
@@ -152,7 +153,7 @@ class Facts:
             return
         if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
             return  # in place: the buffer keeps its shape and dtype
-        for node in gast.walk(stmt):  # anything else: what it binds is unknown afterwards
+        for node in walk(stmt):  # anything else: what it binds is unknown afterwards
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
                 self._set(node.id, None, None, False)
 

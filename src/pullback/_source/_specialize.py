@@ -23,7 +23,7 @@ import numpy as np
 
 import gast
 
-from ._clone import clone
+from ._clone import clone, walk
 from ._shapes import Facts, _axes, broadcast
 
 __all__ = ["specialize"]
@@ -45,7 +45,7 @@ def _num(v):
 
 
 def _names(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
 
 
 class _Rules:
@@ -203,7 +203,7 @@ def specialize(function, layout, numpy_names, numpy_alias, imports, dead_code):
 
 
 def _writes_into_arrays(function):
-    for node in gast.walk(function):
+    for node in walk(function):
         if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(
                 node.ctx, gast.Store):
             return True
@@ -268,7 +268,7 @@ class _Pass:
         stacks, shape_stacks = {}, {}
         facts = _RuleFacts(self.layout, self.numpy_names, self.rules)
         stores = {}
-        for node in gast.walk(gast.Module(body=self.body, type_ignores=[])):
+        for node in walk(gast.Module(body=self.body, type_ignores=[])):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
                 stores[node.id] = stores.get(node.id, 0) + 1
         self.ranges = {s.targets[0].id for s in self.body if isinstance(s, gast.Assign) and len(
@@ -506,7 +506,7 @@ class _Pass:
     def propagate_constants(self):
         """A float constant assigned once at top level is written where it is used."""
         stores = {}
-        for node in gast.walk(gast.Module(body=self.body, type_ignores=[])):
+        for node in walk(gast.Module(body=self.body, type_ignores=[])):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
                 stores[node.id] = stores.get(node.id, 0) + 1
         from ._optimize import fold_constants
@@ -639,10 +639,10 @@ def _drop_unread_stacks(body):
     and ``S.pop()`` statements (a value saved for a rewrite that no longer needs it)."""
     module = gast.Module(body=body, type_ignores=[])
     uses, harmless = {}, {}
-    for node in gast.walk(module):
+    for node in walk(module):
         if isinstance(node, gast.Name):
             uses[node.id] = uses.get(node.id, 0) + 1
-    for node in gast.walk(module):
+    for node in walk(module):
         for field in ("body", "orelse"):
             block = getattr(node, field, None)
             for stmt in block if isinstance(block, list) else []:
@@ -805,7 +805,7 @@ class _Buffers:
         return out
 
     def step(self, stmt):
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, gast.Call) and not self._pure(node):
                 handed = set()
                 for arg in list(node.args) + [k.value for k in node.keywords]:
@@ -828,7 +828,7 @@ class _Buffers:
             return
         if isinstance(stmt, gast.AugAssign):
             return  # in place: the same buffer
-        stored = {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name) and
+        stored = {n.id for n in walk(stmt) if isinstance(n, gast.Name) and
                   isinstance(n.ctx, gast.Store)}
         if stored:
             joined = self._of(_names(stmt)) | self._new()
