@@ -495,6 +495,37 @@ def loop_condition_on_a_value_changed_later(w, x, k):
 case(loop_condition_on_a_value_changed_later, (0.9, 0.5, 2), wrt=(0, 1))
 
 
+def loop_recomputed_sine(w, x0):
+    # sin(x) is computed again going backward from the restored x, not saved
+    x = x0
+    for i in range(6):
+        if i % 2 == 0:
+            x = np.sin(x) * w
+        else:
+            x = x * w + np.cos(x)
+    return x
+
+
+case(loop_recomputed_sine, (0.8, 0.4), wrt=(0, 1))
+
+
+def loop_sine_read_in_other_branch(w, x0):
+    # s is set in one branch and read in the other: going backward the other branch must see
+    # the value the forward pass had, so it stays saved
+    x = x0
+    s = 0.5
+    for i in range(7):
+        if i % 3 == 0:
+            s = np.sin(x)
+            x = x * s * w
+        else:
+            x = x + s * w
+    return x + s
+
+
+case(loop_sine_read_in_other_branch, (0.9, 0.3), wrt=(0, 1))
+
+
 # === while loops ===============================================================================
 
 def while_data_dependent(x, w):

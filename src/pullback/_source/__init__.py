@@ -20,8 +20,8 @@ from ._lower import lower
 from ._naming import Namer
 from ._normalize import _params_of, normalize
 from ._optimize import (fold_constants, fold_into_copies, inline_conditions, merge_restarts,
-                        propagate_copies, recompute_loop_conditions, remove_dead_code,
-                        use_math_for_scalars)
+                        propagate_copies, recompute_loop_conditions, rematerialize,
+                        remove_dead_code, use_math_for_scalars)
 from ._reverse import Reverse
 from ._rulecode import RuleCode
 from ._specialize import specialize
@@ -326,6 +326,7 @@ class _Program:
                        lambda f: remove_dead_code(fold_constants(f), pure_np, library))
             function = remove_dead_code(function, pure_np, library)
         function = propagate_copies(recompute_loop_conditions(function))
+        function = rematerialize(function, self.imports.peek("math", None))
         function = inline_conditions(fold_into_copies(function))
         function = remove_dead_code(function, pure, library)
         self.functions.append(function)

@@ -14,7 +14,7 @@ from ._clone import clone, walk
 
 __all__ = ["remove_dead_code", "fold_constants", "use_math_for_scalars", "merge_restarts",
            "propagate_copies", "fold_into_copies", "recompute_loop_conditions",
-           "inline_conditions"]
+           "inline_conditions", "rematerialize"]
 
 # Calls that only compute a value: removable when their result is unused.
 _PURE_HELPERS = {"zeros_like", "unbroadcast", "take", "seed"}
@@ -504,3 +504,133 @@ def _blocks(function):
             if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
                 out.append(block)
     return out
+
+
+def rematerialize(function, math_name):
+    """In a loop over a range, a value ``t = math.f(v, ...)`` that the backward loop reads is
+    computed again there from the restored ``v`` instead of being saved on a stack each
+    iteration (a Python float costs more to keep than ``math.sin`` costs to call).  Only
+    ``math`` calls, whose arguments are either never assigned or saved just before the loop
+    overwrites them (so the backward loop restores exactly the values the call read)."""
+    if math_name is None:
+        return function
+    stores, by_name = {}, {}
+    for n in walk(function):
+        if isinstance(n, gast.Name):
+            by_name.setdefault(n.id, []).append(n)
+            if isinstance(n.ctx, (gast.Store, gast.Del)):
+                stores[n.id] = stores.get(n.id, 0) + 1
+    for forward, backward in _range_loop_pairs(function):
+        loops = (forward, backward)
+        for fblock, bblock in _matching_blocks(forward.body, backward.body):
+            _rematerialize_pair(fblock, bblock, loops, stores, by_name, math_name)
+    return function
+
+
+def _matching_blocks(fblock, bblock):
+    """The forward loop's body and the backward loop's, then the bodies (and else-blocks) of
+    the branches the two take on the same test: the forward pass's first ``if`` is the
+    backward pass's last."""
+    pairs = [(fblock, bblock)]
+    fifs = [s for s in fblock if isinstance(s, gast.If)]
+    bifs = [s for s in bblock if isinstance(s, gast.If)][::-1]
+    if len(fifs) == len(bifs) and all(gast.dump(f.test) == gast.dump(b.test)
+                                      for f, b in zip(fifs, bifs)):
+        for f, b in zip(fifs, bifs):
+            pairs += _matching_blocks(f.body, b.body)
+            if f.orelse and b.orelse:
+                pairs += _matching_blocks(f.orelse, b.orelse)
+    return pairs
+
+
+def _range_loop_pairs(function):
+    """(forward, backward) loops: ``for i in R`` and, later in the same block,
+    ``for i in reversed(R)``."""
+    pairs = []
+    for block in _blocks(function):
+        forwards = {}
+        for stmt in block:
+            if not (isinstance(stmt, gast.For) and isinstance(stmt.target, gast.Name)):
+                continue
+            it = stmt.iter
+            if isinstance(it, gast.Name):
+                forwards[(stmt.target.id, it.id)] = stmt
+            elif isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and \
+                    it.func.id == "reversed" and len(it.args) == 1 and isinstance(
+                        it.args[0], gast.Name):
+                forward = forwards.get((stmt.target.id, it.args[0].id))
+                if forward is not None:
+                    pairs.append((forward, stmt))
+    return pairs
+
+
+def _pop_of(stmt):
+    """(name, stack) of ``name = stack.pop()``; else None."""
+    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(
+            stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Call) and isinstance(
+            stmt.value.func, gast.Attribute) and stmt.value.func.attr == "pop" and \
+            not stmt.value.args and isinstance(stmt.value.func.value, gast.Name):
+        return stmt.targets[0].id, stmt.value.func.value.id
+    return None
+
+
+def _rematerialize_pair(body, backward_body, loops, stores, by_name, math_name):
+    forward, backward = loops
+    for j in range(len(body) - 1):
+        save, assign = body[j], body[j + 1]
+        if not (_is_append(save) and isinstance(save.value.args[0], gast.Name) and isinstance(
+                assign, gast.Assign) and len(assign.targets) == 1 and isinstance(
+                assign.targets[0], gast.Name) and assign.targets[0].id == save.value.args[0].id):
+            continue
+        t, stack, value = assign.targets[0].id, save.value.func.value.id, assign.value
+        if not (isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) and
+                isinstance(value.func.value, gast.Name) and value.func.value.id == math_name
+                and not value.keywords and all(isinstance(a, (gast.Name, gast.Constant))
+                                               for a in value.args)):
+            continue
+        if len(by_name.get(stack, [])) != 3:  # made, pushed here, popped once
+            continue
+        restored = {}
+        ok = True
+        for arg in value.args:
+            if not isinstance(arg, gast.Name) or not stores.get(arg.id):
+                continue  # a constant, or a name nothing assigns
+            v = arg.id
+            later = [q for q in range(len(body)) if v in _stores(body[q])]
+            if not later or later[0] <= j + 1 or not (
+                    _is_append(body[later[0] - 1]) and isinstance(
+                        body[later[0] - 1].value.args[0], gast.Name) and
+                    body[later[0] - 1].value.args[0].id == v):
+                ok = False  # not saved right before this iteration overwrites it
+                break
+            saved_on = body[later[0] - 1].value.func.value.id
+            pops = [p for p, s in enumerate(backward_body) if _pop_of(s) == (v, saved_on)]
+            if len(pops) != 1:
+                ok = False
+                break
+            restored[v] = pops[0]
+        if not ok:
+            continue
+        pop = [p for p, s in enumerate(backward_body) if _pop_of(s) == (t, stack)]
+        uses = [p for p, s in enumerate(backward_body) if any(
+            isinstance(n, gast.Name) and n.id == t and isinstance(n.ctx, gast.Load)
+            for n in walk(s))]
+        if len(pop) != 1 or not uses:
+            continue
+        at = max(restored.values(), default=-1) + 1
+        here = {id(n) for stmt in backward_body for n in walk(stmt)}
+        if any(isinstance(n, gast.Name) and n.id == t and isinstance(n.ctx, gast.Load) and
+               id(n) not in here for n in walk(backward)):
+            continue  # read elsewhere going backward: there it must be the restored value
+        inside = {id(n) for loop in (forward, backward) for n in walk(loop)}
+        outside = [n for n in by_name.get(t, []) if isinstance(n.ctx, gast.Load) and
+                   id(n) not in inside]
+        between = [s for s in backward_body[at:uses[0]] if (_stores(s) & (set(restored) | {t}))]
+        if outside or uses[0] < at or between or pop[0] < uses[-1]:
+            continue
+        body.remove(save)
+        del backward_body[pop[0]]
+        backward_body.insert(at, gast.Assign(
+            targets=[gast.Name(id=t, ctx=gast.Store(), annotation=None, type_comment=None)],
+            value=clone(value), type_comment=None))
+        return _rematerialize_pair(body, backward_body, loops, stores, by_name, math_name)
