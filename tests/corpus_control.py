@@ -526,6 +526,22 @@ def loop_sine_read_in_other_branch(w, x0):
 case(loop_sine_read_in_other_branch, (0.9, 0.3), wrt=(0, 1))
 
 
+def loop_in_a_branch_not_taken(x, w, threshold):
+    # a loop inside a branch: after the branch the backward pass reads the shape of what the
+    # loop assigns, which the loop saved only if it ran
+    v0 = np.sin(x)
+    v1 = np.cos(x) * w
+    if np.sum(v0 * x) > threshold:
+        for i in range(3):
+            v0 = v0 + 0.5 * np.tanh(v1)
+            v1 = np.tanh(x + w)
+    return np.sum(v0 * v1)
+
+
+case(loop_in_a_branch_not_taken, (_normal(70, 3), 0.4, 100.0), wrt=(0, 1), name="skipped")
+case(loop_in_a_branch_not_taken, (_normal(70, 3), 0.4, -100.0), wrt=(0, 1), name="taken")
+
+
 # === while loops ===============================================================================
 
 def while_data_dependent(x, w):

@@ -160,12 +160,16 @@ class ControlReverse:
         return values, shapes - values
 
     def shape_of(self, expr):
-        """Point unbroadcast at a saved shape (``saved_x_shape[-1]``) for shape-only names."""
+        """Point unbroadcast at a saved shape (``saved_x_shape[-1]``) for shape-only names,
+        inside the loop that assigns them (after it, the name itself has its final shape --
+        and in a branch not taken, nothing was saved)."""
         alias = self.imports.peek("pullback._registry", "unbroadcast")
+        emitting = getattr(self, "_emitting", ())
         for node in walk(expr):
             if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
                     node.func.id == alias and len(node.args) == 2 and \
-                    isinstance(node.args[1], gast.Name) and node.args[1].id in self.shape_only:
+                    isinstance(node.args[1], gast.Name) and node.args[1].id in self.shape_only \
+                    and self.loop_of.get(node.args[1].id) in emitting:
                 stack = self.stack(f"{node.args[1].id}_shape")
                 node.args[1] = gast.Subscript(value=_name(stack), slice=gast.UnaryOp(
                     op=gast.USub(), operand=_const(1)), ctx=gast.Load())
@@ -315,7 +319,9 @@ class ControlReverse:
             for name in sorted(_names(node.target) & self.saved):
                 body.append(_assign(name, _method(self.stack(f"{name}_loop"), "pop", [])))
         inner = dict(adj)
+        self._emitting = getattr(self, "_emitting", ()) + (id(node),)
         self._backward_block(node.body, inner, body, [None])
+        self._emitting = self._emitting[:-1]
         for name in carried:
             adj[name] = _name(self.own[name])
         after = [gast.Expr(value=_method(self.stack(f"{name}_shape"), "pop", []))
