@@ -563,3 +563,31 @@ def test_unsupported_construct_falls_back_to_tape_in_auto_mode(bad):
     assert re.search(rf"\b{lineno}\b", reason), f"line {lineno} not named in {reason!r}"
     tape_grads = pb.grad(bad.fn, mode="tape")(*copy.deepcopy(bad.args))
     np.testing.assert_allclose(grads, tape_grads, rtol=1e-10, atol=1e-12)
+
+
+def test_tracebacks_show_each_generated_functions_own_lines(tmp_path):
+    """Two functions both named ``f`` (in two files) get generated code under two linecache
+    names: an error inside either one shows that one's line."""
+    import importlib.util
+    import linecache
+    import traceback
+
+    fns = []
+    for name, body in (("first_module", "np.sum(x @ x)"), ("second_module", "np.sum(x.T @ x.T)")):
+        path = tmp_path / f"{name}.py"
+        path.write_text(f"import numpy as np\n\n\ndef f(x):\n    return {body}\n")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        fns.append(module.f)
+    shown = []
+    for fn in fns:
+        df = pb.grad(fn, mode="source")
+        with pytest.raises(ValueError) as info:
+            df(np.ones((2, 3)))              # the product's shapes do not match
+        frame = traceback.extract_tb(info.value.__traceback__)[-1]
+        assert frame.filename.startswith("<pullback: gradient of f (")
+        line = linecache.getline(frame.filename, frame.lineno)
+        assert line.strip() and line in df.source
+        shown.append(frame.filename)
+    assert shown[0] != shown[1]

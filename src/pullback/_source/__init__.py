@@ -58,11 +58,21 @@ def generate(fn, wrt, kinds, value=True, layout=None):
     entry = program.main(src, wrt, kinds, value, layout)
     module = gast.Module(body=program.header() + program.functions, type_ignores=[])
     text = program.title() + emit(module, program.comments)
-    filename = f"<pullback: gradient of {fn.__qualname__}>"
+    filename = source_name(fn, src, text)
     made = compile_module(text, filename, program.owners)
     generated = Generated(text, made[entry], filename)
     generated.with_value = value
     return generated
+
+
+def source_name(fn, src, text):
+    """The file name tracebacks show for generated code: the function, where it is defined,
+    and a digest of the text (two functions named ``f``, or one function's code for two
+    layouts, never share an entry in linecache)."""
+    import hashlib
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+    where = f"{os.path.basename(src.filename)}, line {src.node.lineno}"
+    return f"<pullback: gradient of {fn.__qualname__} ({where}) {digest}>"
 
 
 def _names_in(node):

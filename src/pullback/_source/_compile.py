@@ -4,6 +4,7 @@
 import ast
 import builtins
 import linecache
+import weakref
 
 __all__ = ["compile_module"]
 
@@ -52,4 +53,12 @@ def compile_module(text, filename, functions):
         namespaces.append(namespace)
     for namespace in namespaces:
         namespace.update(made)
+    if made:  # the text leaves linecache with the code (caches stay bounded)
+        weakref.finalize(next(iter(made.values())), _forget, filename, lines)
     return made
+
+
+def _forget(filename, lines):
+    entry = linecache.cache.get(filename)
+    if entry is not None and entry[2] is lines:
+        del linecache.cache[filename]
