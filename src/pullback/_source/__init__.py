@@ -20,8 +20,8 @@ from ._lower import lower
 from ._naming import Namer
 from ._normalize import _params_of, normalize
 from ._optimize import (fold_constants, fold_into_copies, inline_conditions, merge_restarts,
-                        propagate_copies, recompute_loop_conditions, rematerialize,
-                        remove_dead_code, use_math_for_scalars)
+                        propagate_copies, remove_dead_code, use_math_for_scalars)
+from ._rerun import recompute_loop_conditions, rematerialize
 from ._reverse import Reverse
 from ._rulecode import RuleCode
 from ._specialize import specialize

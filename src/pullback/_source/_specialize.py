@@ -1,8 +1,9 @@
 """Specialize: the array code an expert writes, once the arguments' layout is known.
 
 Runs on a generated function after the other optimizations, with the layout of its arguments
-(symbolic shapes and dtypes, see ``_shapes``).  It rewrites top-level statements only (loops and
-branches stay as they are), and every rewrite is exact for every call with that layout:
+(symbolic shapes and dtypes, see ``_shapes``).  It rewrites top-level statements, and the
+bodies of straight-line loops over ``range`` whose shapes do not change from one iteration to
+the next (rewrites 1 and 2 only); every rewrite is exact for every call with that layout:
 
 1. ``unbroadcast(e, t)`` where ``e`` already has ``t``'s shape is ``e``; where only leading axes
    are summed it is ``np.sum(e, axis=...)``.
@@ -15,16 +16,20 @@ branches stay as they are), and every rewrite is exact for every call with that 
    of it is read afterwards: ``bx = bx + e`` becomes ``bx += e`` and ``t2 = np.exp(t1)`` becomes
    ``t2 = np.exp(t1, out=t1)``.
 
-Functions that write into arrays (``x[i] = v``) are left alone.
+Functions that write into arrays (``x[i] = v``) are left alone.  What the rules' results are
+is ``_rulefacts``' business; which arrays each name may hold, ``_buffers``'; saved stacks,
+``_stacks``'.
 """
-
 
 import numpy as np
 
 import gast
 
+from ._buffers import Buffers
 from ._clone import clone, walk
-from ._shapes import Facts, _axes, broadcast
+from ._rulefacts import RuleFacts, Rules
+from ._shapes import _axes, broadcast
+from ._stacks import drop_unread_stacks, is_shape_of, record, stack_push
 
 __all__ = ["specialize"]
 
@@ -48,144 +53,12 @@ def _names(node):
     return {n.id for n in walk(node) if isinstance(n, gast.Name)}
 
 
-class _Rules:
-    """The aliases the generated module gave the rules this pass understands."""
-
-    def __init__(self, imports):
-        self.unbroadcast = imports.peek("pullback._registry", "unbroadcast")
-        self.sum = imports.peek("pullback._rules.reductions", "_sum_vjp")
-        self.mean = imports.peek("pullback._rules.reductions", "_mean_vjp")
-        self.matmul_a = imports.peek("pullback._rules.linalg", "_matmul_vjp_a")
-        self.matmul_b = imports.peek("pullback._rules.linalg", "_matmul_vjp_b")
-        self.imports = imports
-
-    def vjp_argnum(self, node):
-        """For ``alias(ans, *args)(g)`` with ``alias`` a VJP of pullback's own registry bound in
-        the module: the position of the argument whose gradient it returns (a VJP returns the
-        argument's shape, which the rule tests assert for every rule); else None."""
-        if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Call) and len(
-                node.args) == 1 and isinstance(node.func.func, gast.Name)):
-            return None
-        bound = self.imports.bound_rule(node.func.func.id)
-        if bound is None:
-            return None
-        prim, which, argnum = bound
-        maker = prim.vjp_maker(argnum) if which == "vjp" else None
-        if maker is None or not str(getattr(maker, "__module__", "")).startswith("pullback."):
-            return None
-        return argnum + 1  # after the answer
-
-    def rule_call(self, node):
-        """(alias, rule args, rule keywords, cotangent) of ``alias(ans, ...)(g)``, or None."""
-        if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Call) and len(
-                node.args) == 1 and not node.keywords):
-            return None
-        inner = node.func
-        if not isinstance(inner.func, gast.Name) or inner.func.id is None:
-            return None
-        alias = inner.func.id
-        if alias not in (self.sum, self.mean, self.matmul_a, self.matmul_b):
-            return None
-        return alias, inner.args, inner.keywords, node.args[0]
-
-    def is_unbroadcast(self, node):
-        return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
-            self.unbroadcast is not None and node.func.id == self.unbroadcast and \
-            len(node.args) == 2 and not node.keywords
-
-
-class _RuleFacts(Facts):
-    """Facts that also know the shapes of the rules' results."""
-
-    def __init__(self, layout, numpy_names, rules):
-        super().__init__(layout, numpy_names)
-        self.rules = rules
-        math = rules.imports.peek("math", None)
-        if math is not None:
-            self.math_names = {math}
-        self.stacks = None        # inside a loop: stack -> facts of what the loops push
-        self.shape_stacks = None  # inside a loop: stack -> the shape whose np.shape it holds
-
-    def infer(self, node):
-        if self.stacks is not None:
-            stack = _stack_read(node)
-            if stack is not None:
-                found = self.stacks.get(stack)
-                return (found[0], found[1], False) if found else (None, None, False)
-        return super().infer(node)
-
-    def target_shape(self, node):
-        """The shape ``unbroadcast`` sums to: its target's, or a saved ``np.shape``."""
-        if self.shape_stacks is not None:
-            stack = _stack_read(node)
-            if stack is not None:
-                return self.shape_stacks.get(stack)
-        return self.shape_of(node)
-
-    def _call(self, node):
-        if self.rules.is_unbroadcast(node):
-            shape = self.target_shape(node.args[1])
-            return shape, self.infer(node.args[0])[1] if shape is not None else None, False
-        found = self.rules.rule_call(node)
-        if found is None:
-            position = self.rules.vjp_argnum(node)
-            if position is not None and position < len(node.func.args):
-                shape, dtype, _ = self.infer(node.func.args[position])
-                g = self.infer(node.args[0])[1]
-                # the gradient of a float argument, from a cotangent of the same float dtype:
-                # that dtype (pullback's rules compute in the dtypes they are given)
-                same = isinstance(dtype, np.dtype) and dtype.kind == "f" and g == dtype
-                return shape, dtype if same else None, False
-            return super()._call(node)
-        alias, args, keywords, g = found
-        dg = self.infer(g)[1]
-        if alias in (self.rules.sum, self.rules.mean) and len(args) == 2:
-            if any(k.arg not in ("axis", "keepdims") for k in keywords):
-                return None, None, False
-            dtype = dg
-            if alias == self.rules.mean and dg is not None:
-                dtype = _resolve(np.true_divide, (dg, int))
-            return self.shape_of(args[1]), dtype, False
-        if len(args) == 3 and not keywords:
-            a, b = args[1], args[2]
-            return self.shape_of(a if alias == self.rules.matmul_a else b), None, False
-        return None, None, False
-
-
-def _stack_read(node):
-    """The stack a value comes from: ``S.pop()`` or ``S[-1]``; else None."""
-    if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
-            node.func.attr == "pop" and not node.args and isinstance(node.func.value, gast.Name):
-        return node.func.value.id
-    if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) and (
-            isinstance(node.slice, gast.UnaryOp) and isinstance(node.slice.op, gast.USub)
-            and isinstance(node.slice.operand, gast.Constant) and node.slice.operand.value == 1):
-        return node.value.id
-    return None
-
-
-def _stack_push(stmt):
-    """(stack, pushed expression) of ``S.append(e)``; else None."""
-    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) and isinstance(
-            stmt.value.func, gast.Attribute) and stmt.value.func.attr == "append" and \
-            isinstance(stmt.value.func.value, gast.Name) and len(stmt.value.args) == 1:
-        return stmt.value.func.value.id, stmt.value.args[0]
-    return None
-
-
-def _resolve(ufunc, dtypes):
-    try:
-        return ufunc.resolve_dtypes(tuple(dtypes) + (None,))[-1]
-    except (TypeError, ValueError):
-        return None
-
-
 def specialize(function, layout, numpy_names, numpy_alias, imports, dead_code):
     """Rewrite ``function`` (a gast FunctionDef) for arguments of ``layout``; see the module.
     ``dead_code(function)`` removes what the rewrites leave unused, before writing in place."""
     if not layout or _writes_into_arrays(function):
         return function
-    rules = _Rules(imports)
+    rules = Rules(imports)
     np_name = numpy_alias
     sources = _dimension_sources(layout)
     pass_ = _Pass(function.body, layout, numpy_names | {np_name}, np_name, rules, imports,
@@ -195,7 +68,7 @@ def specialize(function, layout, numpy_names, numpy_alias, imports, dead_code):
     pass_.lazy_reductions()
     pass_.propagate_constants()
     pass_.aliases()
-    _drop_unread_stacks(function.body)
+    drop_unread_stacks(function.body)
     dead_code(function)
     pass_.body = function.body
     pass_.in_place()
@@ -239,7 +112,7 @@ class _Pass:
     def facts(self, upto=None):
         """Facts after the first ``upto`` top-level statements (all by default), with the
         shapes the original code had for names whose statements ``lazy_reductions`` rewrote."""
-        facts = _RuleFacts(self.layout, self.numpy_names, self.rules)
+        facts = RuleFacts(self.layout, self.numpy_names, self.rules)
         for stmt in self.body[:upto] if upto is not None else self.body:
             self._step(facts, stmt, virtual=True)
         return facts
@@ -251,7 +124,7 @@ class _Pass:
     # --- 1 and 2: unbroadcast and matmul VJPs as plain NumPy ---------------------------------
 
     def products(self):
-        facts = _RuleFacts(self.layout, self.numpy_names, self.rules)
+        facts = RuleFacts(self.layout, self.numpy_names, self.rules)
         for stmt in self.body:
             if isinstance(stmt, gast.Assign):
                 stmt.value = _Products(self, facts).visit(stmt.value)
@@ -266,7 +139,7 @@ class _Pass:
         The values a loop pushes on a stack have the facts they had when pushed; the backward
         loop that pops them (inside a loop, never before) sees those."""
         stacks, shape_stacks = {}, {}
-        facts = _RuleFacts(self.layout, self.numpy_names, self.rules)
+        facts = RuleFacts(self.layout, self.numpy_names, self.rules)
         stores = {}
         for node in walk(gast.Module(body=self.body, type_ignores=[])):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
@@ -281,11 +154,11 @@ class _Pass:
                 if head is not None:
                     inner = head.copy()
                     for inside in stmt.body:
-                        push = _stack_push(inside)
+                        push = stack_push(inside)
                         if push is not None:
-                            _record(stacks, push[0], inner.infer(push[1]))
-                            if _is_shape_of(push[1], self.numpy_names):
-                                _record(shape_stacks, push[0],
+                            record(stacks, push[0], inner.infer(push[1]))
+                            if is_shape_of(push[1], self.numpy_names):
+                                record(shape_stacks, push[0],
                                         (inner.shape_of(push[1].args[0]), None))
                         if isinstance(inside, gast.Assign):
                             inside.value = _Products(self, inner).visit(inside.value)
@@ -542,7 +415,7 @@ class _Pass:
         """``v = x * 1.0`` (or ``1.0 * x``, ``x / 1.0``) with nothing to broadcast or convert
         is ``v = x``: when ``x`` is a name, the in-place pass below knows the two share a
         buffer."""
-        facts = _RuleFacts(self.layout, self.numpy_names, self.rules)
+        facts = RuleFacts(self.layout, self.numpy_names, self.rules)
         for stmt in self.body:
             if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.BinOp):
                 v = stmt.value
@@ -563,11 +436,11 @@ class _Pass:
     # --- 4: in place -------------------------------------------------------------------------
 
     def in_place(self):
-        buffers = _Buffers(self.imports, self.numpy_names)
+        buffers = Buffers(self.imports, self.numpy_names)
         later = [set() for _ in self.body] + [set()]
         for k in range(len(self.body) - 1, -1, -1):
             later[k] = later[k + 1] | _names(self.body[k])
-        facts = _RuleFacts(self.layout, self.numpy_names, self.rules)
+        facts = RuleFacts(self.layout, self.numpy_names, self.rules)
         for k, stmt in enumerate(self.body):
             new = self._in_place(stmt, facts, buffers, later[k + 1])
             if new is not None:
@@ -618,69 +491,6 @@ class _Pass:
 
 def _straight(body):
     return all(isinstance(s, (gast.Assign, gast.Expr, gast.AugAssign)) for s in body)
-
-
-def _record(table, key, found):
-    shape, dtype = found[0], found[1]
-    if key in table and table[key] != (shape, dtype):
-        table[key] = None  # pushed with different facts: unknown
-    elif key not in table:
-        table[key] = (shape, dtype) if shape is not None else None
-
-
-def _is_shape_of(node, numpy_names):
-    return isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
-        node.func.attr == "shape" and isinstance(node.func.value, gast.Name) and \
-        node.func.value.id in numpy_names and len(node.args) == 1 and not node.keywords
-
-
-def _drop_unread_stacks(body):
-    """Remove a saved stack that nothing reads any more: its ``S = []``, ``S.append(...)``
-    and ``S.pop()`` statements (a value saved for a rewrite that no longer needs it)."""
-    module = gast.Module(body=body, type_ignores=[])
-    uses, harmless = {}, {}
-    for node in walk(module):
-        if isinstance(node, gast.Name):
-            uses[node.id] = uses.get(node.id, 0) + 1
-    for node in walk(module):
-        for field in ("body", "orelse"):
-            block = getattr(node, field, None)
-            for stmt in block if isinstance(block, list) else []:
-                name = _stack_statement(stmt)
-                if name is not None:
-                    harmless[name] = harmless.get(name, 0) + 1
-    dead = {name for name, n in harmless.items() if uses.get(name) == n}
-    if not dead:
-        return
-
-    def prune(block):
-        kept = []
-        for stmt in block:
-            if _stack_statement(stmt) in dead:
-                continue
-            for field in ("body", "orelse"):
-                inner = getattr(stmt, field, None)
-                if isinstance(inner, list) and inner:
-                    prune(inner)
-                    if not inner:
-                        inner.append(gast.Pass())
-            kept.append(stmt)
-        block[:] = kept
-    prune(body)
-
-
-def _stack_statement(stmt):
-    """The stack ``S`` of ``S = []``, ``S.append(e)`` or ``S.pop()`` as a statement."""
-    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(
-            stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.List) and \
-            not stmt.value.elts:
-        return stmt.targets[0].id
-    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) and isinstance(
-            stmt.value.func, gast.Attribute) and isinstance(stmt.value.func.value, gast.Name):
-        call = stmt.value
-        if call.func.attr == "pop" and not call.args or call.func.attr == "append":
-            return call.func.value.id
-    return None
 
 
 class _Products(gast.NodeTransformer):
@@ -757,101 +567,3 @@ def _is_one(node):
         node.value == 1
 
 
-class _Buffers:
-    """Which arrays each name may hold, statement by statement, and which arrays have escaped.
-
-    A fresh result is a new buffer; ``a = b`` makes ``a`` hold what ``b`` holds; any other value
-    (a view, a rule's result, an unknown call) may be any buffer its expression mentions, or a
-    new one.  Inside a loop or branch everything a stored name may hold is joined with
-    everything the block mentions: a loop body runs again, so order there means nothing.  A
-    buffer escapes, for good, when it is handed to code that may keep it (a list's append, a
-    user function, a generated helper)."""
-
-    def __init__(self, imports, numpy_names):
-        self.imports = imports
-        self.facts = Facts({}, numpy_names)
-        self.holds = {}      # name -> set of buffer ids
-        self.escaped = set()
-        self._count = 0
-
-    def _new(self):
-        self._count += 1
-        return {self._count}
-
-    def sharing(self, name):
-        """The names that may hold a buffer ``name`` may hold."""
-        mine = self.holds.get(name, set())
-        return {n for n, held in self.holds.items() if held & mine}
-
-    def free(self, name):
-        """Whether ``name``'s buffers are known and have not escaped."""
-        mine = self.holds.get(name)
-        return bool(mine) and not mine & self.escaped
-
-    def _pure(self, call):
-        if self.facts.numpy_function(call) is not None:
-            return True
-        func = call.func
-        if isinstance(func, gast.Name) and self.imports.is_library(func.id):
-            return True
-        if isinstance(func, gast.Call):  # a rule's maker called with the cotangent
-            return self._pure(func)
-        return False
-
-    def _of(self, names):
-        out = set()
-        for n in names:
-            out |= self.holds.get(n, set())
-        return out
-
-    def step(self, stmt):
-        for node in walk(stmt):
-            if isinstance(node, gast.Call) and not self._pure(node):
-                handed = set()
-                for arg in list(node.args) + [k.value for k in node.keywords]:
-                    handed |= _names(arg)
-                if isinstance(node.func, gast.Attribute):
-                    handed |= _names(node.func.value)
-                self.escaped |= self._of(handed)
-        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(
-                stmt.targets[0], gast.Name):
-            target, value = stmt.targets[0].id, stmt.value
-            if isinstance(value, gast.Name):
-                self.holds[target] = set(self.holds.get(value.id, set()))
-            elif isinstance(value, gast.Call) and any(k.arg == "out" for k in value.keywords):
-                out = next(k.value for k in value.keywords if k.arg == "out")
-                self.holds[target] = self._of(_names(out)) or self._new()
-            elif _fresh_expression(value, self.facts):
-                self.holds[target] = self._new()
-            else:
-                self.holds[target] = self._of(_names(value)) | self._new()
-            return
-        if isinstance(stmt, gast.AugAssign):
-            return  # in place: the same buffer
-        stored = {n.id for n in walk(stmt) if isinstance(n, gast.Name) and
-                  isinstance(n.ctx, gast.Store)}
-        if stored:
-            joined = self._of(_names(stmt)) | self._new()
-            for name in _names(stmt):
-                if name in stored or self.holds.get(name, set()) & joined:
-                    self.holds[name] = set(joined)
-            for name in stored:
-                self.holds[name] = set(joined)
-
-
-def _fresh_expression(value, facts):
-    """Arithmetic or a ufunc at the top of the expression: a new array (or a scalar)."""
-    if isinstance(value, (gast.BinOp, gast.UnaryOp)):
-        return True
-    if isinstance(value, gast.Call):
-        fn = facts.numpy_function(value)
-        if isinstance(fn, np.ufunc):
-            return not value.keywords
-        return getattr(fn, "__name__", None) in _NEW_ARRAYS
-    return isinstance(value, gast.Constant)
-
-
-# NumPy functions that always return a new array or scalar, never a view of an argument.
-_NEW_ARRAYS = {"sum", "mean", "max", "min", "amax", "amin", "prod", "std", "var", "outer",
-               "dot", "matmul", "inner", "vdot", "cumsum", "cumprod", "zeros_like", "ones_like",
-               "zeros", "ones", "full", "copy"}
