@@ -10,7 +10,7 @@ loop restores anyway (``math.sin(x)`` after ``x = saved_x.pop()``): no stack for
 import gast
 
 from ._clone import clone, walk
-from ._optimize import blocks, inner_blocks, is_append, stores_of
+from ._optimize import blocks, is_append, stores_of
 
 __all__ = ["recompute_loop_conditions", "rematerialize"]
 
@@ -19,37 +19,26 @@ _PURE_TESTS = (gast.BinOp, gast.Compare, gast.UnaryOp, gast.BoolOp, gast.Constan
                gast.operator, gast.cmpop, gast.unaryop, gast.boolop, gast.expr_context)
 
 
-def recompute_loop_conditions(function):
-    """A value that depends only on the loop variable of a loop over a range and on names
-    nothing assigns -- a branch condition like ``i % 3 == 0``, a constant like ``-k`` -- is
-    computed again by the backward loop, which walks the same range backward, instead of being
-    saved on a stack each iteration."""
+def _name_tables(function):
+    """(how many times each name is assigned, every Name node of each name)."""
     stores, by_name = {}, {}
     for n in walk(function):
         if isinstance(n, gast.Name):
             by_name.setdefault(n.id, []).append(n)
             if isinstance(n.ctx, (gast.Store, gast.Del)):
                 stores[n.id] = stores.get(n.id, 0) + 1
-    _conditions_block(function.body, stores, (function, by_name))
+    return stores, by_name
+
+
+def recompute_loop_conditions(function):
+    """A value that depends only on the loop variable of a loop over a range and on names
+    nothing assigns -- a branch condition like ``i % 3 == 0``, a constant like ``-k`` -- is
+    computed again by the backward loop, which walks the same range backward, instead of being
+    saved on a stack each iteration."""
+    stores, by_name = _name_tables(function)
+    for forward, backward in _range_loop_pairs(function):
+        _recompute(forward, backward, stores, (function, by_name))
     return function
-
-
-def _conditions_block(body, stores, context):
-    for stmt in body:
-        for inner in inner_blocks(stmt):
-            _conditions_block(inner, stores, context)
-    forwards = {}
-    for stmt in body:
-        if isinstance(stmt, gast.For) and isinstance(stmt.target, gast.Name):
-            it = stmt.iter
-            if isinstance(it, gast.Name):
-                forwards[(stmt.target.id, it.id)] = stmt
-            elif isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and \
-                    it.func.id == "reversed" and len(it.args) == 1 and isinstance(
-                        it.args[0], gast.Name):
-                forward = forwards.get((stmt.target.id, it.args[0].id))
-                if forward is not None:
-                    _recompute(forward, stmt, stores, context)
 
 
 def _recompute(forward, backward, stores, context):
@@ -115,12 +104,7 @@ def rematerialize(function, math_name):
     overwrites them (so the backward loop restores exactly the values the call read)."""
     if math_name is None:
         return function
-    stores, by_name = {}, {}
-    for n in walk(function):
-        if isinstance(n, gast.Name):
-            by_name.setdefault(n.id, []).append(n)
-            if isinstance(n.ctx, (gast.Store, gast.Del)):
-                stores[n.id] = stores.get(n.id, 0) + 1
+    stores, by_name = _name_tables(function)
     for forward, backward in _range_loop_pairs(function):
         loops = (forward, backward)
         for fblock, bblock in _matching_blocks(forward.body, backward.body):
