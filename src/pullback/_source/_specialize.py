@@ -60,9 +60,13 @@ def specialize(function, layout, numpy_names, numpy_alias, imports, dead_code):
         return function
     rules = Rules(imports)
     np_name = numpy_alias
-    sources = _dimension_sources(layout)
+    assigned = {n.id for n in walk(function) if isinstance(n, gast.Name) and isinstance(
+        n.ctx, gast.Store)}
+    # sizes are read from arguments the function never rebinds (a loop may reuse a name)
+    readable = {p: v for p, v in layout.items() if p not in assigned}
     pass_ = _Pass(function.body, layout, numpy_names | {np_name}, np_name, rules, imports,
-                  sources)
+                  _dimension_sources(readable))
+    pass_.readable = set(readable)
     pass_.loops()
     pass_.products()
     pass_.lazy_reductions()
@@ -256,7 +260,8 @@ class _Pass:
     def _count(self, full, axes):
         """An expression for the number of elements each reduced slice has."""
         for param, (dims, _) in self.layout.items():
-            if tuple(dims) == full and len(axes) == len(full) and full:
+            if tuple(dims) == full and len(axes) == len(full) and full and \
+                    param in self.readable:
                 return _attr(_name(param), "size")
         factors = []
         for i in sorted(axes):
