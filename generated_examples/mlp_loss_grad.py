@@ -2,8 +2,6 @@
 # Regenerate it rather than edit it.
 import numpy as np
 from pullback._registry import unbroadcast
-from pullback._rules.linalg import _matmul_vjp_a as matmul_vjp_a
-from pullback._rules.linalg import _matmul_vjp_b as matmul_vjp_b
 from pullback._rules.reductions import _mean_vjp as mean_vjp
 from pullback._rules.reductions import _sum_vjp as sum_vjp
 from pullback._runtime import rule
@@ -52,8 +50,8 @@ def grad_mlp_loss(params, x, y):
     params_W1 = params['W1']
     t1 = x @ params_W1
     params_b1 = params['b1']
-    t2 = t1 + params_b1
-    h = np.tanh(t2)
+    t2 = np.add(t1, params_b1, out=t1)
+    h = np.tanh(t2, out=t2)
     # line 40: logits = h @ params["W2"] + params["b2"]
     params_W2 = params['W2']
     t3 = h @ params_W2
@@ -68,11 +66,10 @@ def grad_mlp_loss(params, x, y):
     # line 40: logits = h @ params["W2"] + params["b2"]
     bt3 = unbroadcast(blogits_from_softmax_cross_entropy, t3)
     bparams_b2 = unbroadcast(blogits_from_softmax_cross_entropy, params_b2)
-    bh = matmul_vjp_a(None, h, params_W2)(bt3)
-    bparams_W2 = matmul_vjp_b(None, h, params_W2)(bt3)
+    bh = bt3 @ params_W2.T
+    bparams_W2 = h.T @ bt3
     # line 39: h = np.tanh(x @ params["W1"] + params["b1"])
     bt2 = bh * (1 - h * h)
-    bt1 = unbroadcast(bt2, t1)
-    bparams_b1 = unbroadcast(bt2, params_b1)
-    bparams_W1 = matmul_vjp_b(None, x, params_W1)(bt1)
+    bparams_b1 = np.sum(bt2, axis=0)
+    bparams_W1 = x.T @ bt2
     return (tree_grad(params, {('W1',): bparams_W1, ('W2',): bparams_W2, ('b1',): bparams_b1, ('b2',): bparams_b2}),)

@@ -9,11 +9,14 @@ and the generated text must show that the rewrite happened (so a test cannot pas
 rewrite silently not applying).
 """
 
+import copy
+
 import numpy as np
 import pytest
 
 import pullback as pb
 from pullback._grad import clear_cache
+from pullback._structure import flatten, unflatten
 
 
 # --- the functions ------------------------------------------------------------------------------
@@ -146,6 +149,23 @@ def read_later_through_reshape(x):
     return np.sum(w * w) + np.sum(r)
 
 
+def mlp_params(params, x, y):
+    h = np.tanh(x @ params["W1"] + params["b1"])
+    out = h @ params["W2"] + params["b2"]
+    return np.mean((out - y) ** 2)
+
+
+def layers_list(layers, x):
+    for layer in layers:
+        x = np.tanh(x @ layer[0] + layer[1])
+    return np.sum(x ** 2)
+
+
+def nested_params(p, x):
+    z = x @ p["enc"]["W"] + p["enc"]["b"]
+    return np.mean(np.exp(z) * p["scale"])
+
+
 def rnn(Wx, Wh, b, xs, h0):
     h = h0
     for t in range(xs.shape[0]):
@@ -236,6 +256,15 @@ CASES = [
     (mean_of_row_sums, (0, 1), (_m((4, 3), 0), _m((4, 3), 1))),
     (mean_of_row_sums, (0, 1), (_m((4, 3), 0), _m(3, 1))),
     (mean_of_row_sums, (0, 1), (_m((4, 1), 0), _m((4, 3), 1))),
+    (mlp_params, 0, ({"W1": _m((3, 4), 0), "b1": _m(4, 1), "W2": _m((4, 2), 2),
+                      "b2": _m(2, 3)}, _m((5, 3), 4), _m((5, 2), 5))),
+    (mlp_params, 0, ({"W1": _m((3, 3), 0), "b1": _m(3, 1), "W2": _m((3, 3), 2),
+                      "b2": _m(3, 3)}, _m((3, 3), 4), _m((3, 3), 5))),
+    (mlp_params, (0, 1), ({"W1": _m((3, 4), 0), "b1": _m((1, 4), 1), "W2": _m((4, 1), 2),
+                           "b2": _m(1, 3)}, _m((5, 3), 4), _m((5, 1), 5))),
+    (layers_list, 0, ([(_m((3, 4), 0), _m(4, 1)), (_m((4, 4), 2), _m(4, 3))], _m((2, 3), 4))),
+    (nested_params, (0, 1), ({"enc": {"W": _m((3, 2), 0), "b": _m(2, 1)}, "scale": _m(2, 2)},
+                             _m((4, 3), 3))),
     (read_later_through_a_copy, 0, (_m((2, 3), 0),)),
     (read_later_through_a_view, 0, (_m((2, 3), 0),)),
     (read_later_through_a_transpose, 0, (_m((2, 3), 0),)),
@@ -253,11 +282,15 @@ CASES = [
 ]
 
 
+def _leaves(tree):
+    return flatten(tree)[0]
+
+
 def _id(case):
     fn, _, args = case
     shapes = ",".join("x".join(map(str, np.shape(a))) + (
         str(a.dtype) if isinstance(a, np.ndarray) and a.dtype != np.float64 else "")
-        for a in args)
+        for arg in args for a in _leaves(arg))
     return f"{fn.__name__}[{shapes}]"
 
 
@@ -270,24 +303,34 @@ def _positions(wrt):
 
 
 def _copies(args):
-    return tuple(np.array(a) if isinstance(a, np.ndarray) else a for a in args)
+    return copy.deepcopy(args)
 
 
 def _fd(fn, args, wrt, seed):
-    """Central difference along one random direction, in float64, against <grad, direction>."""
-    args64 = [np.asarray(a, dtype=np.float64) if isinstance(a, np.ndarray) and a.dtype.kind == "f"
-              else a for a in args]
+    """Central difference along one random direction, in float64, against <grad, direction>:
+    (the difference quotient, {position: direction, a tree like the argument})."""
     r = rng(100 + seed)
-    directions = {i: (r.standard_normal(np.shape(args64[i])) if np.ndim(args64[i])
-                      else float(r.standard_normal())) for i in _positions(wrt)}
+    directions = {}
+    for i in _positions(wrt):
+        leaves, spec = flatten(args[i])
+        directions[i] = unflatten(spec, [r.standard_normal(np.shape(leaf)) if np.ndim(leaf)
+                                         else float(r.standard_normal()) for leaf in leaves])
 
     def at(step):
-        moved = list(args64)
+        moved = list(args)
         for i, d in directions.items():
-            moved[i] = args64[i] + step * d
+            leaves, spec = flatten(args[i])
+            moved[i] = unflatten(spec, [np.asarray(leaf, dtype=np.float64) + step * dl
+                                        if np.ndim(leaf) else leaf + step * dl
+                                        for leaf, dl in zip(leaves, _leaves(d))])
         return float(fn(*moved))
     eps = 1e-6
     return (at(eps) - at(-eps)) / (2 * eps), directions
+
+
+def _low_precision(args):
+    return any(isinstance(a, np.ndarray) and a.dtype == np.float32
+               for arg in args for a in _leaves(arg))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
@@ -296,20 +339,22 @@ def test_specialized_gradient_matches_finite_differences_and_tape(case):
     before = _copies(args)
     got = _tuple(pb.grad(fn, wrt=wrt, mode="source")(*args), wrt)
     for a, b in zip(args, before):  # the caller's arrays are never written into
-        np.testing.assert_array_equal(a, b)
+        for la, lb in zip(_leaves(a), _leaves(b)):
+            np.testing.assert_array_equal(la, lb)
     tape = _tuple(pb.grad(fn, wrt=wrt, mode="tape")(*args), wrt)
-    low = any(isinstance(a, np.ndarray) and a.dtype == np.float32 for a in args)
+    low = _low_precision(args)
     tol = dict(rtol=2e-4, atol=2e-5) if low else dict(rtol=1e-9, atol=1e-11)
     for g, t, i in zip(got, tape, _positions(wrt)):
-        assert np.shape(g) == np.shape(args[i])
-        if isinstance(args[i], np.ndarray):
-            assert g.dtype == args[i].dtype
-        np.testing.assert_allclose(g, t, **tol)
+        for gl, tl, al in zip(_leaves(g), _leaves(t), _leaves(args[i])):
+            assert np.shape(gl) == np.shape(al)
+            if isinstance(al, np.ndarray):
+                assert gl.dtype == al.dtype
+            np.testing.assert_allclose(gl, tl, **tol)
     if not low:
         for seed in (0, 1):
             numeric, directions = _fd(fn, args, wrt, seed)
-            analytic = sum(float(np.sum(g * directions[i])) for g, i in zip(got,
-                                                                             _positions(wrt)))
+            analytic = sum(float(np.sum(gl * dl)) for g, i in zip(got, _positions(wrt))
+                           for gl, dl in zip(_leaves(g), _leaves(directions[i])))
             assert analytic == pytest.approx(numeric, rel=1e-6, abs=1e-8)
 
 
@@ -317,15 +362,16 @@ def test_specialized_gradient_matches_finite_differences_and_tape(case):
 def test_repeated_calls_agree_and_return_fresh_arrays(case):
     fn, wrt, args = case
     df = pb.grad(fn, wrt=wrt, mode="source")
-    first = _tuple(df(*args), wrt)
+    first = [gl for g in _tuple(df(*args), wrt) for gl in _leaves(g)]
     kept = [np.array(g) for g in first]
-    second = _tuple(df(*args), wrt)  # the fast path
+    second = [gl for g in _tuple(df(*args), wrt) for gl in _leaves(g)]  # the fast path
+    inputs = [a for arg in args for a in _leaves(arg) if isinstance(a, np.ndarray)]
     for a, b, k in zip(first, second, kept):
         np.testing.assert_array_equal(a, k)  # the second call wrote into nothing of the first
         np.testing.assert_array_equal(b, k)
         if isinstance(a, np.ndarray):
             assert not np.shares_memory(a, b)
-            assert not any(isinstance(x, np.ndarray) and np.shares_memory(a, x) for x in args)
+            assert not any(np.shares_memory(a, x) for x in inputs)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
@@ -335,7 +381,8 @@ def test_value_and_grad_value_is_the_functions_value(case):
     np.testing.assert_allclose(value, fn(*args), rtol=1e-6)
     expected = _tuple(pb.grad(fn, wrt=wrt, mode="source")(*args), wrt)
     for g, e in zip(_tuple(grads, wrt), expected):
-        np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-14)
+        for gl, el in zip(_leaves(g), _leaves(e)):
+            np.testing.assert_allclose(gl, el, rtol=1e-12, atol=1e-14)
 
 
 # --- the rewrites really happen ------------------------------------------------------------------
@@ -372,6 +419,11 @@ def test_matmul_vjps_are_written_as_products():
     assert "@ W2.T" in src and "h.T @ " in src and "X.T @ " in src
     assert "matmul_vjp" not in src and "np.sum(bt2, axis=0)" in src
     assert "sum_vjp" not in src and "mean_vjp" not in src
+
+
+def test_arrays_inside_a_parameter_dict_are_specialized_too():
+    src = _source(mlp_params, 0, *CASES[[c[0] for c in CASES].index(mlp_params)][2])
+    assert "@ params_W2.T" in src and "x.T @ " in src and "matmul_vjp" not in src
 
 
 def test_outer_products_for_matrix_vector():

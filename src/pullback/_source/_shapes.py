@@ -27,7 +27,7 @@ import numpy as np
 import gast
 
 from ._clone import walk
-__all__ = ["Facts", "broadcast", "layout_of"]
+__all__ = ["Facts", "broadcast", "layout_of", "path_of"]
 
 _BINOPS = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
            gast.Div: np.true_divide, gast.Pow: np.power, gast.FloorDiv: np.floor_divide,
@@ -38,20 +38,52 @@ _REDUCTIONS = {"sum", "mean", "max", "min", "amax", "amin", "prod"}
 
 def layout_of(values, params):
     """The layout of a call: ``{param: (symbolic shape, dtype str)}`` for array and scalar
-    arguments (a Python float or int: shape ``()``, dtype "float" / "int").  Hashable via
-    ``tuple(sorted(...items()))``."""
+    arguments (a Python float or int: shape ``()``, dtype "float" / "int"), and for the arrays
+    inside dict, list and tuple arguments under their path as code reads them
+    (``"params['W1']"``).  Hashable via ``tuple(sorted(...items()))``.
+
+    Example:
+        >>> import numpy as np
+        >>> layout_of({"W": np.zeros((3, 4)), "p": {"b": np.zeros(4)}, "lr": 0.1}, ["W", "p", "lr"])
+        {'W': (('n0', 'n1'), '<f8'), "p['b']": (('n1',), '<f8'), 'lr': ((), 'float')}
+    """
     sizes = {}
     out = {}
-    for p in params:
-        v = values[p]
+
+    def visit(path, v, leaf_only):
         t = type(v)
         if t is np.ndarray:
             dims = tuple(1 if n == 1 else sizes.setdefault(n, f"n{len(sizes)}")
                          for n in v.shape)
-            out[p] = (dims, v.dtype.str)
-        elif t is float or t is int:
-            out[p] = ((), t.__name__)
+            out[path] = (dims, v.dtype.str)
+        elif (t is float or t is int) and not leaf_only:
+            out[path] = ((), t.__name__)
+        elif t is dict:
+            for k, item in v.items():
+                if type(k) is str:
+                    visit(f"{path}[{k!r}]", item, True)
+        elif t is list or t is tuple:
+            for i, item in enumerate(v):
+                visit(f"{path}[{i}]", item, True)
+
+    for p in params:
+        visit(p, values[p], False)
     return out
+
+
+def path_of(node, aliases=None):
+    """``"params['W1']"`` for the expression ``params['W1']`` (constant keys, from a name;
+    ``aliases`` maps names bound to a part of an argument, ``layer = layers[0]``, to its path);
+    else None."""
+    keys = []
+    while isinstance(node, gast.Subscript) and isinstance(node.slice, gast.Constant) and \
+            type(node.slice.value) in (str, int):
+        keys.append(node.slice.value)
+        node = node.value
+    if not isinstance(node, gast.Name) or not (keys or aliases and node.id in aliases):
+        return None
+    root = aliases.get(node.id, node.id) if aliases else node.id
+    return root + "".join(f"[{k!r}]" for k in reversed(keys))
 
 
 def broadcast(a, b):
@@ -89,6 +121,7 @@ class Facts:
         self.dtype = {}
         self.fresh = {}
         self.none = set()   # names holding None: the placeholder set before a loop
+        self.parts = {}     # names bound to a part of a container argument -> its path
         self.math_names = set()  # names of the math module in the generated code
         for name, (dims, dtype) in layout.items():
             self.shape[name] = tuple(dims)
@@ -107,11 +140,12 @@ class Facts:
         other.shape, other.dtype, other.fresh = dict(self.shape), dict(self.dtype), dict(
             self.fresh)
         other.none = set(self.none)
+        other.parts = dict(self.parts)
         return other
 
     def same(self, other):
-        return (self.shape, self.dtype, self.fresh, self.none) == (
-            other.shape, other.dtype, other.fresh, other.none)
+        return (self.shape, self.dtype, self.fresh, self.none, self.parts) == (
+            other.shape, other.dtype, other.fresh, other.none, other.parts)
 
     def join(self, other):
         """What holds of each name when it has either this value or the other's (at a loop's
@@ -119,6 +153,7 @@ class Facts:
         None on one side (the placeholder the forward pass sets before a loop, which nothing
         reads before the loop assigns it) or not bound yet takes the other side's facts."""
         out = self.copy()
+        out.parts = {k: v for k, v in self.parts.items() if other.parts.get(k) == v}
         for name in set(self.shape) | set(other.shape) | self.none | other.none:
             mine = name in self.shape and name not in self.none
             theirs = name in other.shape and name not in other.none
@@ -146,10 +181,14 @@ class Facts:
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(
                 stmt.targets[0], gast.Name):
             name = stmt.targets[0].id
+            path = path_of(stmt.value, self.parts)
             shape, dtype, fresh = self.infer(stmt.value)
             if isinstance(stmt.value, gast.Name):  # another name for the same buffer
                 fresh = bool(self.fresh.get(stmt.value.id))
             self._set(name, shape, dtype, fresh)
+            if path is not None and path not in self.shape and any(
+                    key.startswith(path + "[") for key in self.shape):
+                self.parts[name] = path  # e.g. layer = layers[0]: layer[1] is layers[0][1]
             return
         if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
             return  # in place: the buffer keeps its shape and dtype
@@ -159,6 +198,7 @@ class Facts:
 
     def _set(self, name, shape, dtype, fresh):
         self.none.discard(name)
+        self.parts.pop(name, None)
         self.shape[name] = shape
         self.dtype[name] = dtype
         self.fresh[name] = fresh
@@ -189,6 +229,10 @@ class Facts:
         if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Attribute) and \
                 node.value.attr == "shape" and isinstance(node.slice, gast.Constant):
             return (), int, False
+        if isinstance(node, gast.Subscript):
+            path = path_of(node, self.parts)  # an array inside a dict or list argument
+            if path is not None and path in self.shape:
+                return self.shape[path], self.dtype.get(path), False
         if isinstance(node, gast.Subscript) and isinstance(node.slice, (gast.Name, gast.Constant)):
             shape, dtype, _ = self.infer(node.value)
             index_shape, index_dtype, _ = self.infer(node.slice)

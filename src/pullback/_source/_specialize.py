@@ -63,7 +63,7 @@ def specialize(function, layout, numpy_names, numpy_alias, imports, dead_code):
     assigned = {n.id for n in walk(function) if isinstance(n, gast.Name) and isinstance(
         n.ctx, gast.Store)}
     # sizes are read from arguments the function never rebinds (a loop may reuse a name)
-    readable = {p: v for p, v in layout.items() if p not in assigned}
+    readable = {p: v for p, v in layout.items() if p not in assigned and p.isidentifier()}
     pass_ = _Pass(function.body, layout, numpy_names | {np_name}, np_name, rules, imports,
                   _dimension_sources(readable))
     pass_.readable = set(readable)
