@@ -27,7 +27,7 @@ import numpy as np
 import gast
 
 from ._clone import walk
-__all__ = ["Facts", "broadcast", "layout_of", "path_of"]
+__all__ = ["Facts", "broadcast", "layout_of", "path_of", "reduced_axes"]
 
 _BINOPS = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
            gast.Div: np.true_divide, gast.Pow: np.power, gast.FloorDiv: np.floor_divide,
@@ -327,7 +327,7 @@ class Facts:
                 keep.value, bool)):
             return None, None, False
         keep = keep is not None and keep.value
-        axes = _axes(axis, len(shape))
+        axes = reduced_axes(axis, len(shape))
         if axes is None:
             return None, None, False
         out = tuple(1 if i in axes else n for i, n in enumerate(shape)) if keep else tuple(
@@ -339,7 +339,7 @@ class Facts:
         return out, dtype, bool(out)
 
 
-def _axes(axis, ndim):
+def reduced_axes(axis, ndim):
     """The reduced axes of a literal ``axis=`` (None: all), or None when not a literal."""
     if axis is None or (isinstance(axis, gast.Constant) and axis.value is None):
         return set(range(ndim))

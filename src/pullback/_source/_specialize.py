@@ -28,7 +28,7 @@ import gast
 from ._buffers import Buffers
 from ._clone import clone, walk
 from ._rulefacts import RuleFacts, Rules
-from ._shapes import _axes, broadcast
+from ._shapes import broadcast, reduced_axes
 from ._stacks import drop_unread_stacks, is_shape_of, record, stack_push
 
 __all__ = ["specialize"]
@@ -233,7 +233,7 @@ class _Pass:
             if full is None or reduced is None or not (keep or axis is None) or (
                     _names(g) & self.lazy):
                 continue
-            axes = _axes(axis, len(full))
+            axes = reduced_axes(axis, len(full))
             if axes is None:
                 continue
             expected = tuple(1 if i in axes else n for i, n in enumerate(full)) if keep else ()
