@@ -245,11 +245,33 @@ def _record_binary(recording, fun, tensor, other, position):
     return result
 
 
+def _record_unary(recording, fun, tensor):
+    """The recording path of a function of one Tensor (``np.sin(t)``, ``-t``): the common case
+    of :func:`call`, without its general argument handling."""
+    prim = _rule_of(fun)
+    if prim is None or type(tensor) is not Tensor:
+        return call(prim, fun, (tensor,), {})
+    tid = tensor._id
+    tracked_by = [tape for tape in recording if tid in tape._tracked]
+    value = tensor._value
+    out = fun(value)
+    result = _wrap_output(out)
+    if not tracked_by or not prim.differentiable or type(result) is not Tensor or \
+            out.dtype.kind not in "fc":
+        return result
+    record = (prim, (value,), {}, ((0, None, tid),), result._id, out)
+    for tape in tracked_by:
+        tape._records.append(record)
+        tape._tracked.add(result._id)
+    return result
+
+
 def _unary(fun):
     def op(self):
-        if not stack.recording:
+        recording = stack.recording
+        if not recording:
             return _wrap_output(fun(self._value))
-        return call(_rule_of(fun), fun, (self,), {})
+        return _record_unary(recording, fun, self)
     return op
 
 
@@ -306,6 +328,11 @@ class Tensor:
             raise TypeError(
                 f"pullback: keyword arguments {sorted(kwargs)} to numpy.{ufunc.__name__} are not "
                 f"supported on Tensors; call it without them (use np.where for a mask)")
+        if len(inputs) == 1:
+            recording = stack.recording
+            if not recording:
+                return _wrap_output(ufunc(inputs[0]._value))
+            return _record_unary(recording, ufunc, inputs[0])
         return call(_rule_of(ufunc), ufunc, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
