@@ -17,13 +17,13 @@ def grad_softmax_cross_entropy(logits, y):
     bt5 = bt6 / logits.shape[0]
     bt3 = bt5 * y
     bz = bt3
-    blse = np.sum(-bt3, axis=1, keepdims=True)
+    blse = -np.sum(bt3, axis=1, keepdims=True)
     # line 48: lse = np.log(np.sum(np.exp(z), axis=1, keepdims=True))
     bt2 = np.divide(blse, t2, out=blse)
     bz += bt2 * t1
     # line 47: z = logits - m
     blogits = bz
-    bm = np.sum(-bz, axis=1, keepdims=True)
+    bm = -np.sum(bz, axis=1, keepdims=True)
     # line 46: m = np.max(logits, axis=1, keepdims=True)
     blogits += vjp_max(m, logits, axis=1, keepdims=True)(bm)
     return (blogits,)

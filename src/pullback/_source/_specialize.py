@@ -532,6 +532,15 @@ class _Products(gast.NodeTransformer):
                 (1, 1): lambda: gast.BinOp(left=g, op=gast.Mult(), right=a)}[ranks]()
 
     def _unbroadcast(self, node):
+        summed = self._unbroadcast_sum(node)
+        e = summed.args[0] if isinstance(summed, gast.Call) and summed is not node else None
+        if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub):
+            # np.sum(-e) is -np.sum(e), exactly: no negated copy of the whole array
+            summed.args[0] = e.operand
+            return gast.UnaryOp(op=gast.USub(), operand=summed)
+        return summed
+
+    def _unbroadcast_sum(self, node):
         e, t = node.args
         se, st = self.facts.shape_of(e), self.facts.target_shape(t)
         if se is None or st is None:
