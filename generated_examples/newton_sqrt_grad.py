@@ -23,7 +23,7 @@ def grad_newton_sqrt(a):
         x = saved_x.pop()
         bt2 = 0.5 * bx_1
         ba = ba + bt2 / x
-        bx_1 = bt2 + -bt2 * t1 / x
+        bx_1 = bt2 - bt2 * t1 / x
         t1 = saved_t1.pop()
     ba = ba + bx_1
     return (ba,)

@@ -165,15 +165,28 @@ class _Fold(gast.NodeTransformer):
 
 def _reciprocal(node):
     """``g * (1 / x)`` as ``g / x`` (a rule's partial ``1 / x`` times the cotangent), and
-    ``a + -b`` as ``a - b`` (both exact)."""
+    ``a + -b`` as ``a - b``, also when ``-b`` starts a product (``a + -b * c / d``): all exact,
+    negation commutes with multiplication and division in floating point."""
     right = node.right
-    if isinstance(node.op, gast.Add) and isinstance(right, gast.UnaryOp) and isinstance(
-            right.op, gast.USub):
-        return gast.BinOp(left=node.left, op=gast.Sub(), right=right.operand)
+    if isinstance(node.op, gast.Add):
+        positive = _without_negation(right)
+        if positive is not None:
+            return gast.BinOp(left=node.left, op=gast.Sub(), right=positive)
     if isinstance(node.op, gast.Mult) and isinstance(right, gast.BinOp) and isinstance(
             right.op, gast.Div) and _number(right.left) and right.left.value == 1:
         return gast.BinOp(left=node.left, op=gast.Div(), right=right.right)
     return node
+
+
+def _without_negation(node):
+    """``b`` for ``-b``, ``b * c / d`` for ``-b * c / d``; None when ``node`` is not negated."""
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        return node.operand
+    if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Mult, gast.Div)):
+        left = _without_negation(node.left)
+        if left is not None:
+            return gast.BinOp(left=left, op=node.op, right=node.right)
+    return None
 
 
 def _number(node):
