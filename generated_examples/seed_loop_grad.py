@@ -19,8 +19,7 @@ def grad_seed_loop(x, y):
         # line 56: if 1 < i < 5:
         if 1 < i < 5:
             # line 57: output = output * x
-            bt1 = boutput_1
             output = saved_output.pop()
+            bx = bx + output * boutput_1
             boutput_1 = boutput_1 * x
-            bx = bx + output * bt1
     return (bx,)

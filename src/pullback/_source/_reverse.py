@@ -268,7 +268,12 @@ class Reverse(ControlReverse):
         ans = _name(op.target)
         if op.kind == "copy":
             return
-        for i, arg in enumerate(op.args):
+        # Contributions that only add come first; one that restarts a loop-carried adjoint
+        # (``bx = e`` after ``bx = 0.0``) comes last, so the others still read the cotangent
+        # under the adjoint's name and no copy of it is needed.
+        order = sorted(range(len(op.args)), key=lambda i: self._restarts(op.args[i], out))
+        for i in order:
+            arg = op.args[i]
             if isinstance(arg, gast.Name) and arg.id in self.useful_active:
                 contribution = self.rules.vjp(op.prim, i, ans, op.args, op.kwargs, clone(g))
                 contribution = self.shape_of(self._elide_unbroadcast(contribution, op, i))
@@ -283,6 +288,18 @@ class Reverse(ControlReverse):
                         piece = gast.Subscript(value=_name(parts), slice=gast.Constant(
                             value=j, kind=None), ctx=gast.Load())
                         self.accumulate(e, piece, adj, out)
+
+    def _restarts(self, arg, out):
+        """Whether adding into ``arg``'s adjoint now overwrites it: a loop-carried adjoint
+        whose last assignment so far is its restart, ``b = 0.0``."""
+        if not (isinstance(arg, gast.Name) and arg.id in self.runtime):
+            return False
+        own = self.own[arg.id]
+        for stmt in reversed(out):
+            if isinstance(stmt, gast.Assign) and any(
+                    isinstance(t, gast.Name) and t.id == own for t in stmt.targets):
+                return isinstance(stmt.value, gast.Constant) and stmt.value.value == 0.0
+        return False
 
     def _elide_unbroadcast(self, expr, op, argnum):
         """``unbroadcast(e, x)`` is ``e`` when nothing can broadcast against ``x``: the
