@@ -63,10 +63,9 @@ def specialize(function, layout, numpy_names, numpy_alias, imports, dead_code):
     assigned = {n.id for n in walk(function) if isinstance(n, gast.Name) and isinstance(
         n.ctx, gast.Store)}
     # sizes are read from arguments the function never rebinds (a loop may reuse a name)
-    readable = {p: v for p, v in layout.items() if p not in assigned and p.isidentifier()}
+    readable = {p for p in layout if p not in assigned and p.isidentifier()}
     pass_ = _Pass(function.body, layout, numpy_names | {np_name}, np_name, rules, imports,
-                  _dimension_sources(readable))
-    pass_.readable = set(readable)
+                  readable)
     pass_.loops()
     pass_.products()
     pass_.lazy_reductions()
@@ -101,14 +100,15 @@ def _dimension_sources(layout):
 
 
 class _Pass:
-    def __init__(self, body, layout, numpy_names, np_name, rules, imports, sources):
+    def __init__(self, body, layout, numpy_names, np_name, rules, imports, readable):
         self.body = body
         self.layout = layout
         self.numpy_names = numpy_names
         self.np = np_name
         self.rules = rules
         self.imports = imports
-        self.sources = sources
+        self.readable = readable  # arguments whose sizes the code may read (never rebound)
+        self.sources = _dimension_sources({p: v for p, v in layout.items() if p in readable})
         self.virtual = {}
         self.lazy = set()
         self.after_loop = {}   # id(For statement) -> facts at its head (= after it)
