@@ -33,7 +33,7 @@ class Primitive:
     """Everything pullback knows about differentiating one function."""
 
     __slots__ = ("fun", "name", "vjps", "jvps", "vjp_argnum", "jvp_argnum", "partials",
-                 "linear", "differentiable", "literal_partials")
+                 "linear", "differentiable", "literal_partials", "tape_vjps")
 
     def __init__(self, fun, name, differentiable=True):
         self.fun = fun
@@ -46,6 +46,9 @@ class Primitive:
         self.linear = False      # JVP is the function itself applied to the tangent
         self.differentiable = differentiable
         self.literal_partials = {}  # (argnum, literal argnum) -> partial, see defliteral
+        # The tape's cache: argnum -> g, ans, args, kwargs -> gradient, built from the rules
+        # above on first use (see pullback._tape); emptied whenever a rule is declared.
+        self.tape_vjps = {}
 
     def vjp_maker(self, argnum):
         """The VJP maker for argument ``argnum``, or None when it has no gradient."""
@@ -93,6 +96,7 @@ def _set_once(prim, field, value):
             f"{prim.name} already has a {field.rstrip('s').replace('_', ' ')} rule; a primitive is "
             f"declared once (remove the second declaration, or use a new function)")
     setattr(prim, field, value)
+    prim.tape_vjps.clear()
 
 
 def defvjp(fun, *makers):

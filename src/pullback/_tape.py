@@ -9,6 +9,7 @@ the same rules on Tensors, so it is itself recorded: that is how higher derivati
 
 import contextlib
 import enum
+import sys
 import warnings
 
 import numpy as np
@@ -59,7 +60,8 @@ class GradientTape:
         self._persistent = bool(persistent)
         self._watch_accessed = bool(watch_accessed_variables)
         self._records = []
-        self._tracked = set()
+        self._tracked = set()  # ids of the watched Tensors and of every recorded result
+        self._watched = set()  # ids of the watched Tensors alone
         self._variables = {}   # id -> Variable, in the order first watched
         self._used = False
 
@@ -99,6 +101,7 @@ class GradientTape:
         """Forget everything recorded and watched, as if the context had been entered anew."""
         self._records = []
         self._tracked = set()
+        self._watched = set()
         self._variables = {}
         self._used = False
 
@@ -121,6 +124,7 @@ class GradientTape:
                     f"dtype='float64')", stacklevel=2)
                 continue
             self._tracked.add(t._id)
+            self._watched.add(t._id)
             if type(t) is Variable:
                 self._variables.setdefault(t._id, t)
 
@@ -131,6 +135,7 @@ class GradientTape:
         for v in variables:
             if v._trainable and v._id not in self._tracked and v.dtype.kind in "fc":
                 self._tracked.add(v._id)
+                self._watched.add(v._id)
                 self._variables[v._id] = v
 
     def watched_variables(self):
@@ -265,6 +270,7 @@ class GradientTape:
             self._used = True
             self._records = []
             self._tracked = set()
+            self._watched = set()
             if self in stack.recording:
                 stack.recording.remove(self)
 
@@ -286,6 +292,9 @@ class GradientTape:
         """The records on a path from a source, and the ids that depend on a source."""
         live = {s._id for s in sources if s.dtype.kind in "fc"}
         wanted = frozenset(live)
+        if wanted >= self._watched and wanted <= self._tracked:
+            # every record descends from a watched Tensor, so all of them are on a path
+            return self._records, self._tracked, wanted
         path = []
         for rec in self._records:
             for _, _, tid in rec[3]:
@@ -302,45 +311,152 @@ class GradientTape:
     @staticmethod
     def _sweep(pruned, seeds, differentiable):
         """Reverse pass over the pruned records; returns {id: gradient} for the wanted ids."""
+        if differentiable:
+            return _sweep_recorded(pruned, seeds)
         path, live, wanted = pruned
-        grads = {}
-        for tid, g in seeds.items():
-            if tid in live:
-                if differentiable:
-                    grads[tid] = g if isinstance(g, Tensor) else _wrap(g)
-                else:
-                    grads[tid] = g._value if isinstance(g, Tensor) else g
-        for rec in reversed(path):
-            prim, vals, kwargs, inputs, out_id, ans = rec
+        grads = {tid: (g._value if isinstance(g, Tensor) else g)
+                 for tid, g in seeds.items() if tid in live}
+        get, pop = grads.get, grads.pop
+        for prim, vals, kwargs, inputs, out_id, ans in reversed(path):
             if type(out_id) is int:
-                g = grads.get(out_id) if out_id in wanted else grads.pop(out_id, None)
+                g = get(out_id) if out_id in wanted else pop(out_id, None)
             else:
                 g = _take_cotangent(grads, out_id, ans, wanted)
             if g is None:
                 continue
-            if differentiable:
-                vals, ans = _as_tensors(vals, inputs, ans, out_id)
-            cache = {}
-            partials = prim.partials
+            vjps = prim.tape_vjps
+            shared = None
             for pos, sub, tid in inputs:
                 if tid not in live:
                     continue
-                if pos not in cache:
-                    if partials is not None and partials[pos] is not None:
-                        # an elementwise rule: g times its partial, summed to the input's shape
-                        cache[pos] = unbroadcast(g * partials[pos](ans, *vals, **kwargs),
-                                                 vals[pos])
-                    else:
-                        maker = prim.vjp_maker(pos)
-                        cache[pos] = None if maker is None else maker(ans, *vals, **kwargs)(g)
-                contribution = cache[pos]
+                vjp = vjps.get(pos) or _tape_vjp(prim, pos)
+                if sub is None:
+                    contribution = vjp(g, ans, vals, kwargs)
+                else:  # one element of a sequence argument: its VJP gives them all, once
+                    if shared is None:
+                        shared = {}
+                    if pos not in shared:
+                        shared[pos] = vjp(g, ans, vals, kwargs)
+                    contribution = shared[pos]
+                    if contribution is not None:
+                        contribution = contribution[sub]
                 if contribution is None:
                     continue
-                if sub is not None:
-                    contribution = contribution[sub]
-                previous = grads.get(tid)
-                grads[tid] = contribution if previous is None else previous + contribution
+                previous = get(tid)
+                if previous is None:
+                    grads[tid] = contribution
+                elif (type(previous) is _ndarray and previous.size >= _IN_PLACE_SIZE
+                      and _refcount(previous) == _HELD_BY_GRADS and previous.base is None
+                      and type(contribution) is _ndarray
+                      and previous.shape == contribution.shape
+                      and previous.dtype == contribution.dtype and previous.flags.writeable):
+                    previous += contribution  # a sum only this pass holds: no new array
+                else:
+                    grads[tid] = previous + contribution
         return {tid: grads[tid] for tid in wanted if tid in grads}
+
+
+# --- arrays the backward pass may overwrite ----------------------------------------------------
+# The backward pass makes many arrays that nothing else will ever see: a partial derivative just
+# computed, a sum of contributions.  Writing into those instead of allocating (and page-faulting)
+# a new array each time matters for large arrays.  An array is such a temporary when it owns its
+# memory (no base: no view of another array's data) and nothing but the code at hand refers to it
+# -- which its reference count tells, as NumPy's own elision of temporaries does.  The counts are
+# measured here, by the same code shapes the backward pass uses, rather than assumed.
+
+_ndarray = np.ndarray
+_refcount = sys.getrefcount
+_IN_PLACE_SIZE = 64   # below this, a new small array costs less than the checks
+
+
+def _held_by_grads():
+    grads = {0: np.empty(2)}
+    get = grads.get
+    previous = get(0)
+    return _refcount(previous)
+
+
+def _held_by_a_local():
+    fresh = np.empty(2) * 1.0
+    return _refcount(fresh)
+
+
+_HELD_BY_GRADS = _held_by_grads()
+_HELD_BY_A_LOCAL = _held_by_a_local()
+
+
+def _tape_vjp(prim, pos):
+    """The VJP of ``prim`` for argument ``pos`` as one call ``vjp(g, ans, args, kwargs)``, built
+    from the registered rule and kept on the primitive (the tape's backward pass calls it once
+    per record; None-valued for an argument without a gradient)."""
+    partials = prim.partials
+    if partials is not None and pos < len(partials) and partials[pos] is not None:
+        partial = partials[pos]
+
+        def vjp(g, ans, vals, kwargs):
+            # an elementwise rule: g times its partial, summed to the input's shape
+            factor = partial(ans, *vals, **kwargs)
+            if (type(factor) is _ndarray and factor.size >= _IN_PLACE_SIZE
+                    and _refcount(factor) == _HELD_BY_A_LOCAL and factor.base is None
+                    and type(g) is _ndarray and factor.shape == g.shape
+                    and factor.dtype == g.dtype and factor.flags.writeable):
+                factor *= g  # a partial just computed, seen by nothing else
+                contribution = factor
+            else:
+                contribution = g * factor
+            target = vals[pos]
+            try:
+                if contribution.shape == target.shape:
+                    return contribution
+            except AttributeError:
+                pass
+            return unbroadcast(contribution, target)
+    else:
+        maker = prim.vjp_maker(pos)
+        if maker is None:
+            def vjp(g, ans, vals, kwargs):
+                return None
+        else:
+            def vjp(g, ans, vals, kwargs):
+                return maker(ans, *vals, **kwargs)(g)
+    prim.tape_vjps[pos] = vjp
+    return vjp
+
+
+def _sweep_recorded(pruned, seeds):
+    """The reverse pass when another tape records it: the rules run on Tensors (re-created with
+    the recorded ids), so the gradient computation is itself differentiable."""
+    path, live, wanted = pruned
+    grads = {tid: (g if isinstance(g, Tensor) else _wrap(g))
+             for tid, g in seeds.items() if tid in live}
+    for rec in reversed(path):
+        prim, vals, kwargs, inputs, out_id, ans = rec
+        if type(out_id) is int:
+            g = grads.get(out_id) if out_id in wanted else grads.pop(out_id, None)
+        else:
+            g = _take_cotangent(grads, out_id, ans, wanted)
+        if g is None:
+            continue
+        vals, ans = _as_tensors(vals, inputs, ans, out_id)
+        cache = {}
+        partials = prim.partials
+        for pos, sub, tid in inputs:
+            if tid not in live:
+                continue
+            if pos not in cache:
+                if partials is not None and partials[pos] is not None:
+                    cache[pos] = unbroadcast(g * partials[pos](ans, *vals, **kwargs), vals[pos])
+                else:
+                    maker = prim.vjp_maker(pos)
+                    cache[pos] = None if maker is None else maker(ans, *vals, **kwargs)(g)
+            contribution = cache[pos]
+            if contribution is None:
+                continue
+            if sub is not None:
+                contribution = contribution[sub]
+            previous = grads.get(tid)
+            grads[tid] = contribution if previous is None else previous + contribution
+    return {tid: grads[tid] for tid in wanted if tid in grads}
 
 
 def _take_cotangent(grads, out_id, ans, wanted):

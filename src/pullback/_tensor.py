@@ -214,34 +214,49 @@ def _binary(fun):
 
 
 def _record_binary(recording, fun, tensor, other, position):
-    """The recording path of an operator, for the common case: a Tensor and a Tensor or a
-    number; anything else goes through :func:`call`."""
+    """The recording path of an operator, for the common case: Tensors or Variables and Python
+    numbers; anything else goes through :func:`call`."""
     other_type = type(other)
-    if type(tensor) is not Tensor or (other_type is not Tensor and other_type not in (
-            float, int)):
+    if other_type is Tensor or other_type is Variable:
+        value, oid = other._value, other._id
+    elif other_type is float or other_type is int:
+        value, oid = other, 0
+    else:
         args = (tensor, other) if position == 0 else (other, tensor)
         return call(_rule_of(fun), fun, args, {})
+    tensor_type = type(tensor)
+    if tensor_type is not Tensor and tensor_type is not Variable:
+        args = (tensor, other) if position == 0 else (other, tensor)
+        return call(_rule_of(fun), fun, args, {})
+    if tensor_type is Variable or other_type is Variable:
+        _read_variables(recording, [v for v in (tensor, other) if type(v) is Variable])
     tid = tensor._id
-    oid = other._id if other_type is Tensor else 0
-    tracked_by = [tape for tape in recording if tid in tape._tracked or oid in tape._tracked]
-    value = other._value if other_type is Tensor else other
-    out = fun(tensor._value, value) if position == 0 else fun(value, tensor._value)
-    result = _wrap_output(out)
-    if not tracked_by or type(result) is not Tensor or out.dtype.kind not in "fc":
+    if len(recording) == 1:
+        tracked = recording[0]._tracked
+        tracked_by = recording if tid in tracked or oid in tracked else None
+    else:
+        tracked_by = [tape for tape in recording if tid in tape._tracked or oid in tape._tracked]
+    mine = tensor._value
+    out = fun(mine, value) if position == 0 else fun(value, mine)
+    if type(out) is not np.ndarray and not isinstance(out, np.generic):
+        return _wrap_output(out)
+    result = Tensor.__new__(Tensor)
+    result._value = out
+    rid = result._id = new_id()
+    if not tracked_by or out.dtype.kind not in "fc":
         return result
     prim = _rule_of(fun)
     if prim is None or not prim.differentiable:
         return result
     if position == 0:
-        vals = (tensor._value, value)
-        inputs = ((0, None, tid), (1, None, oid)) if oid else ((0, None, tid),)
+        record = (prim, (mine, value), _NO_KWARGS,
+                  ((0, None, tid), (1, None, oid)) if oid else ((0, None, tid),), rid, out)
     else:
-        vals = (value, tensor._value)
-        inputs = ((0, None, oid), (1, None, tid)) if oid else ((1, None, tid),)
-    record = (prim, vals, {}, inputs, result._id, out)
+        record = (prim, (value, mine), _NO_KWARGS,
+                  ((0, None, oid), (1, None, tid)) if oid else ((1, None, tid),), rid, out)
     for tape in tracked_by:
         tape._records.append(record)
-        tape._tracked.add(result._id)
+        tape._tracked.add(rid)
     return result
 
 
@@ -249,21 +264,38 @@ def _record_unary(recording, fun, tensor):
     """The recording path of a function of one Tensor (``np.sin(t)``, ``-t``): the common case
     of :func:`call`, without its general argument handling."""
     prim = _rule_of(fun)
-    if prim is None or type(tensor) is not Tensor:
+    tensor_type = type(tensor)
+    if prim is None or (tensor_type is not Tensor and tensor_type is not Variable):
         return call(prim, fun, (tensor,), {})
+    if tensor_type is Variable:
+        _read_variables(recording, [tensor])
     tid = tensor._id
-    tracked_by = [tape for tape in recording if tid in tape._tracked]
+    if len(recording) == 1:
+        tracked_by = recording if tid in recording[0]._tracked else None
+    else:
+        tracked_by = [tape for tape in recording if tid in tape._tracked]
     value = tensor._value
     out = fun(value)
-    result = _wrap_output(out)
-    if not tracked_by or not prim.differentiable or type(result) is not Tensor or \
-            out.dtype.kind not in "fc":
+    if type(out) is not np.ndarray and not isinstance(out, np.generic):
+        return _wrap_output(out)
+    result = Tensor.__new__(Tensor)
+    result._value = out
+    rid = result._id = new_id()
+    if not tracked_by or not prim.differentiable or out.dtype.kind not in "fc":
         return result
-    record = (prim, (value,), {}, ((0, None, tid),), result._id, out)
+    record = (prim, (value,), _NO_KWARGS, ((0, None, tid),), rid, out)
     for tape in tracked_by:
         tape._records.append(record)
-        tape._tracked.add(result._id)
+        tape._tracked.add(rid)
     return result
+
+
+_NO_KWARGS = {}  # shared by records without keyword arguments; never written
+
+
+def _read_variables(recording, variables):
+    for tape in recording:
+        tape._read_variables(variables)
 
 
 def _unary(fun):
