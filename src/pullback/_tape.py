@@ -326,17 +326,25 @@ class GradientTape:
                 continue
             vjps = prim.tape_vjps
             shared = None
-            for pos, sub, tid in inputs:
+            last = inputs[-1]
+            for inp in inputs:
+                pos, sub, tid = inp
                 if tid not in live:
                     continue
                 vjp = vjps.get(pos) or _tape_vjp(prim, pos)
                 if sub is None:
-                    contribution = vjp(g, ans, vals, kwargs)
+                    # g is the VJP's to overwrite when this is its last use and nothing else
+                    # holds it (not the seeds, not an earlier contribution)
+                    spare = g if (inp is last and type(g) is _ndarray
+                                  and g.size >= _IN_PLACE_SIZE
+                                  and _refcount(g) == _HELD_BY_THE_SWEEP and g.base is None
+                                  and g.flags.writeable) else None
+                    contribution = vjp(g, ans, vals, kwargs, spare)
                 else:  # one element of a sequence argument: its VJP gives them all, once
                     if shared is None:
                         shared = {}
                     if pos not in shared:
-                        shared[pos] = vjp(g, ans, vals, kwargs)
+                        shared[pos] = vjp(g, ans, vals, kwargs, None)
                     contribution = shared[pos]
                     if contribution is not None:
                         contribution = contribution[sub]
@@ -353,6 +361,7 @@ class GradientTape:
                     previous += contribution  # a sum only this pass holds: no new array
                 else:
                     grads[tid] = previous + contribution
+                contribution = previous = None  # hold nothing the next test would count
         return {tid: grads[tid] for tid in wanted if tid in grads}
 
 
@@ -381,25 +390,37 @@ def _held_by_a_local():
     return _refcount(fresh)
 
 
+def _held_by_the_sweep():
+    grads = {0: np.empty(2) * 1.0}
+    g = grads.pop(0, None)
+    return _refcount(g)
+
+
 _HELD_BY_GRADS = _held_by_grads()
 _HELD_BY_A_LOCAL = _held_by_a_local()
+_HELD_BY_THE_SWEEP = _held_by_the_sweep()
 
 
 def _tape_vjp(prim, pos):
-    """The VJP of ``prim`` for argument ``pos`` as one call ``vjp(g, ans, args, kwargs)``, built
-    from the registered rule and kept on the primitive (the tape's backward pass calls it once
-    per record; None-valued for an argument without a gradient)."""
+    """The VJP of ``prim`` for argument ``pos`` as one call ``vjp(g, ans, args, kwargs, spare)``,
+    built from the registered rule and kept on the primitive (the tape's backward pass calls it
+    once per record; None-valued for an argument without a gradient).  ``spare`` is ``g`` when
+    the VJP may write its result into it, else None."""
     partials = prim.partials
     if partials is not None and pos < len(partials) and partials[pos] is not None:
         partial = partials[pos]
 
-        def vjp(g, ans, vals, kwargs):
+        def vjp(g, ans, vals, kwargs, spare):
             # an elementwise rule: g times its partial, summed to the input's shape
             factor = partial(ans, *vals, **kwargs)
-            if (type(factor) is _ndarray and factor.size >= _IN_PLACE_SIZE
-                    and _refcount(factor) == _HELD_BY_A_LOCAL and factor.base is None
-                    and type(g) is _ndarray and factor.shape == g.shape
-                    and factor.dtype == g.dtype and factor.flags.writeable):
+            if type(factor) is not _ndarray or type(g) is not _ndarray \
+                    or factor.shape != g.shape or factor.dtype != g.dtype:
+                contribution = g * factor
+            elif spare is not None:
+                np.multiply(spare, factor, out=spare)  # g, which nothing else will read
+                contribution = spare
+            elif (factor.size >= _IN_PLACE_SIZE and _refcount(factor) == _HELD_BY_A_LOCAL
+                    and factor.base is None and factor.flags.writeable):
                 factor *= g  # a partial just computed, seen by nothing else
                 contribution = factor
             else:
@@ -414,10 +435,10 @@ def _tape_vjp(prim, pos):
     else:
         maker = prim.vjp_maker(pos)
         if maker is None:
-            def vjp(g, ans, vals, kwargs):
+            def vjp(g, ans, vals, kwargs, spare):
                 return None
         else:
-            def vjp(g, ans, vals, kwargs):
+            def vjp(g, ans, vals, kwargs, spare):
                 return maker(ans, *vals, **kwargs)(g)
     prim.tape_vjps[pos] = vjp
     return vjp
