@@ -33,7 +33,8 @@ class Primitive:
     """Everything pullback knows about differentiating one function."""
 
     __slots__ = ("fun", "name", "vjps", "jvps", "vjp_argnum", "jvp_argnum", "partials",
-                 "linear", "differentiable", "literal_partials", "tape_vjps")
+                 "linear", "differentiable", "literal_partials", "shape_only", "tape_vjps",
+                 "tape_keep")
 
     def __init__(self, fun, name, differentiable=True):
         self.fun = fun
@@ -46,9 +47,12 @@ class Primitive:
         self.linear = False      # JVP is the function itself applied to the tangent
         self.differentiable = differentiable
         self.literal_partials = {}  # (argnum, literal argnum) -> partial, see defliteral
-        # The tape's cache: argnum -> g, ans, args, kwargs -> gradient, built from the rules
-        # above on first use (see pullback._tape); emptied whenever a rule is declared.
+        self.shape_only = frozenset()  # arguments every VJP reads only the shape of
+        # The tape's caches, built from the rules above on first use and emptied whenever a rule
+        # is declared: argnum -> g, ans, args, kwargs -> gradient (pullback._tape), and what a
+        # record keeps of the arguments and the result (pullback._retain).
         self.tape_vjps = {}
+        self.tape_keep = None
 
     def vjp_maker(self, argnum):
         """The VJP maker for argument ``argnum``, or None when it has no gradient."""
@@ -97,6 +101,17 @@ def _set_once(prim, field, value):
             f"declared once (remove the second declaration, or use a new function)")
     setattr(prim, field, value)
     prim.tape_vjps.clear()
+    prim.tape_keep = None
+
+
+def reads_only_shapes(fun, *argnums):
+    """Declare that every VJP of ``fun`` reads only the shape, dtype and ndim of arguments
+    ``argnums`` (``unbroadcast(g, x)``), so the tape may keep a stand-in instead of the array.
+    A stand-in refuses any read of values, so a wrong declaration fails loudly; the tests
+    compare every declared VJP on stand-ins with the same VJP on the arrays."""
+    prim = _entry(fun)
+    prim.shape_only = prim.shape_only | frozenset(argnums)
+    prim.tape_keep = None
 
 
 def defvjp(fun, *makers):

@@ -13,6 +13,7 @@ import numpy as np
 
 from ._errors import NoGradientRuleError
 from ._registry import _registry, lookup, rule_for
+from ._retain import Shape, keep_all, shrink_for
 from ._state import new_id, stack
 
 __all__ = ["Tensor", "Variable", "constant", "convert_to_tensor", "call", "call_primitive",
@@ -144,9 +145,16 @@ def call(prim, fun, args, kwargs):
     else:
         out_id = tuple(r._id if isinstance(r, Tensor) else None for r in result)
         new_ids = [i for i in out_id if i is not None]
+    ans = out
+    keep = prim.tape_keep or shrink_for(prim)
+    if keep is not keep_all:
+        vals, ans = keep(vals, out)
+        vals = list(vals)
+        if type(out_id) is tuple:   # a result's zeros stand in for a missing cotangent
+            ans = out
     if plain_arrays:
         _guard_plain_arrays(vals, args)
-    record = (prim, tuple(vals), kwargs, tuple(inputs), out_id, out)
+    record = (prim, tuple(vals), kwargs, tuple(inputs), out_id, ans)
     for tape in tracked_by:
         tape._records.append(record)
         tape._tracked.update(new_ids)
@@ -157,6 +165,8 @@ def _guard_plain_arrays(vals, args):
     """Copy writable NumPy arrays passed beside Tensors: the caller still holds them, and an
     in-place edit before the backward pass would otherwise change a recorded value."""
     for pos, a in enumerate(args):
+        if vals[pos] is None or type(vals[pos]) is Shape:
+            continue   # not kept: the backward pass will not read it
         if type(a) is np.ndarray and a.flags.writeable:
             vals[pos] = a.copy()
         elif type(a) in (list, tuple) and any(type(e) is np.ndarray for e in a):
@@ -248,12 +258,16 @@ def _record_binary(recording, fun, tensor, other, position):
     prim = _rule_of(fun)
     if prim is None or not prim.differentiable:
         return result
+    vals = (mine, value) if position == 0 else (value, mine)
+    keep = prim.tape_keep or shrink_for(prim)
+    ans = out
+    if keep is not keep_all:
+        vals, ans = keep(vals, out)
     if position == 0:
-        record = (prim, (mine, value), _NO_KWARGS,
-                  ((0, None, tid), (1, None, oid)) if oid else ((0, None, tid),), rid, out)
+        inputs = ((0, None, tid), (1, None, oid)) if oid else ((0, None, tid),)
     else:
-        record = (prim, (value, mine), _NO_KWARGS,
-                  ((0, None, oid), (1, None, tid)) if oid else ((1, None, tid),), rid, out)
+        inputs = ((0, None, oid), (1, None, tid)) if oid else ((1, None, tid),)
+    record = (prim, vals, _NO_KWARGS, inputs, rid, ans)
     for tape in tracked_by:
         tape._records.append(record)
         tape._tracked.add(rid)
@@ -283,7 +297,11 @@ def _record_unary(recording, fun, tensor):
     rid = result._id = new_id()
     if not tracked_by or not prim.differentiable or out.dtype.kind not in "fc":
         return result
-    record = (prim, (value,), _NO_KWARGS, ((0, None, tid),), rid, out)
+    vals, ans = (value,), out
+    keep = prim.tape_keep or shrink_for(prim)
+    if keep is not keep_all:
+        vals, ans = keep(vals, out)
+    record = (prim, vals, _NO_KWARGS, ((0, None, tid),), rid, ans)
     for tape in tracked_by:
         tape._records.append(record)
         tape._tracked.add(rid)

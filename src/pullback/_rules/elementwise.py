@@ -23,7 +23,7 @@ differentiate the rules again.
 import numpy as np
 
 from .._registry import (defelementwise, defjvp, deflinear, defliteral, defvjp,
-                         nondifferentiable, unbroadcast)
+                         nondifferentiable, reads_only_shapes, unbroadcast)
 
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
@@ -45,6 +45,8 @@ defvjp(np.add, lambda ans, x, y: lambda g: unbroadcast(g, x), lambda ans, x, y: 
 defjvp(np.add, _tangent, _tangent)
 defvjp(np.subtract, lambda ans, x, y: lambda g: unbroadcast(g, x), lambda ans, x, y: lambda g: unbroadcast(-g, y))
 defjvp(np.subtract, _tangent, _negated_tangent)
+reads_only_shapes(np.add, 0, 1)
+reads_only_shapes(np.subtract, 0, 1)
 defvjp(np.multiply, lambda ans, x, y: lambda g: unbroadcast(g * y, x), lambda ans, x, y: lambda g: unbroadcast(x * g, y))
 deflinear(np.multiply, 0, 1)
 # np.true_divide is np.divide.

@@ -22,7 +22,7 @@ import operator
 
 import numpy as np
 
-from .._registry import defjvp, defvjp, unbroadcast
+from .._registry import defjvp, defvjp, reads_only_shapes, unbroadcast
 
 # NumPy's marker for "keyword not passed"; wrappers such as np.average forward it explicitly.
 _NV = getattr(np, "_NoValue", object())
@@ -180,6 +180,7 @@ def _sum_jvp(ans, a, axis=None, dtype=None, out=None, keepdims=_NV, initial=_NV,
 
 defvjp(np.sum, _sum_vjp)
 defjvp(np.sum, _sum_jvp)
+reads_only_shapes(np.sum, 0)
 
 
 def _mean_vjp(ans, a, axis=None, dtype=None, out=None, keepdims=_NV, *, where=_NV):
@@ -194,6 +195,7 @@ def _mean_jvp(ans, a, axis=None, dtype=None, out=None, keepdims=_NV, *, where=_N
 
 defvjp(np.mean, _mean_vjp)
 defjvp(np.mean, _mean_jvp)
+reads_only_shapes(np.mean, 0)
 
 
 def _nansum_vjp(ans, a, axis=None, dtype=None, out=None, keepdims=_NV, initial=_NV, where=_NV):
