@@ -21,9 +21,10 @@ import numpy as np
 
 from ._reads import parameters_read
 
-__all__ = ["Shape", "shrink_for", "keep_all"]
+__all__ = ["Shape", "shrink_for", "keep_all", "STAND_IN_SIZE"]
 
-_STAND_IN_SIZE = 256   # below this many elements an array costs less than its stand-in
+STAND_IN_SIZE = 256   # below this many elements an array costs less than its stand-in
+_ndarray = np.ndarray
 
 
 class Shape:
@@ -73,24 +74,35 @@ def _make_shrink(prim):
     if policy is None:
         return keep_all
     drop_ans, kinds = policy
-    if not drop_ans and not any(kinds):
-        return keep_all
-    kinds = tuple(kinds)
-    width = len(kinds)
+    drops = tuple(pos for pos, kind in enumerate(kinds) if kind == "drop")
+    shapes = tuple(pos for pos, kind in enumerate(kinds) if kind == "shape")
+    if not drops and not shapes:
+        if not drop_ans:
+            return keep_all
+        return _drop_answer
 
     def shrink(vals, ans):
-        kept = list(vals)
-        for pos in range(min(width, len(kept))):
-            kind = kinds[pos]
-            if kind == "drop":
-                kept[pos] = None
-            elif kind == "shape":
-                value = kept[pos]
-                if type(value) is np.ndarray and value.size >= _STAND_IN_SIZE:
+        kept = None
+        count = len(vals)
+        for pos in shapes:
+            if pos < count:
+                value = vals[pos]
+                if type(value) is _ndarray and value.size >= STAND_IN_SIZE:
+                    if kept is None:
+                        kept = list(vals)
                     kept[pos] = Shape(value)
-        return tuple(kept), (None if drop_ans else ans)
+        for pos in drops:
+            if pos < count and vals[pos] is not None:
+                if kept is None:
+                    kept = list(vals)
+                kept[pos] = None
+        return (vals if kept is None else tuple(kept)), (None if drop_ans else ans)
 
     return shrink
+
+
+def _drop_answer(vals, ans):
+    return vals, None
 
 
 def _policy(prim):

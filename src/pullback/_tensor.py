@@ -13,7 +13,7 @@ import numpy as np
 
 from ._errors import NoGradientRuleError
 from ._registry import _registry, lookup, rule_for
-from ._retain import Shape, keep_all, shrink_for
+from ._retain import STAND_IN_SIZE, Shape, keep_all, shrink_for
 from ._state import new_id, stack
 
 __all__ = ["Tensor", "Variable", "constant", "convert_to_tensor", "call", "call_primitive",
@@ -259,10 +259,11 @@ def _record_binary(recording, fun, tensor, other, position):
     if prim is None or not prim.differentiable:
         return result
     vals = (mine, value) if position == 0 else (value, mine)
-    keep = prim.tape_keep or shrink_for(prim)
     ans = out
-    if keep is not keep_all:
-        vals, ans = keep(vals, out)
+    if out.size >= STAND_IN_SIZE or mine.size >= STAND_IN_SIZE:   # small ones cost nothing
+        keep = prim.tape_keep or shrink_for(prim)
+        if keep is not keep_all:
+            vals, ans = keep(vals, out)
     if position == 0:
         inputs = ((0, None, tid), (1, None, oid)) if oid else ((0, None, tid),)
     else:
@@ -298,9 +299,10 @@ def _record_unary(recording, fun, tensor):
     if not tracked_by or not prim.differentiable or out.dtype.kind not in "fc":
         return result
     vals, ans = (value,), out
-    keep = prim.tape_keep or shrink_for(prim)
-    if keep is not keep_all:
-        vals, ans = keep(vals, out)
+    if out.size >= STAND_IN_SIZE or value.size >= STAND_IN_SIZE:
+        keep = prim.tape_keep or shrink_for(prim)
+        if keep is not keep_all:
+            vals, ans = keep(vals, out)
     record = (prim, vals, _NO_KWARGS, ((0, None, tid),), rid, ans)
     for tape in tracked_by:
         tape._records.append(record)
