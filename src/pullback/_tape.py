@@ -293,7 +293,10 @@ class GradientTape:
         live = {s._id for s in sources if s.dtype.kind in "fc"}
         wanted = frozenset(live)
         if wanted >= self._watched and wanted <= self._tracked:
-            # every record descends from a watched Tensor, so all of them are on a path
+            # every record descends from a watched Tensor, so all of them are on a path (copied
+            # when this tape records its own backward pass, which appends to them)
+            if self in stack.recording:
+                return list(self._records), set(self._tracked), wanted
             return self._records, self._tracked, wanted
         path = []
         for rec in self._records:
