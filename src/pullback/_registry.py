@@ -329,5 +329,5 @@ def unbroadcast(g, target):
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
     if axes:
-        g = np.sum(g, axis=axes)
-    return np.reshape(g, shape)
+        g = g.sum(axis=axes)   # the method: no dispatch (g is an array, scalar or Tensor here)
+    return g.reshape(shape)

@@ -47,13 +47,21 @@ def _reject(name, **given):
                 f"is not supported by its derivative rule ({_HINTS[key]})")
 
 
+def _shape(x):
+    """``np.shape(x)``, read straight off arrays, Tensors and stand-ins (no dispatch)."""
+    try:
+        return x.shape
+    except AttributeError:
+        return np.shape(x)
+
+
 def _flag(keepdims):
     return False if keepdims is _NV else bool(keepdims)
 
 
 def _axes(a, axis):
     """The reduced axes as a sorted tuple of non-negative ints (NumPy ignores axis on 0-d)."""
-    ndim = np.ndim(a)
+    ndim = len(_shape(a))
     if axis is None:
         return tuple(range(ndim))
     if ndim == 0:
@@ -74,7 +82,8 @@ def _reduction(name, a, axis, keepdims, out, initial=_NV, where=_NV):
 
 def _count(a, axes):
     """How many elements each reduced slice has."""
-    return math.prod(np.shape(a)[ax] for ax in axes)
+    shape = _shape(a)
+    return math.prod([shape[ax] for ax in axes])
 
 
 def _moments(name, a, axis, keepdims, out, where, mean, ddof, correction):
@@ -90,14 +99,14 @@ def _moments(name, a, axis, keepdims, out, where, mean, ddof, correction):
 
 def _kept(v, a, axes, keepdims):
     """``v`` (a reduction of ``a`` over ``axes``) reshaped as if computed with keepdims=True."""
-    kept = tuple(1 if i in axes else n for i, n in enumerate(np.shape(a)))
-    return v if keepdims or np.shape(v) == kept else np.reshape(v, kept)
+    kept = tuple([1 if i in axes else n for i, n in enumerate(_shape(a))])
+    return v if keepdims or _shape(v) == kept else np.reshape(v, kept)
 
 
 def _expand(g, a, axes, keepdims):
     """The cotangent of a reduction of ``a`` broadcast back to ``a``'s shape.  (A rule that
     multiplies it by an array of ``a``'s shape uses ``_kept`` instead: the product broadcasts.)"""
-    return np.broadcast_to(_kept(g, a, axes, keepdims), np.shape(a))
+    return np.broadcast_to(_kept(g, a, axes, keepdims), _shape(a))
 
 
 def _centered(a, axes):
