@@ -9,14 +9,14 @@ import numpy as np
 
 import gast
 
-from ._clone import walk
+from ._clone import walk, name_nodes
 from ._shapes import Facts
 
 __all__ = ["Buffers", "fresh_expression"]
 
 
 def _names(node):
-    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in name_nodes(node)}
 
 
 class Buffers:
@@ -90,8 +90,7 @@ class Buffers:
             return
         if isinstance(stmt, gast.AugAssign):
             return  # in place: the same buffer
-        stored = {n.id for n in walk(stmt) if isinstance(n, gast.Name) and
-                  isinstance(n.ctx, gast.Store)}
+        stored = {n.id for n in name_nodes(stmt) if isinstance(n.ctx, gast.Store)}
         if stored:
             joined = self._of(_names(stmt)) | self._new()
             for name in _names(stmt):

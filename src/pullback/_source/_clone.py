@@ -3,8 +3,10 @@
 ``copy.deepcopy`` is general and slow (a memo, a dispatch per object); the passes copy
 expressions constantly (a rule's lambda for each use, a cotangent into each contribution).  A
 gast tree is plain nodes, lists and immutable leaves, which ``clone`` copies directly; anything
-else goes to ``copy.deepcopy``.  ``walk`` visits the nodes in the order ``ast.walk`` does, reading
-each node's fields directly instead of through ``ast.iter_child_nodes``.
+else goes to ``copy.deepcopy``.  ``walk`` lists the nodes in the order ``ast.walk`` visits them,
+reading each node's fields directly instead of through ``ast.iter_child_nodes``; ``name_nodes`` lists
+only the ``Name`` nodes, in the same order, without visiting the contexts and operators (most
+walks look for names, and a context is every third node).
 
 Example:
     >>> import gast
@@ -12,14 +14,15 @@ Example:
     >>> copied = clone(tree)
     >>> copied is not tree and gast.dump(copied) == gast.dump(tree)
     True
+    >>> [n.id for n in name_nodes(tree)]
+    ['y', 'f', 'x']
 """
 
 import copy
-from collections import deque
 
 import gast
 
-__all__ = ["clone", "walk"]
+__all__ = ["clone", "walk", "name_nodes"]
 
 _ATOMS = (str, int, float, complex, bool, bytes, type(None), type(Ellipsis))
 
@@ -47,17 +50,61 @@ def clone(node):
 
 
 def walk(node):
-    """Every node of the tree under ``node`` (itself included), breadth first like ``ast.walk``."""
-    todo = deque([node])
-    pop, push, extend = todo.popleft, todo.append, todo.extend
+    """Every node of the tree under ``node`` (itself included), breadth first like ``ast.walk``.
+
+    A list, made before the caller looks at any node: rewriting the tree while going through
+    it does not change what is visited."""
+    out = [node]
+    append = out.append
     ast_node = gast.AST
-    while todo:
-        n = pop()
-        yield n
+    for n in out:  # ``out`` grows behind the loop: breadth first
         fields = n.__dict__
         for f in n._fields:
             v = fields.get(f)
             if type(v) is list:
-                extend([x for x in v if isinstance(x, ast_node)])
+                for x in v:
+                    if isinstance(x, ast_node):
+                        append(x)
             elif isinstance(v, ast_node):
-                push(v)
+                append(v)
+    return out
+
+
+# Fields that hold no names: contexts, operators, comments, and a constant's value.
+_NO_NAMES = {"ctx", "op", "ops", "type_comment", "kind"}
+_CHILD_FIELDS = {}  # node class -> its fields that may hold names
+
+
+def _child_fields(cls):
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = _CHILD_FIELDS[cls] = tuple(
+            f for f in cls._fields
+            if f not in _NO_NAMES and not (cls is gast.Constant and f == "value"))
+    return fields
+
+
+def name_nodes(node):
+    """The ``Name`` nodes of the tree under ``node`` (itself included), in ``walk``'s order."""
+    todo = [node]
+    append = todo.append
+    found = []
+    ast_node, name_node = gast.AST, gast.Name
+    for n in todo:
+        cls = n.__class__
+        if cls is name_node:
+            found.append(n)
+            annotation = n.__dict__.get("annotation")
+            if annotation is not None:  # a parameter's annotation
+                append(annotation)
+            continue
+        fields = n.__dict__
+        for f in _CHILD_FIELDS.get(cls) or _child_fields(cls):
+            v = fields.get(f)
+            if type(v) is list:
+                for x in v:
+                    if isinstance(x, ast_node):
+                        append(x)
+            elif isinstance(v, ast_node):
+                append(v)
+    return found

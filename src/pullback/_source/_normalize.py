@@ -10,7 +10,7 @@ differentiated arguments stay whole, as the user wrote them.  Whether a value de
 
 import gast
 
-from ._clone import clone, walk
+from ._clone import clone, walk, name_nodes
 
 from .._registry import lookup
 from ._activity import Activity
@@ -222,7 +222,7 @@ class _Normalizer(ControlMixin):
                 self.unpack(t, item, stmt)
 
     def store_targets(self, target):
-        return [n.id for n in walk(target) if isinstance(n, gast.Name)]
+        return [n.id for n in name_nodes(target)]
 
     def ssa_target(self, target):
         if isinstance(target, gast.Name):

@@ -20,7 +20,7 @@ broadcast.  The passes here, in the order ``generate`` runs them:
 
 import gast
 
-from ._clone import walk
+from ._clone import walk, name_nodes
 
 __all__ = ["remove_dead_code", "fold_constants", "use_math_for_scalars", "merge_restarts",
            "propagate_copies", "fold_into_copies", "inline_conditions", "blocks",
@@ -38,8 +38,7 @@ def remove_dead_code(function, numpy_names=(), pure_functions=()):
     (it advances the generator) and calls writing into ``out=``; so do the functions named
     ``pure_functions`` (the imported rules)."""
     while True:
-        loaded = {n.id for n in walk(function) if isinstance(n, gast.Name)
-                  and isinstance(n.ctx, gast.Load)}
+        loaded = {n.id for n in name_nodes(function) if isinstance(n.ctx, gast.Load)}
         if not _sweep(function.body, loaded, (frozenset(numpy_names),
                                               frozenset(pure_functions) | _PURE_HELPERS)):
             return function
@@ -336,12 +335,11 @@ def _copies_in_block(body, loads):
 
 
 def _names_of(node):
-    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in name_nodes(node)}
 
 
 def stores_of(stmt):
-    return {n.id for n in walk(stmt) if isinstance(n, gast.Name) and isinstance(
-        n.ctx, gast.Store)}
+    return {n.id for n in name_nodes(stmt) if isinstance(n.ctx, gast.Store)}
 
 
 def _overwritten_before_read(body, k, name):
@@ -384,7 +382,7 @@ def _fold_copies_block(body, loads, stores):
             if loads.get(t) == 1 and stores.get(t) == 1:
                 j = k + 1
                 while j < len(body) and is_append(body[j]) and t not in {
-                        n.id for n in walk(body[j]) if isinstance(n, gast.Name)}:
+                        n.id for n in name_nodes(body[j])}:
                     j += 1
                 if j < len(body) and isinstance(body[j], gast.Assign) and len(
                         body[j].targets) == 1 and isinstance(body[j].value, gast.Name) and \

@@ -9,7 +9,7 @@ loop restores anyway (``math.sin(x)`` after ``x = saved_x.pop()``): no stack for
 
 import gast
 
-from ._clone import clone, walk
+from ._clone import clone, walk, name_nodes
 from ._optimize import blocks, is_append, stores_of
 
 __all__ = ["recompute_loop_conditions", "rematerialize"]
@@ -56,7 +56,7 @@ def _recompute(forward, backward, stores, context):
                 isinstance(following.targets[0], gast.Name) and following.targets[0].id == cond):
             continue
         test = following.value
-        names = {n.id for n in walk(test) if isinstance(n, gast.Name)}
+        names = {n.id for n in name_nodes(test)}
         rebinds_index = any(isinstance(n, gast.Name) and n.id == index and isinstance(
             n.ctx, gast.Store) for loop in (forward, backward) for s in loop.body
             for n in walk(s))
@@ -76,7 +76,7 @@ def _recompute(forward, backward, stores, context):
         cond_outside = [n for n in by_name.get(cond, []) if isinstance(n.ctx, gast.Load) and
                         id(n) not in inside]
         if len(pops) != 1 or len(uses) != 3 or cond_outside or stores.get(cond) != len(
-                [n for n in walk(forward) if isinstance(n, gast.Name) and n.id == cond
+                [n for n in name_nodes(forward) if n.id == cond
                  and isinstance(n.ctx, gast.Store)]) + 1 + _prologue_stores(function, cond):
             continue
         forward.body.remove(stmt)

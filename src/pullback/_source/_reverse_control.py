@@ -10,7 +10,7 @@ ordinary variables, reset when the value they belong to is overwritten.
 
 import gast
 
-from ._clone import clone, walk
+from ._clone import clone, walk, name_nodes
 from ._ir import Branch, Loop, LoopExit, Op, Plain
 
 __all__ = ["ControlReverse"]
@@ -39,7 +39,7 @@ def _const(value):
 
 
 def _names(node):
-    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in name_nodes(node)}
 
 
 class ControlReverse:
@@ -155,8 +155,7 @@ class ControlReverse:
                     isinstance(node.args[1], gast.Name):
                 shapes.add(node.args[1].id)
                 targets.add(id(node.args[1]))
-        values = {n.id for n in walk(expr) if isinstance(n, gast.Name)
-                  and id(n) not in targets}
+        values = {n.id for n in name_nodes(expr) if id(n) not in targets}
         return values, shapes - values
 
     def shape_of(self, expr):

@@ -26,7 +26,7 @@ import numpy as np
 import gast
 
 from ._buffers import Buffers
-from ._clone import clone, walk
+from ._clone import clone, walk, name_nodes
 from ._rulefacts import RuleFacts, Rules
 from ._shapes import broadcast, reduced_axes
 from ._stacks import drop_unread_stacks, is_shape_of, record, stack_push
@@ -50,7 +50,7 @@ def _num(v):
 
 
 def _names(node):
-    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in name_nodes(node)}
 
 
 def specialize(function, layout, numpy_names, numpy_alias, imports, dead_code):
@@ -60,8 +60,7 @@ def specialize(function, layout, numpy_names, numpy_alias, imports, dead_code):
         return function
     rules = Rules(imports)
     np_name = numpy_alias
-    assigned = {n.id for n in walk(function) if isinstance(n, gast.Name) and isinstance(
-        n.ctx, gast.Store)}
+    assigned = {n.id for n in name_nodes(function) if isinstance(n.ctx, gast.Store)}
     # sizes are read from arguments the function never rebinds (a loop may reuse a name)
     readable = {p for p in layout if p not in assigned and p.isidentifier()}
     pass_ = _Pass(function.body, layout, numpy_names | {np_name}, np_name, rules, imports,
