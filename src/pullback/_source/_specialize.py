@@ -112,14 +112,6 @@ class _Pass:
         self.lazy = set()
         self.after_loop = {}   # id(For statement) -> facts at its head (= after it)
 
-    def facts(self, upto=None):
-        """Facts after the first ``upto`` top-level statements (all by default), with the
-        shapes the original code had for names whose statements ``lazy_reductions`` rewrote."""
-        facts = RuleFacts(self.layout, self.numpy_names, self.rules)
-        for stmt in self.body[:upto] if upto is not None else self.body:
-            self._step(facts, stmt, virtual=True)
-        return facts
-
     def _np(self, fn, *args, **kwargs):
         return gast.Call(func=_attr(_name(self.np), fn), args=list(args),
                          keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
@@ -211,17 +203,14 @@ class _Pass:
         for its own, with the shape the original code gave it."""
         self.virtual = {}     # id(statement) -> the shape its target had before the rewrite
         self.lazy = set()     # names now holding a value smaller than their original shape
-        for k in range(len(self.body) - 1, -1, -1):
+        candidates = [k for k, stmt in enumerate(self.body) if self._reduction_vjp(stmt)]
+        # A rewrite changes its statement and later ones only: the facts before each candidate
+        # are those of the code as it is now, taken in one pass.
+        before = self._facts_before({k + d for k in candidates for d in (0, 1)})
+        for k in reversed(candidates):
             stmt = self.body[k]
-            if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
-                continue
-            found = self.rules.rule_call(stmt.value)
-            if found is None or found[0] not in (self.rules.sum, self.rules.mean):
-                continue
-            alias, args, keywords, g = found
-            if len(args) != 2:
-                continue
-            facts = self.facts(k)
+            alias, args, keywords, g = self._reduction_vjp(stmt)
+            facts = before[k].copy()
             a = args[1]
             full = facts.shape_of(a)
             reduced = facts.shape_of(g)
@@ -244,7 +233,7 @@ class _Pass:
                 if count is None:
                     continue
                 replacement = gast.BinOp(left=replacement, op=gast.Div(), right=count)
-            passing = self._uses_broadcast(k, stmt.targets[0].id, reduced)
+            passing = self._uses_broadcast(k, stmt.targets[0].id, reduced, before[k + 1].copy())
             if passing is not None:
                 stmt.value = replacement
                 self.virtual[id(stmt)] = full
@@ -255,6 +244,30 @@ class _Pass:
                     if carried is not None:  # a sum's VJP of the scalar: the scalar itself
                         later.value = clone(carried[3])
                 self.lazy.add(stmt.targets[0].id)
+
+    def _reduction_vjp(self, stmt):
+        """(alias, args, keywords, g) of ``x = sum_vjp(ans, a, ...)(g)`` (or mean's); else None."""
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
+            return None
+        found = self.rules.rule_call(stmt.value)
+        if found is None or found[0] not in (self.rules.sum, self.rules.mean) or len(
+                found[1]) != 2:
+            return None
+        return found
+
+    def _facts_before(self, positions):
+        """{k: the facts after the first k top-level statements, for each k in ``positions``},
+        with the shapes the original code had for names whose statements ``lazy_reductions``
+        rewrote."""
+        facts = RuleFacts(self.layout, self.numpy_names, self.rules)
+        found = {}
+        for k, stmt in enumerate(self.body):
+            if k in positions:
+                found[k] = facts.copy()
+            self._step(facts, stmt, virtual=True)
+        if len(self.body) in positions:
+            found[len(self.body)] = facts
+        return found
 
     def _count(self, full, axes):
         """An expression for the number of elements each reduced slice has."""
@@ -279,14 +292,13 @@ class _Pass:
             expr = gast.BinOp(left=expr, op=gast.Mult(), right=f)
         return expr
 
-    def _uses_broadcast(self, k, name, reduced):
+    def _uses_broadcast(self, k, name, reduced, facts):
         """Whether every later use of ``name`` (an array made by broadcasting a value of shape
         ``reduced``) gives the same result with the reduced value itself: it is an operand of
         elementwise arithmetic whose other operand broadcasts it to the same shape, or it is
         copied / negated / scaled by a scalar into another such name.  Returns the statements
         that copy it on, with their targets' original shapes; None when some use needs the
-        full array."""
-        facts = self.facts(k + 1)
+        full array.  ``facts`` are those after statement ``k``."""
         lazy = {name: facts.shape[name]}
         passing = []
         for stmt in self.body[k + 1:]:
