@@ -22,7 +22,7 @@ import copy
 
 import gast
 
-__all__ = ["clone", "walk", "name_nodes"]
+__all__ = ["clone", "clone_loads", "walk", "name_nodes"]
 
 _ATOMS = (str, int, float, complex, bool, bytes, type(None), type(Ellipsis))
 
@@ -47,6 +47,31 @@ def clone(node):
     if isinstance(node, tuple):
         return tuple(clone(n) for n in node)
     return copy.deepcopy(node)
+
+
+def clone_loads(node, replace):
+    """A deep copy of ``node`` in which each loaded name ``n`` is ``replace(n)`` (a new node).
+
+    Like ``clone`` followed by a ``NodeTransformer`` replacing the names, in one pass: the
+    fields are visited in order, depth first, so ``replace`` sees the names in that order."""
+    cls = node.__class__
+    if cls is gast.Name:
+        return replace(node) if isinstance(node.ctx, gast.Load) else clone(node)
+    if not isinstance(node, gast.AST):
+        return clone(node)
+    new = cls.__new__(cls)
+    fields = cls._fields
+    for key, value in node.__dict__.items():
+        if key not in fields:
+            value = clone(value)
+        elif type(value) is list:
+            value = [clone_loads(v, replace) for v in value]
+        elif isinstance(value, gast.AST):
+            value = clone_loads(value, replace)
+        elif not isinstance(value, _ATOMS):
+            value = copy.deepcopy(value)
+        setattr(new, key, value)
+    return new
 
 
 def walk(node):

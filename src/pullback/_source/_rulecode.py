@@ -13,7 +13,7 @@ import sys
 
 import gast
 
-from ._clone import clone
+from ._clone import clone, clone_loads
 
 __all__ = ["RuleCode"]
 
@@ -24,15 +24,16 @@ _FOUND = {}   # code object -> its gast Lambda node (or None)
 
 
 def _lambda_node(fn):
-    """The gast Lambda node that ``fn`` was compiled from, or None if it cannot be singled out."""
+    """The gast Lambda node that ``fn`` was compiled from, or None if it cannot be singled out.
+
+    The node is shared: the caller reads it and copies what it keeps."""
     code = getattr(fn, "__code__", None)
     if code is None or fn.__name__ != "<lambda>":
         return None
     if code not in _FOUND:
         found = _find_lambda(code)
         _FOUND[code] = found
-    node = _FOUND[code]
-    return None if node is None else clone(node)
+    return _FOUND[code]
 
 
 def _lambdas_by_line(filename):
@@ -134,24 +135,12 @@ def _literal(value):
     return None
 
 
-class _Substitute(gast.NodeTransformer):
-    def __init__(self, mapping, rename_free):
-        self.mapping = mapping
-        self.rename_free = rename_free
-
-    def visit_Name(self, node):
-        if isinstance(node.ctx, gast.Load):
-            if node.id in self.mapping:
-                return clone(self.mapping[node.id])
-            return self.rename_free(node)
-        return node
-
-
 class RuleCode:
     """Turns registry rules into gast expressions for one generated module."""
 
     def __init__(self, imports):
         self.imports = imports  # the generated module's Imports
+        self._signatures = {}   # rule function -> its inspect.Signature (or the error)
 
     def vjp(self, prim, argnum, ans, args, kwargs, g):
         """The gradient flowing to ``args[argnum]`` as an expression (``args`` are gast atoms)."""
@@ -189,8 +178,16 @@ class RuleCode:
 
     def _bind(self, fn, ans, args, kwargs):
         """Parameter name -> gast expression, with defaults filled in; None if not literal."""
+        sig = self._signatures.get(fn)
+        if sig is None:
+            try:
+                sig = inspect.signature(fn)
+            except (TypeError, ValueError) as err:
+                sig = err
+            self._signatures[fn] = sig
+        if isinstance(sig, Exception):
+            return None
         try:
-            sig = inspect.signature(fn)
             bound = sig.bind(ans, *args, **kwargs)
         except (TypeError, ValueError):
             return None
@@ -226,7 +223,12 @@ class RuleCode:
                 return gast.Name(id=alias, ctx=gast.Load(), annotation=None, type_comment=None)
             return node
 
-        return _Substitute(mapping, rename_free).visit(clone(body))
+        def replace(node):
+            if node.id in mapping:
+                return clone(mapping[node.id])
+            return rename_free(clone(node))
+
+        return clone_loads(body, replace)
 
     def _callable(self, fn, prim, which, argnum):
         """A name in the generated module bound to rule function ``fn``."""
