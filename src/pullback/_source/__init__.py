@@ -10,7 +10,7 @@ import os
 import gast
 
 from ._activity import useful_names
-from ._clone import walk, name_nodes
+from ._clone import name_nodes, walk
 from ._compile import compile_module
 from ._emit import Comments, emit
 from ._fence import fence

@@ -4,7 +4,7 @@ of those the output depends on ("useful").  Only values that are both get adjoin
 
 import gast
 
-from ._clone import walk, name_nodes
+from ._clone import name_nodes, walk
 from ._ir import Branch, Loop, Op
 from ._resolve import METHODS, NONDIFF_ATTRS
 

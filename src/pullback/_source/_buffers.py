@@ -9,7 +9,7 @@ import numpy as np
 
 import gast
 
-from ._clone import walk, name_nodes
+from ._clone import name_nodes, walk
 from ._shapes import Facts
 
 __all__ = ["Buffers", "fresh_expression"]

@@ -6,7 +6,8 @@ gast tree is plain nodes, lists and immutable leaves, which ``clone`` copies dir
 else goes to ``copy.deepcopy``.  ``walk`` lists the nodes in the order ``ast.walk`` visits them,
 reading each node's fields directly instead of through ``ast.iter_child_nodes``; ``name_nodes`` lists
 only the ``Name`` nodes, in the same order, without visiting the contexts and operators (most
-walks look for names, and a context is every third node).
+walks look for names, and a context is every third node).  ``Transformer`` is
+``ast.NodeTransformer`` with its visitors looked up once per node class.
 
 Example:
     >>> import gast
@@ -22,7 +23,7 @@ import copy
 
 import gast
 
-__all__ = ["clone", "clone_loads", "walk", "name_nodes"]
+__all__ = ["clone", "clone_loads", "walk", "name_nodes", "Transformer"]
 
 _ATOMS = (str, int, float, complex, bool, bytes, type(None), type(Ellipsis))
 
@@ -133,3 +134,60 @@ def name_nodes(node):
             elif isinstance(v, ast_node):
                 append(v)
     return found
+
+
+class Transformer(gast.NodeTransformer):
+    """``gast.NodeTransformer``, faster: the visitor of each node class is looked up once (per
+    transformer class), fields are read directly, and nodes with no fields and no visitor of
+    their own (contexts, operators) are returned as they are without a call."""
+
+    def visit(self, node):
+        try:
+            table = _VISITORS[type(self)]
+        except KeyError:
+            table = _VISITORS[type(self)] = {}
+        cls = node.__class__
+        try:
+            visitor = table[cls]
+        except KeyError:
+            visitor = table[cls] = _visitor(type(self), cls)
+        if visitor is None:
+            return node
+        return visitor(self, node)
+
+    def generic_visit(self, node):
+        fields = node.__dict__
+        for field in node._fields:
+            old_value = fields.get(field, _ABSENT)
+            if type(old_value) is list:
+                new_values = []
+                for value in old_value:
+                    if isinstance(value, gast.AST):
+                        value = self.visit(value)
+                        if value is None:
+                            continue
+                        if not isinstance(value, gast.AST):
+                            new_values.extend(value)
+                            continue
+                    new_values.append(value)
+                old_value[:] = new_values
+            elif isinstance(old_value, gast.AST):
+                new_node = self.visit(old_value)
+                if new_node is None:
+                    delattr(node, field)
+                else:
+                    setattr(node, field, new_node)
+        return node
+
+
+_VISITORS = {}   # Transformer subclass -> {node class: its visitor function, or None}
+_ABSENT = object()
+
+
+def _visitor(transformer, node_class):
+    visitor = getattr(transformer, "visit_" + node_class.__name__, None)
+    if visitor is not None:
+        return visitor
+    if not node_class._fields and transformer.generic_visit is Transformer.generic_visit:
+        return None  # nothing inside: the node is its own result
+    return transformer.generic_visit

@@ -10,7 +10,7 @@ differentiated arguments stay whole, as the user wrote them.  Whether a value de
 
 import gast
 
-from ._clone import clone, walk, name_nodes
+from ._clone import Transformer, clone, name_nodes, walk
 
 from .._registry import lookup
 from ._activity import Activity
@@ -34,7 +34,7 @@ def _const(value):
     return gast.Constant(value=value, kind=None)
 
 
-class _Renamer(gast.NodeTransformer):
+class _Renamer(Transformer):
     """Replace loads of local names with their current SSA names."""
 
     def __init__(self, env):

@@ -20,7 +20,7 @@ broadcast.  The passes here, in the order ``generate`` runs them:
 
 import gast
 
-from ._clone import walk, name_nodes
+from ._clone import Transformer, name_nodes, walk
 
 __all__ = ["remove_dead_code", "fold_constants", "use_math_for_scalars", "merge_restarts",
            "propagate_copies", "fold_into_copies", "inline_conditions", "blocks",
@@ -114,7 +114,7 @@ def _pure(node, numpy_names=frozenset(), pure_functions=_PURE_HELPERS):
     return True
 
 
-class _Fold(gast.NodeTransformer):
+class _Fold(Transformer):
     """Arithmetic on two numbers, and ``x ** 1`` / ``x * 1`` / ``1 * x`` inside a larger
     expression (as a whole right-hand side, ``y = x * 1`` is a new array, not ``x`` itself:
     writing into ``y`` must not change ``x``)."""
@@ -204,7 +204,7 @@ _MATH = {"sin": "sin", "cos": "cos", "tan": "tan", "exp": "exp", "log": "log",
          "arctan2": "atan2", "hypot": "hypot"}
 
 
-class _Math(gast.NodeTransformer):
+class _Math(Transformer):
     def __init__(self, scalar, numpy_names, math_name):
         self.scalar = scalar
         self.numpy_names = numpy_names

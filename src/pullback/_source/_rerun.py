@@ -9,7 +9,7 @@ loop restores anyway (``math.sin(x)`` after ``x = saved_x.pop()``): no stack for
 
 import gast
 
-from ._clone import clone, walk, name_nodes
+from ._clone import clone, name_nodes, walk
 from ._optimize import blocks, is_append, stores_of
 
 __all__ = ["recompute_loop_conditions", "rematerialize"]

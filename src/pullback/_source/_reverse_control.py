@@ -10,7 +10,7 @@ ordinary variables, reset when the value they belong to is overwritten.
 
 import gast
 
-from ._clone import clone, walk, name_nodes
+from ._clone import clone, name_nodes, walk
 from ._ir import Branch, Loop, LoopExit, Op, Plain
 
 __all__ = ["ControlReverse"]

@@ -26,7 +26,7 @@ import numpy as np
 import gast
 
 from ._buffers import Buffers
-from ._clone import clone, walk, name_nodes
+from ._clone import Transformer, clone, name_nodes, walk
 from ._rulefacts import RuleFacts, Rules
 from ._shapes import broadcast, reduced_axes
 from ._stacks import drop_unread_stacks, is_shape_of, record, stack_push
@@ -509,7 +509,7 @@ def _straight(body):
     return all(isinstance(s, (gast.Assign, gast.Expr, gast.AugAssign)) for s in body)
 
 
-class _Products(gast.NodeTransformer):
+class _Products(Transformer):
     def __init__(self, pass_, facts):
         self.p = pass_
         self.facts = facts
@@ -574,7 +574,7 @@ class _Products(gast.NodeTransformer):
         return self.p._np("sum", e, axis=axis)
 
 
-class _Substitute(gast.NodeTransformer):
+class _Substitute(Transformer):
     def __init__(self, name, value):
         self.name = name
         self.value = value
