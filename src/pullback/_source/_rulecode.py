@@ -14,6 +14,7 @@ import sys
 import gast
 
 from ._clone import clone, clone_loads
+from ._translate import to_gast
 
 __all__ = ["RuleCode"]
 
@@ -67,7 +68,7 @@ def _find_lambda(code):
         found = [n for n in found if _same_place(n, code)]
     if len(found) != 1:
         return None
-    return gast.ast_to_gast(found[0])
+    return to_gast(found[0])
 
 
 def _same_shape(a, b, bytecode=False):
