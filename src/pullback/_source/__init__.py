@@ -10,7 +10,7 @@ import os
 import gast
 
 from ._activity import useful_names
-from ._clone import name_nodes, walk
+from ._clone import name_nodes, statements
 from ._compile import compile_module
 from ._emit import Comments, emit
 from ._fence import fence
@@ -77,7 +77,7 @@ def source_name(fn, src, text):
 
 def _names_in(node):
     return {n.id for n in name_nodes(node)} | {
-        n.name for n in walk(node) if isinstance(n, gast.FunctionDef)}
+        n.name for n in statements(node) if isinstance(n, gast.FunctionDef)}
 
 
 class _Helper:

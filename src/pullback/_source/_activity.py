@@ -4,7 +4,7 @@ of those the output depends on ("useful").  Only values that are both get adjoin
 
 import gast
 
-from ._clone import name_nodes, walk
+from ._clone import name_nodes
 from ._ir import Branch, Loop, Op
 from ._resolve import METHODS, NONDIFF_ATTRS
 
@@ -125,6 +125,5 @@ def _useful_block(body, useful):
             useful |= other
         elif isinstance(node, Op) and node.active and node.target in useful:
             for arg in node.args:
-                for n in walk(arg):
-                    if isinstance(n, gast.Name):
-                        useful.add(n.id)
+                for n in name_nodes(arg):
+                    useful.add(n.id)

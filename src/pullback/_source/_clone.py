@@ -6,8 +6,9 @@ gast tree is plain nodes, lists and immutable leaves, which ``clone`` copies dir
 else goes to ``copy.deepcopy``.  ``walk`` lists the nodes in the order ``ast.walk`` visits them,
 reading each node's fields directly instead of through ``ast.iter_child_nodes``; ``name_nodes`` lists
 only the ``Name`` nodes, in the same order, without visiting the contexts and operators (most
-walks look for names, and a context is every third node).  ``Transformer`` is
-``ast.NodeTransformer`` with its visitors looked up once per node class.
+walks look for names, and a context is every third node); ``statements`` lists only the
+statements (and handlers and match cases), in the same order, without entering expressions.
+``Transformer`` is ``ast.NodeTransformer`` with its visitors looked up once per node class.
 
 Example:
     >>> import gast
@@ -23,7 +24,7 @@ import copy
 
 import gast
 
-__all__ = ["clone", "clone_loads", "walk", "name_nodes", "Transformer"]
+__all__ = ["clone", "clone_loads", "walk", "name_nodes", "statements", "Transformer"]
 
 _ATOMS = (str, int, float, complex, bool, bytes, type(None), type(Ellipsis))
 
@@ -133,6 +134,27 @@ def name_nodes(node):
                         append(x)
             elif isinstance(v, ast_node):
                 append(v)
+    return found
+
+
+# Fields holding statements, handlers or match cases (no expression holds one).
+_BLOCKS = {"body", "orelse", "finalbody", "handlers", "cases"}
+
+
+def statements(node):
+    """``node`` and the statements, handlers and match cases under it, in ``walk``'s order."""
+    found = [node]
+    append = found.append
+    ast_node = gast.AST
+    for n in found:
+        fields = n.__dict__
+        for f in n._fields:
+            if f in _BLOCKS:
+                v = fields.get(f)
+                if type(v) is list:
+                    for x in v:
+                        if isinstance(x, ast_node):
+                            append(x)
     return found
 
 

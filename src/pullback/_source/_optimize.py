@@ -20,7 +20,7 @@ broadcast.  The passes here, in the order ``generate`` runs them:
 
 import gast
 
-from ._clone import Transformer, name_nodes, walk
+from ._clone import Transformer, name_nodes, statements, walk
 
 __all__ = ["remove_dead_code", "fold_constants", "use_math_for_scalars", "merge_restarts",
            "propagate_copies", "fold_into_copies", "inline_conditions", "blocks",
@@ -37,21 +37,33 @@ def remove_dead_code(function, numpy_names=(), pure_functions=()):
     that only ``value_and_grad`` returns is not computed for ``grad``), except ``np.random``
     (it advances the generator) and calls writing into ``out=``; so do the functions named
     ``pure_functions`` (the imported rules)."""
+    pure = (frozenset(numpy_names), frozenset(pure_functions) | _PURE_HELPERS)
+    loads = {}  # name -> how many times the function reads it
+    for n in name_nodes(function):
+        if isinstance(n.ctx, gast.Load):
+            loads[n.id] = loads.get(n.id, 0) + 1
     while True:
-        loaded = {n.id for n in name_nodes(function) if isinstance(n.ctx, gast.Load)}
-        if not _sweep(function.body, loaded, (frozenset(numpy_names),
-                                              frozenset(pure_functions) | _PURE_HELPERS)):
+        loaded = {name for name, count in loads.items() if count}
+        removed = []
+        if not _sweep(function.body, loaded, pure, removed):
             return function
+        for stmt in removed:  # what the removed statements read is read once less
+            for n in name_nodes(stmt):
+                if isinstance(n.ctx, gast.Load):
+                    loads[n.id] -= 1
 
 
-def _sweep(body, loaded, numpy_names):
+def _sweep(body, loaded, numpy_names, removed):
+    """Drop the dead statements of ``body`` (and of the blocks inside), each into ``removed``;
+    whether anything changed."""
     changed = False
     kept = []
     for stmt in body:
         for inner in inner_blocks(stmt):
-            changed = _sweep(inner, loaded, numpy_names) or changed
+            changed = _sweep(inner, loaded, numpy_names, removed) or changed
         if _dead(stmt, loaded, numpy_names):
             changed = True
+            removed.append(stmt)
             continue
         kept.append(stmt)
     if all(_is_comment(s) for s in kept):  # a block of only comments is not a block
@@ -271,7 +283,7 @@ def _zero_assignment(stmt):
 
 
 def _mentions(stmt, name):
-    return any(isinstance(n, gast.Name) and n.id == name for n in walk(stmt))
+    return any(n.id == name for n in name_nodes(stmt))
 
 
 def _added_to(stmt, name):
@@ -291,8 +303,8 @@ def propagate_copies(function):
     (``bt5 = bh; bt4 = bt5 * d`` becomes ``bt4 = bh * d``).  Both names still denote the same
     object at every rewritten read, so nothing changes but the text."""
     loads = {}
-    for n in walk(function):
-        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+    for n in name_nodes(function):
+        if isinstance(n.ctx, gast.Load):
             loads[n.id] = loads.get(n.id, 0) + 1
     while _copies_in_block(function.body, loads):
         pass
@@ -316,9 +328,8 @@ def _copies_in_block(body, loads):
             for later in body[k + 1:]:
                 if not isinstance(later, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)):
                     break  # a loop or branch: it may run its reads after reassigning
-                for node in walk(later):
-                    if isinstance(node, gast.Name) and node.id == a and isinstance(
-                            node.ctx, gast.Load):
+                for node in name_nodes(later):
+                    if node.id == a and isinstance(node.ctx, gast.Load):
                         node.id = b
                         loads[a] -= 1
                         loads[b] = loads.get(b, 0) + 1
@@ -361,10 +372,9 @@ def fold_into_copies(function):
     becomes ``saved.append(x)`` ... ``x = e``: a loop's new value is computed where it is
     assigned (the saves in between only read the old one)."""
     loads, stores = {}, {}
-    for n in walk(function):
-        if isinstance(n, gast.Name):
-            table = loads if isinstance(n.ctx, gast.Load) else stores
-            table[n.id] = table.get(n.id, 0) + 1
+    for n in name_nodes(function):
+        table = loads if isinstance(n.ctx, gast.Load) else stores
+        table[n.id] = table.get(n.id, 0) + 1
     _fold_copies_block(function.body, loads, stores)
     return function
 
@@ -412,8 +422,8 @@ def inline_conditions(function):
     if not pairs:
         return function
     reads = {}
-    for n in walk(function):
-        if isinstance(n, gast.Name) and n.id in pairs and isinstance(n.ctx, gast.Load):
+    for n in name_nodes(function):
+        if n.id in pairs and isinstance(n.ctx, gast.Load):
             reads.setdefault(n.id, set()).add(id(n))
     for name, found in pairs.items():
         if reads.get(name) != {id(branch.test) for _, _, branch in found}:
@@ -427,7 +437,7 @@ def inline_conditions(function):
 def blocks(function):
     """Every statement list of a function (its body and those of its loops and branches)."""
     out = []
-    for node in walk(function):
+    for node in statements(function):
         for field in ("body", "orelse"):
             block = getattr(node, field, None)
             if isinstance(block, list) and block and isinstance(block[0], gast.stmt):

@@ -22,11 +22,10 @@ _PURE_TESTS = (gast.BinOp, gast.Compare, gast.UnaryOp, gast.BoolOp, gast.Constan
 def _name_tables(function):
     """(how many times each name is assigned, every Name node of each name)."""
     stores, by_name = {}, {}
-    for n in walk(function):
-        if isinstance(n, gast.Name):
-            by_name.setdefault(n.id, []).append(n)
-            if isinstance(n.ctx, (gast.Store, gast.Del)):
-                stores[n.id] = stores.get(n.id, 0) + 1
+    for n in name_nodes(function):
+        by_name.setdefault(n.id, []).append(n)
+        if isinstance(n.ctx, (gast.Store, gast.Del)):
+            stores[n.id] = stores.get(n.id, 0) + 1
     return stores, by_name
 
 

@@ -136,8 +136,8 @@ class _Pass:
         stacks, shape_stacks = {}, {}
         facts = RuleFacts(self.layout, self.numpy_names, self.rules)
         stores = {}
-        for node in walk(gast.Module(body=self.body, type_ignores=[])):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+        for node in name_nodes(gast.Module(body=self.body, type_ignores=[])):
+            if isinstance(node.ctx, gast.Store):
                 stores[node.id] = stores.get(node.id, 0) + 1
         self.ranges = {s.targets[0].id for s in self.body if isinstance(s, gast.Assign) and len(
             s.targets) == 1 and isinstance(s.targets[0], gast.Name) and stores.get(
@@ -395,8 +395,8 @@ class _Pass:
     def propagate_constants(self):
         """A float constant assigned once at top level is written where it is used."""
         stores = {}
-        for node in walk(gast.Module(body=self.body, type_ignores=[])):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+        for node in name_nodes(gast.Module(body=self.body, type_ignores=[])):
+            if isinstance(node.ctx, gast.Store):
                 stores[node.id] = stores.get(node.id, 0) + 1
         from ._optimize import fold_constants
         changed = True
