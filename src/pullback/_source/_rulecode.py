@@ -136,12 +136,44 @@ def _literal(value):
     return None
 
 
+_UNKNOWN = object()
+
+
+class _Slot:
+    """A stand-in argument: where the value bound to a parameter comes from."""
+
+    def __init__(self, source):
+        self.source = source
+
+
+def _binding_plan(fn, n_args, keywords):
+    """How ``inspect.signature(fn).bind(ans, *args, **kwargs)`` binds ``n_args`` positional
+    arguments and these keywords: [(parameter, ("position", i) | ("keyword", k) | ("default",
+    value))], position 0 being ``ans``; None when it cannot bind them, or ``fn`` takes
+    ``*args`` or ``**kwargs`` (its body passes them on: it is called by name)."""
+    try:
+        sig = inspect.signature(fn)
+        bound = sig.bind(*[_Slot(("position", i)) for i in range(n_args + 1)],
+                         **{k: _Slot(("keyword", k)) for k in keywords})
+    except (TypeError, ValueError):
+        return None
+    plan = []
+    for name, param in sig.parameters.items():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            return None
+        if name in bound.arguments:
+            plan.append((name, bound.arguments[name].source))
+        else:
+            plan.append((name, ("default", param.default)))
+    return plan
+
+
 class RuleCode:
     """Turns registry rules into gast expressions for one generated module."""
 
     def __init__(self, imports):
         self.imports = imports  # the generated module's Imports
-        self._signatures = {}   # rule function -> its inspect.Signature (or the error)
+        self._plans = {}        # (rule function, argument count, keywords) -> _binding_plan
 
     def vjp(self, prim, argnum, ans, args, kwargs, g):
         """The gradient flowing to ``args[argnum]`` as an expression (``args`` are gast atoms)."""
@@ -179,27 +211,20 @@ class RuleCode:
 
     def _bind(self, fn, ans, args, kwargs):
         """Parameter name -> gast expression, with defaults filled in; None if not literal."""
-        sig = self._signatures.get(fn)
-        if sig is None:
-            try:
-                sig = inspect.signature(fn)
-            except (TypeError, ValueError) as err:
-                sig = err
-            self._signatures[fn] = sig
-        if isinstance(sig, Exception):
-            return None
-        try:
-            bound = sig.bind(ans, *args, **kwargs)
-        except (TypeError, ValueError):
+        key = (fn, len(args), tuple(kwargs))
+        plan = self._plans.get(key, _UNKNOWN)
+        if plan is _UNKNOWN:
+            plan = self._plans[key] = _binding_plan(fn, len(args), tuple(kwargs))
+        if plan is None:
             return None
         mapping = {}
-        for name, param in sig.parameters.items():
-            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                return None  # its body passes *args / **kwargs on: call it by name
-            if name in bound.arguments:
-                mapping[name] = bound.arguments[name]
+        for name, (how, which) in plan:
+            if how == "position":
+                mapping[name] = args[which - 1] if which else ans
+            elif how == "keyword":
+                mapping[name] = kwargs[which]
             else:
-                default = _literal(param.default)
+                default = _literal(which)
                 if default is None:
                     return None
                 mapping[name] = default
