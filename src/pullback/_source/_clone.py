@@ -8,6 +8,7 @@ reading each node's fields directly instead of through ``ast.iter_child_nodes``;
 only the ``Name`` nodes, in the same order, without visiting the contexts and operators (most
 walks look for names, and a context is every third node); ``statements`` lists only the
 statements (and handlers and match cases), in the same order, without entering expressions.
+``same_tree`` compares two trees as their ``gast.dump`` texts compare, without making them.
 ``Transformer`` is ``ast.NodeTransformer`` with its visitors looked up once per node class.
 
 Example:
@@ -24,7 +25,8 @@ import copy
 
 import gast
 
-__all__ = ["clone", "clone_loads", "walk", "name_nodes", "statements", "Transformer"]
+__all__ = ["clone", "clone_loads", "walk", "name_nodes", "statements", "same_tree",
+           "Transformer"]
 
 _ATOMS = (str, int, float, complex, bool, bytes, type(None), type(Ellipsis))
 
@@ -135,6 +137,42 @@ def name_nodes(node):
             elif isinstance(v, ast_node):
                 append(v)
     return found
+
+
+def same_tree(a, b):
+    """Whether ``gast.dump(a) == gast.dump(b)``: the same classes (by name) with the same fields,
+    leaves compared by ``repr``; a missing field, an empty list and a ``None`` the class
+    defaults to are left out, as ``dump`` leaves them out."""
+    if a is b:
+        return True
+    a_node, b_node = isinstance(a, gast.AST), isinstance(b, gast.AST)
+    if a_node or b_node:
+        if not (a_node and b_node) or type(a).__name__ != type(b).__name__:
+            return False
+        fa, fb = _dumped_fields(a), _dumped_fields(b)
+        return len(fa) == len(fb) and all(
+            na == nb and same_tree(va, vb) for (na, va), (nb, vb) in zip(fa, fb))
+    if type(a) is list or type(b) is list:
+        return type(a) is list and type(b) is list and len(a) == len(b) and all(
+            same_tree(x, y) for x, y in zip(a, b))
+    return repr(a) == repr(b)
+
+
+def _dumped_fields(node):
+    """The (name, value) of the fields ``gast.dump`` shows."""
+    cls = type(node)
+    shown = []
+    for name in node._fields:
+        try:
+            value = getattr(node, name)
+        except AttributeError:
+            continue
+        if value is None and getattr(cls, name, 42) is None:
+            continue
+        if value == []:
+            continue
+        shown.append((name, value))
+    return shown
 
 
 # Fields holding statements, handlers or match cases (no expression holds one).

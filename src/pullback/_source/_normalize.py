@@ -10,7 +10,7 @@ differentiated arguments stay whole, as the user wrote them.  Whether a value de
 
 import gast
 
-from ._clone import Transformer, clone, name_nodes, walk
+from ._clone import Transformer, clone, name_nodes, same_tree, walk
 
 from .._registry import lookup
 from ._activity import Activity
@@ -309,7 +309,7 @@ class _Normalizer(ControlMixin):
             a, b = env_body.get(name), env_else.get(name)
             if a is None or b is None:
                 continue  # defined in one branch only: not used after the if (or a NameError)
-            if gast.dump(a) == gast.dump(b):
+            if same_tree(a, b):
                 self.env[name] = a
                 continue
             merged = self.new_version(name)

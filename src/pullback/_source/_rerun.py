@@ -9,7 +9,7 @@ loop restores anyway (``math.sin(x)`` after ``x = saved_x.pop()``): no stack for
 
 import gast
 
-from ._clone import clone, name_nodes, walk
+from ._clone import clone, name_nodes, same_tree, walk
 from ._optimize import blocks, is_append, stores_of
 
 __all__ = ["recompute_loop_conditions", "rematerialize"]
@@ -118,7 +118,7 @@ def _matching_blocks(fblock, bblock):
     pairs = [(fblock, bblock)]
     fifs = [s for s in fblock if isinstance(s, gast.If)]
     bifs = [s for s in bblock if isinstance(s, gast.If)][::-1]
-    if len(fifs) == len(bifs) and all(gast.dump(f.test) == gast.dump(b.test)
+    if len(fifs) == len(bifs) and all(same_tree(f.test, b.test)
                                       for f, b in zip(fifs, bifs)):
         for f, b in zip(fifs, bifs):
             pairs += _matching_blocks(f.body, b.body)

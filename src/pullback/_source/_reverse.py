@@ -9,7 +9,7 @@ contribution that is just another adjoint is aliased, not copied.
 
 import gast
 
-from ._clone import clone, name_nodes
+from ._clone import clone, name_nodes, same_tree
 from ._ir import Branch, Loop, LoopExit, Op, Plain
 from ._reverse_control import ControlReverse
 
@@ -343,7 +343,7 @@ class Reverse(ControlReverse):
         local = _defined(node.body) | _defined(node.orelse)
         for name in sorted((set(body_adj) | set(else_adj)) - local):
             a, b = body_adj.get(name), else_adj.get(name)
-            if a is not None and b is not None and gast.dump(a) == gast.dump(b):
+            if a is not None and b is not None and same_tree(a, b):
                 adj[name] = a
                 continue
             common = self.namer.adjoint(name)
