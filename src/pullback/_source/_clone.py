@@ -4,9 +4,9 @@
 expressions constantly (a rule's lambda for each use, a cotangent into each contribution).  A
 gast tree is plain nodes, lists and immutable leaves, which ``clone`` copies directly; anything
 else goes to ``copy.deepcopy``.  ``walk`` lists the nodes in the order ``ast.walk`` visits them,
-reading each node's fields directly instead of through ``ast.iter_child_nodes``; ``name_nodes`` lists
-only the ``Name`` nodes, in the same order, without visiting the contexts and operators (most
-walks look for names, and a context is every third node); ``statements`` lists only the
+reading each node's fields directly instead of through ``ast.iter_child_nodes``; ``nodes`` lists
+them in the same order without the contexts and operators (a context is every third node), and
+``name_nodes`` only the ``Name`` nodes (most walks look for names); ``statements`` lists only the
 statements (and handlers and match cases), in the same order, without entering expressions.
 ``same_tree`` compares two trees as their ``gast.dump`` texts compare, without making them.
 ``Transformer`` is ``ast.NodeTransformer`` with its visitors looked up once per node class.
@@ -25,7 +25,7 @@ import copy
 
 import gast
 
-__all__ = ["clone", "clone_loads", "walk", "name_nodes", "statements", "same_tree",
+__all__ = ["clone", "clone_loads", "walk", "nodes", "name_nodes", "statements", "same_tree",
            "Transformer"]
 
 _ATOMS = (str, int, float, complex, bool, bytes, type(None), type(Ellipsis))
@@ -100,6 +100,7 @@ def walk(node):
 
 
 # Fields that hold no names: contexts, operators, comments, and a constant's value.
+# (``nodes`` and ``name_nodes`` do not go into them.)
 _NO_NAMES = {"ctx", "op", "ops", "type_comment", "kind"}
 _CHILD_FIELDS = {}  # node class -> its fields that may hold names
 
@@ -111,6 +112,25 @@ def _child_fields(cls):
             f for f in cls._fields
             if f not in _NO_NAMES and not (cls is gast.Constant and f == "value"))
     return fields
+
+
+def nodes(node):
+    """The nodes of the tree under ``node`` (itself included) in ``walk``'s order, without the
+    expression contexts and operators (``Load``, ``Add``, ...)."""
+    found = [node]
+    append = found.append
+    ast_node = gast.AST
+    for n in found:
+        fields = n.__dict__
+        for f in _CHILD_FIELDS.get(n.__class__) or _child_fields(n.__class__):
+            v = fields.get(f)
+            if type(v) is list:
+                for x in v:
+                    if isinstance(x, ast_node):
+                        append(x)
+            elif isinstance(v, ast_node):
+                append(v)
+    return found
 
 
 def name_nodes(node):

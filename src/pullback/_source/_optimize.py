@@ -20,7 +20,7 @@ broadcast.  The passes here, in the order ``generate`` runs them:
 
 import gast
 
-from ._clone import Transformer, name_nodes, statements, walk
+from ._clone import Transformer, name_nodes, nodes, statements, walk
 
 __all__ = ["remove_dead_code", "fold_constants", "use_math_for_scalars", "merge_restarts",
            "propagate_copies", "fold_into_copies", "inline_conditions", "blocks",
@@ -114,7 +114,7 @@ def _numpy_call(call, numpy_names):
 def _pure(node, numpy_names=frozenset(), pure_functions=_PURE_HELPERS):
     """Only values, arithmetic, NumPy and the runtime's pure helpers: a user's call may have
     effects."""
-    for n in walk(node):
+    for n in nodes(node):
         if isinstance(n, gast.Call):
             if isinstance(n.func, gast.Call):
                 continue  # a rule's maker called with the cotangent: the maker is checked

@@ -10,7 +10,7 @@ ordinary variables, reset when the value they belong to is overwritten.
 
 import gast
 
-from ._clone import clone, name_nodes, walk
+from ._clone import clone, name_nodes, nodes
 from ._ir import Branch, Loop, LoopExit, Op, Plain
 
 __all__ = ["ControlReverse"]
@@ -149,7 +149,7 @@ class ControlReverse:
         alias = self.imports.peek("pullback._registry", "unbroadcast")
         shapes = set()
         targets = set()
-        for node in walk(expr):
+        for node in nodes(expr):
             if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
                     node.func.id == alias and len(node.args) == 2 and \
                     isinstance(node.args[1], gast.Name):
@@ -164,7 +164,7 @@ class ControlReverse:
         and in a branch not taken, nothing was saved)."""
         alias = self.imports.peek("pullback._registry", "unbroadcast")
         emitting = getattr(self, "_emitting", ())
-        for node in walk(expr):
+        for node in nodes(expr):
             if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
                     node.func.id == alias and len(node.args) == 2 and \
                     isinstance(node.args[1], gast.Name) and node.args[1].id in self.shape_only \

@@ -26,7 +26,7 @@ import numpy as np
 import gast
 
 from ._buffers import Buffers
-from ._clone import Transformer, clone, name_nodes, walk
+from ._clone import Transformer, clone, name_nodes, nodes
 from ._rulefacts import RuleFacts, Rules
 from ._shapes import broadcast, reduced_axes
 from ._stacks import drop_unread_stacks, is_shape_of, record, stack_push
@@ -78,7 +78,7 @@ def specialize(function, layout, numpy_names, numpy_alias, imports, dead_code):
 
 
 def _writes_into_arrays(function):
-    for node in walk(function):
+    for node in nodes(function):
         if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(
                 node.ctx, gast.Store):
             return True
