@@ -20,7 +20,7 @@ broadcast.  The passes here, in the order ``generate`` runs them:
 
 import gast
 
-from ._clone import Transformer, name_nodes, nodes, statements, walk
+from ._clone import Transformer, name_nodes, nodes, statements
 
 __all__ = ["remove_dead_code", "fold_constants", "use_math_for_scalars", "merge_restarts",
            "propagate_copies", "fold_into_copies", "inline_conditions", "blocks",
@@ -306,16 +306,31 @@ def propagate_copies(function):
     for n in name_nodes(function):
         if isinstance(n.ctx, gast.Load):
             loads[n.id] = loads.get(n.id, 0) + 1
-    while _copies_in_block(function.body, loads):
+    names = _StatementNames()
+    while _copies_in_block(function.body, loads, names):
         pass
     return function
 
 
-def _copies_in_block(body, loads):
+class _StatementNames:
+    """The Name nodes of each statement, listed once: this pass rewrites names in place and
+    takes statements away, so a statement keeps the same Name nodes."""
+
+    def __init__(self):
+        self._found = {}  # id(statement) -> (statement, its Name nodes)
+
+    def __call__(self, stmt):
+        entry = self._found.get(id(stmt))
+        if entry is None or entry[0] is not stmt:
+            entry = self._found[id(stmt)] = (stmt, name_nodes(stmt))
+        return entry[1]
+
+
+def _copies_in_block(body, loads, names):
     changed = False
     for stmt in body:
         for inner in inner_blocks(stmt):
-            changed = _copies_in_block(inner, loads) or changed
+            changed = _copies_in_block(inner, loads, names) or changed
     k = 0
     while k < len(body):
         stmt = body[k]
@@ -328,15 +343,16 @@ def _copies_in_block(body, loads):
             for later in body[k + 1:]:
                 if not isinstance(later, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)):
                     break  # a loop or branch: it may run its reads after reassigning
-                for node in name_nodes(later):
+                found = names(later)
+                for node in found:
                     if node.id == a and isinstance(node.ctx, gast.Load):
                         node.id = b
                         loads[a] -= 1
                         loads[b] = loads.get(b, 0) + 1
                         changed = True
-                if stores_of(later) & {a, b}:
+                if any(n.id in (a, b) and isinstance(n.ctx, gast.Store) for n in found):
                     break
-        if a == b or not loads.get(a) or _overwritten_before_read(body, k, a):
+        if a == b or not loads.get(a) or _overwritten_before_read(body, k, a, names):
             del body[k]  # ``a = a``, or a copy nothing reads any more
             loads[b] -= 1
             changed = True
@@ -353,16 +369,16 @@ def stores_of(stmt):
     return {n.id for n in name_nodes(stmt) if isinstance(n.ctx, gast.Store)}
 
 
-def _overwritten_before_read(body, k, name):
+def _overwritten_before_read(body, k, name, names):
     """Whether, after ``body[k]``, the same block assigns ``name`` again before reading it."""
     for later in body[k + 1:]:
         if not isinstance(later, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)):
             return False  # a loop or branch: it may read it
+        found = names(later)
         if isinstance(later, gast.AugAssign) and name in _names_of(later.target) or any(
-                isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)
-                for n in walk(later)):
+                n.id == name and isinstance(n.ctx, gast.Load) for n in found):
             return False
-        if name in stores_of(later):
+        if any(n.id == name and isinstance(n.ctx, gast.Store) for n in found):
             return True
     return False
 
