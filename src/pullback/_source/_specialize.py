@@ -204,6 +204,8 @@ class _Pass:
         self.virtual = {}     # id(statement) -> the shape its target had before the rewrite
         self.lazy = set()     # names now holding a value smaller than their original shape
         candidates = [k for k, stmt in enumerate(self.body) if self._reduction_vjp(stmt)]
+        if not candidates:
+            return
         # A rewrite changes its statement and later ones only: the facts before each candidate
         # are those of the code as it is now, taken in one pass.
         before = self._facts_before({k + d for k in candidates for d in (0, 1)})
@@ -261,12 +263,12 @@ class _Pass:
         rewrote."""
         facts = RuleFacts(self.layout, self.numpy_names, self.rules)
         found = {}
-        for k, stmt in enumerate(self.body):
+        last = max(positions)
+        for k, stmt in enumerate(self.body[:last]):
             if k in positions:
                 found[k] = facts.copy()
             self._step(facts, stmt, virtual=True)
-        if len(self.body) in positions:
-            found[len(self.body)] = facts
+        found[last] = facts
         return found
 
     def _count(self, full, axes):
@@ -431,22 +433,19 @@ class _Pass:
         """``v = x * 1.0`` (or ``1.0 * x``, ``x / 1.0``) with nothing to broadcast or convert
         is ``v = x``: when ``x`` is a name, the in-place pass below knows the two share a
         buffer."""
+        found = {k: x for k, x in enumerate(map(_times_one, self.body)) if x is not None}
+        if not found:
+            return  # (the facts are followed only as far as the last one)
         facts = RuleFacts(self.layout, self.numpy_names, self.rules)
-        for stmt in self.body:
-            if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.BinOp):
-                v = stmt.value
-                x = None
-                if isinstance(v.op, (gast.Mult, gast.Div)) and _is_one(v.right):
-                    x = v.left
-                elif isinstance(v.op, gast.Mult) and _is_one(v.left):
-                    x = v.right
-                if x is not None:
-                    shape, dtype, _ = facts.infer(x)
-                    rshape, rdtype, _ = facts.infer(v)
-                    if shape is not None and shape == rshape and (
-                            (isinstance(dtype, np.dtype) and dtype == rdtype)
-                            or (dtype is float and shape == ())):  # a Python float
-                        stmt.value = x
+        for k, stmt in enumerate(self.body[:max(found) + 1]):
+            x = found.get(k)
+            if x is not None:
+                shape, dtype, _ = facts.infer(x)
+                rshape, rdtype, _ = facts.infer(stmt.value)
+                if shape is not None and shape == rshape and (
+                        (isinstance(dtype, np.dtype) and dtype == rdtype)
+                        or (dtype is float and shape == ())):  # a Python float
+                    stmt.value = x
             self._step(facts, stmt)
 
     # --- 4: in place -------------------------------------------------------------------------
@@ -503,6 +502,17 @@ class _Pass:
             return gast.Assign(targets=[_name(target, gast.Store())], value=call,
                                type_comment=None)
         return None
+
+
+def _times_one(stmt):
+    """``x`` of ``v = x * 1.0``, ``v = 1.0 * x`` or ``v = x / 1.0``; else None."""
+    if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.BinOp):
+        v = stmt.value
+        if isinstance(v.op, (gast.Mult, gast.Div)) and _is_one(v.right):
+            return v.left
+        if isinstance(v.op, gast.Mult) and _is_one(v.left):
+            return v.right
+    return None
 
 
 def _straight(body):
