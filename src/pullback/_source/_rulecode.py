@@ -136,6 +136,9 @@ def _literal(value):
     return None
 
 
+# (rule function, argument count, keywords) -> its _binding_plan.  Like _FOUND's lambdas, what
+# binds where is a property of the registry's rule functions, not of the code being generated.
+_PLANS = {}
 _UNKNOWN = object()
 
 
@@ -173,7 +176,6 @@ class RuleCode:
 
     def __init__(self, imports):
         self.imports = imports  # the generated module's Imports
-        self._plans = {}        # (rule function, argument count, keywords) -> _binding_plan
 
     def vjp(self, prim, argnum, ans, args, kwargs, g):
         """The gradient flowing to ``args[argnum]`` as an expression (``args`` are gast atoms)."""
@@ -212,9 +214,9 @@ class RuleCode:
     def _bind(self, fn, ans, args, kwargs):
         """Parameter name -> gast expression, with defaults filled in; None if not literal."""
         key = (fn, len(args), tuple(kwargs))
-        plan = self._plans.get(key, _UNKNOWN)
+        plan = _PLANS.get(key, _UNKNOWN)
         if plan is _UNKNOWN:
-            plan = self._plans[key] = _binding_plan(fn, len(args), tuple(kwargs))
+            plan = _PLANS[key] = _binding_plan(fn, len(args), tuple(kwargs))
         if plan is None:
             return None
         mapping = {}
