@@ -27,9 +27,6 @@ except ImportError:  # pragma: no cover - another gast: its translators as they 
 
 __all__ = ["parse", "to_ast", "to_gast", "increment_lineno"]
 
-_MISSING = object()
-
-
 def _faster(translator, to):
     """``translator`` (a gast translator class into the module ``to``), with the faster
     dispatch and generic case."""
@@ -55,25 +52,44 @@ def _faster(translator, to):
 
         def generic_visit(self, node):
             cls = node.__class__
-            target = targets.get(cls, _MISSING)
-            if target is _MISSING:
-                target = targets[cls] = getattr(to, cls.__name__, None)
+            known = layouts.get(cls)
+            if known is None:
+                known = layouts[cls] = _layout(cls, to)
+            target, fields, attributes = known
             if target is None:
                 return None  # not a node of the other tree: gast drops it too
-            fields = {}
-            for field in node._fields:
-                value = getattr(node, field, _MISSING)
-                if value is not _MISSING:
-                    fields[field] = self._visit(value)
-            new = target(**fields)
-            for attr in node._attributes:
-                value = getattr(node, attr, _MISSING)
-                if value is not _MISSING:
-                    setattr(new, attr, value)
+            values = node.__dict__
+            kwargs = {}
+            for field, on_class in fields:
+                if field in values:
+                    value = values[field]
+                elif on_class:
+                    value = getattr(node, field)
+                else:
+                    continue  # missing: gast leaves it out
+                if isinstance(value, ast.AST):
+                    value = self.visit(value)
+                elif isinstance(value, list):
+                    value = [self._visit(n) for n in value]
+                kwargs[field] = value
+            new = target(**kwargs)
+            for attr, on_class in attributes:
+                if attr in values:
+                    setattr(new, attr, values[attr])
+                elif on_class:
+                    setattr(new, attr, getattr(node, attr))
             return new
 
-    targets = {}  # node class -> the class of the same name in ``to``, or None
+    layouts = {}  # node class -> _layout(node class, to)
     return Faster
+
+
+def _layout(cls, to):
+    """(the class of the same name in ``to`` or None, its fields, its attributes), each field
+    and attribute with whether the class itself has it (``getattr`` finds it when the node
+    does not)."""
+    return (getattr(to, cls.__name__, None), tuple((f, hasattr(cls, f)) for f in cls._fields),
+            tuple((a, hasattr(cls, a)) for a in cls._attributes))
 
 
 if _ToGast is not None:
