@@ -452,12 +452,13 @@ class _Pass:
 
     def in_place(self):
         buffers = Buffers(self.imports, self.numpy_names)
-        later = [set() for _ in self.body] + [set()]
-        for k in range(len(self.body) - 1, -1, -1):
-            later[k] = later[k + 1] | _names(self.body[k])
+        last = {}  # name -> the last statement that mentions it
+        for k, stmt in enumerate(self.body):
+            for name in _names(stmt):
+                last[name] = k
         facts = RuleFacts(self.layout, self.numpy_names, self.rules)
         for k, stmt in enumerate(self.body):
-            new = self._in_place(stmt, facts, buffers, later[k + 1])
+            new = self._in_place(stmt, facts, buffers, k, last)
             if new is not None:
                 self.body[k] = stmt = new
             buffers.step(stmt)
@@ -465,7 +466,9 @@ class _Pass:
             if new is not None and isinstance(new, gast.Assign):
                 facts.fresh[new.targets[0].id] = True
 
-    def _in_place(self, stmt, facts, buffers, live):
+    def _in_place(self, stmt, facts, buffers, k, last):
+        """``stmt`` (statement ``k``) written in place, or None; a name is still read after it
+        when ``last[name] > k``."""
         if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
             return None
         target = stmt.targets[0].id
@@ -487,7 +490,8 @@ class _Pass:
             if not (facts.fresh.get(x) and facts.shape.get(x) == shape and
                     facts.dtype.get(x) == dtype):
                 continue
-            if not buffers.free(x) or (buffers.sharing(x) - {target}) & live:
+            if not buffers.free(x) or any(last.get(n, -1) > k
+                                          for n in buffers.sharing(x) - {target}):
                 continue  # another name (or a list, a closure) still reads that buffer
             if isinstance(value, gast.BinOp):
                 if x == target and (i == 0 or isinstance(value.op, _COMMUTATIVE)):
