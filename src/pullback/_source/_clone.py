@@ -1,9 +1,10 @@
-"""Fast copies and walks of syntax trees.
+"""Fast copies, walks, comparisons and rewrites of syntax trees.
 
 ``copy.deepcopy`` is general and slow (a memo, a dispatch per object); the passes copy
 expressions constantly (a rule's lambda for each use, a cotangent into each contribution).  A
 gast tree is plain nodes, lists and immutable leaves, which ``clone`` copies directly; anything
-else goes to ``copy.deepcopy``.  ``walk`` lists the nodes in the order ``ast.walk`` visits them,
+else goes to ``copy.deepcopy``.  ``clone_loads`` copies a tree and replaces its loaded names in
+the same pass (a rule's body with the call's arguments put in).  ``walk`` lists the nodes in the order ``ast.walk`` visits them,
 reading each node's fields directly instead of through ``ast.iter_child_nodes``; ``nodes`` lists
 them in the same order without the contexts and operators (a context is every third node), and
 ``name_nodes`` only the ``Name`` nodes (most walks look for names); ``statements`` lists only the
