@@ -10,7 +10,7 @@ import os
 import gast
 
 from ._activity import useful_names
-from ._clone import walk
+from ._clone import name_nodes, statements
 from ._compile import compile_module
 from ._emit import Comments, emit
 from ._fence import fence
@@ -76,8 +76,8 @@ def source_name(fn, src, text):
 
 
 def _names_in(node):
-    return {n.id for n in walk(node) if isinstance(n, gast.Name)} | {
-        n.name for n in walk(node) if isinstance(n, gast.FunctionDef)}
+    return {n.id for n in name_nodes(node)} | {
+        n.name for n in statements(node) if isinstance(n, gast.FunctionDef)}
 
 
 class _Helper:
@@ -150,7 +150,7 @@ class _Program:
         helpers, and the user's own NumPy names, so the module text runs on its own."""
         used = set()
         for fn in self.functions:
-            used |= {n.id for n in walk(fn) if isinstance(n, gast.Name)}
+            used |= {n.id for n in name_nodes(fn)}
         for name in sorted(used):
             self.imports.user_import(name)
         return self.imports.statements(used)
@@ -304,8 +304,8 @@ class _Program:
         """Names for one function: its parameters keep theirs, each assigned variable keeps
         its own name for its first value, everything new avoids all of them."""
         params = {a.id for a in _params_of(node)}
-        assigned = {n.id for n in walk(node) if isinstance(n, gast.Name)
-                    and isinstance(n.ctx, gast.Store)} - params
+        assigned = {n.id for n in name_nodes(node)
+                    if isinstance(n.ctx, gast.Store)} - params
         return Namer(_names_in(node) | self.module_namer._taken, user_names=assigned)
 
     def _reverse(self, fn_ir, namer, kinds):
@@ -372,10 +372,8 @@ def _result_name(fn_ir):
 
 def _free_locals(node, enclosing_locals):
     params = {a.id for a in _params_of(node)}
-    assigned = {n.id for n in walk(node) if isinstance(n, gast.Name)
-                and isinstance(n.ctx, gast.Store)}
-    loaded = {n.id for n in walk(node) if isinstance(n, gast.Name)
-              and isinstance(n.ctx, gast.Load)}
+    assigned = {n.id for n in name_nodes(node) if isinstance(n.ctx, gast.Store)}
+    loaded = {n.id for n in name_nodes(node) if isinstance(n.ctx, gast.Load)}
     return (loaded - params - assigned) & enclosing_locals
 
 

@@ -4,7 +4,7 @@ of those the output depends on ("useful").  Only values that are both get adjoin
 
 import gast
 
-from ._clone import walk
+from ._clone import name_nodes
 from ._ir import Branch, Loop, Op
 from ._resolve import METHODS, NONDIFF_ATTRS
 
@@ -81,7 +81,7 @@ class _Varied(gast.NodeVisitor):
             return True
         if isinstance(func, gast.Name) and func.id in self.activity.local_functions:
             local = self.activity.local_functions[func.id]
-            reads = {n.id for n in walk(local) if isinstance(n, gast.Name)}
+            reads = {n.id for n in name_nodes(local)}
             return any(self.visit(a) for a in args) or any(
                 self.activity.atom(self.env[n]) for n in reads if n in self.env)
         callee_obj = self.activity.scope.static_value(func)
@@ -125,6 +125,5 @@ def _useful_block(body, useful):
             useful |= other
         elif isinstance(node, Op) and node.active and node.target in useful:
             for arg in node.args:
-                for n in walk(arg):
-                    if isinstance(n, gast.Name):
-                        useful.add(n.id)
+                for n in name_nodes(arg):
+                    useful.add(n.id)

@@ -9,14 +9,14 @@ import numpy as np
 
 import gast
 
-from ._clone import walk
+from ._clone import name_nodes, nodes
 from ._shapes import Facts
 
 __all__ = ["Buffers", "fresh_expression"]
 
 
 def _names(node):
-    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in name_nodes(node)}
 
 
 class Buffers:
@@ -67,7 +67,7 @@ class Buffers:
         return out
 
     def step(self, stmt):
-        for node in walk(stmt):
+        for node in nodes(stmt):
             if isinstance(node, gast.Call) and not self._pure(node):
                 handed = set()
                 for arg in list(node.args) + [k.value for k in node.keywords]:
@@ -90,11 +90,12 @@ class Buffers:
             return
         if isinstance(stmt, gast.AugAssign):
             return  # in place: the same buffer
-        stored = {n.id for n in walk(stmt) if isinstance(n, gast.Name) and
-                  isinstance(n.ctx, gast.Store)}
+        found = name_nodes(stmt)
+        stored = {n.id for n in found if isinstance(n.ctx, gast.Store)}
         if stored:
-            joined = self._of(_names(stmt)) | self._new()
-            for name in _names(stmt):
+            mentioned = {n.id for n in found}
+            joined = self._of(mentioned) | self._new()
+            for name in mentioned:
                 if name in stored or self.holds.get(name, set()) & joined:
                     self.holds[name] = set(joined)
             for name in stored:

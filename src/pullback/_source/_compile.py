@@ -34,22 +34,28 @@ def compile_module(text, filename, functions):
     """Compile ``text`` and return {function name: function object}.
 
     ``functions`` maps each generated function's name to the user function whose globals and
-    closure it reads.
+    closure it reads.  The text is the header (imports, bound rules), then the functions: each
+    function runs with the header in a namespace of its own -- with a single function, that is
+    the whole text as it is.
     """
     lines = text.splitlines(keepends=True)
     linecache.cache[filename] = (len(text), None, lines, filename)
-    tree = ast.parse(text, filename)
-    header = [n for n in tree.body if not isinstance(n, ast.FunctionDef)]
+    if len(functions) == 1:
+        (name, owner), = functions.items()
+        codes = [(name, owner, compile(text, filename, "exec"))]
+    else:
+        tree = ast.parse(text, filename)
+        header = [n for n in tree.body if not isinstance(n, ast.FunctionDef)]
+        codes = [(node.name, functions[node.name],
+                  compile(ast.Module(body=header + [node], type_ignores=[]), filename, "exec"))
+                 for node in tree.body if isinstance(node, ast.FunctionDef)]
     made = {}
     namespaces = []
-    for node in tree.body:
-        if not isinstance(node, ast.FunctionDef):
-            continue
-        namespace = _Namespace(functions[node.name])
+    for name, owner, code in codes:
+        namespace = _Namespace(owner)
         namespace["__name__"] = "pullback.generated"
-        code = compile(ast.Module(body=header + [node], type_ignores=[]), filename, "exec")
         exec(code, namespace)  # noqa: S102 - the code pullback generated, shown in df.source
-        made[node.name] = namespace[node.name]
+        made[name] = namespace[name]
         namespaces.append(namespace)
     for namespace in namespaces:
         namespace.update(made)

@@ -1,8 +1,16 @@
-"""Emit: the generated module as Python text, via ``ast.unparse``, with ``# line N`` comments."""
+"""Emit: the generated module as Python text, via ``ast.unparse``, with ``# line N`` comments.
+
+The gast tree becomes an ``ast`` tree as gast translates it (``_translate``).  The only location
+``ast.unparse`` reads is a statement's ``lineno`` (to find its type-ignore comment, and a
+generated module has none), so statements without one get their enclosing statement's, as
+``ast.fix_missing_locations`` would give them, and nothing else is filled in.
+"""
 
 import ast
 
 import gast
+
+from ._translate import to_ast
 
 __all__ = ["Comments", "emit"]
 
@@ -43,6 +51,26 @@ class Comments:
 
 def emit(module, comments):
     """Python source for the gast ``module``."""
-    tree = gast.gast_to_ast(module)
-    ast.fix_missing_locations(tree)
+    tree = to_ast(module)
+    _number_statements(tree.body, 1)
     return comments.replace(ast.unparse(tree))
+
+
+_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _number_statements(body, lineno):
+    """Give each statement (and handler) under ``body`` without a ``lineno`` the one of the
+    statement around it (``lineno`` at the top)."""
+    for stmt in body:
+        if "lineno" in stmt._attributes:
+            if hasattr(stmt, "lineno"):
+                own = stmt.lineno
+            else:
+                stmt.lineno = own = lineno
+        else:
+            own = lineno
+        for field in _BLOCKS:
+            inner = getattr(stmt, field, None)
+            if inner and isinstance(inner, list):
+                _number_statements(inner, own)

@@ -6,6 +6,8 @@ import textwrap
 import gast
 
 from .._errors import TransformError
+from ._clone import walk
+from ._translate import increment_lineno, parse
 
 __all__ = ["FunctionSource", "get_source"]
 
@@ -57,7 +59,7 @@ def get_source(fn):
         node = _find_lambda(text, fn, filename, start)
     else:
         try:
-            module = gast.parse(text)
+            module = parse(text)
         except SyntaxError:
             module = None
         if module is None or not module.body or not isinstance(
@@ -65,7 +67,7 @@ def get_source(fn):
             raise TransformError(f"cannot parse the source of {fn.__qualname__}",
                                  (filename, start, 1, lines[0]))
         node = module.body[0]
-    gast.increment_lineno(node, start - 1)
+    increment_lineno(node, start - 1)
     _shift_columns(node, lines[0])
     node.decorator_list = [] if hasattr(node, "decorator_list") else None
     return FunctionSource(fn, node, filename, all_lines)
@@ -84,7 +86,7 @@ def _shift_columns(node, first_line):
     indent = len(first_line) - len(first_line.lstrip())
     if not indent:
         return
-    for child in gast.walk(node):
+    for child in walk(node):
         if hasattr(child, "col_offset") and child.col_offset is not None:
             child.col_offset += indent
         if hasattr(child, "end_col_offset") and child.end_col_offset is not None:
@@ -94,10 +96,10 @@ def _shift_columns(node, first_line):
 def _find_lambda(text, fn, filename, start):
     """The one lambda on these lines whose parameters match ``fn``'s."""
     try:
-        module = gast.parse(text)
+        module = parse(text)
     except SyntaxError:
         try:
-            module = gast.parse("(" + text.strip().rstrip(",") + ")")
+            module = parse("(" + text.strip().rstrip(",") + ")")
         except SyntaxError:
             module = None
     params = fn.__code__.co_varnames[:fn.__code__.co_argcount]

@@ -10,7 +10,7 @@ differentiated arguments stay whole, as the user wrote them.  Whether a value de
 
 import gast
 
-from ._clone import clone, walk
+from ._clone import Transformer, clone, name_nodes, same_tree, walk
 
 from .._registry import lookup
 from ._activity import Activity
@@ -34,7 +34,7 @@ def _const(value):
     return gast.Constant(value=value, kind=None)
 
 
-class _Renamer(gast.NodeTransformer):
+class _Renamer(Transformer):
     """Replace loads of local names with their current SSA names."""
 
     def __init__(self, env):
@@ -222,7 +222,7 @@ class _Normalizer(ControlMixin):
                 self.unpack(t, item, stmt)
 
     def store_targets(self, target):
-        return [n.id for n in walk(target) if isinstance(n, gast.Name)]
+        return [n.id for n in name_nodes(target)]
 
     def ssa_target(self, target):
         if isinstance(target, gast.Name):
@@ -309,7 +309,7 @@ class _Normalizer(ControlMixin):
             a, b = env_body.get(name), env_else.get(name)
             if a is None or b is None:
                 continue  # defined in one branch only: not used after the if (or a NameError)
-            if gast.dump(a) == gast.dump(b):
+            if same_tree(a, b):
                 self.env[name] = a
                 continue
             merged = self.new_version(name)

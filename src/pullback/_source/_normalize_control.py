@@ -10,7 +10,7 @@ is never modified.
 
 import gast
 
-from ._clone import clone, walk
+from ._clone import clone, name_nodes, walk
 import numpy as np
 
 from ._activity import Activity
@@ -125,8 +125,8 @@ class ControlMixin:
         differentiated array becomes iterating indices, so its rows are read by indexing."""
         target, iterable, prefix = self._for_header_parts(stmt)
         for _, value in prefix:  # the prefix reads normalized names: let them resolve
-            for n in walk(value):
-                if isinstance(n, gast.Name) and n.id not in self.env:
+            for n in name_nodes(value):
+                if n.id not in self.env:
                     self.env[n.id] = _name(n.id)
         return target, iterable, prefix
 
@@ -324,9 +324,8 @@ class ControlMixin:
 def _origins_in(nodes, origins):
     found = set()
     for node in nodes:
-        for n in walk(node):
-            if isinstance(n, gast.Name):
-                found |= origins.get(n.id, frozenset())
+        for n in name_nodes(node):
+            found |= origins.get(n.id, frozenset())
     return frozenset(found)
 
 

@@ -20,7 +20,7 @@ broadcast.  The passes here, in the order ``generate`` runs them:
 
 import gast
 
-from ._clone import walk
+from ._clone import Transformer, name_nodes, nodes, statements
 
 __all__ = ["remove_dead_code", "fold_constants", "use_math_for_scalars", "merge_restarts",
            "propagate_copies", "fold_into_copies", "inline_conditions", "blocks",
@@ -37,22 +37,33 @@ def remove_dead_code(function, numpy_names=(), pure_functions=()):
     that only ``value_and_grad`` returns is not computed for ``grad``), except ``np.random``
     (it advances the generator) and calls writing into ``out=``; so do the functions named
     ``pure_functions`` (the imported rules)."""
+    pure = (frozenset(numpy_names), frozenset(pure_functions) | _PURE_HELPERS)
+    loads = {}  # name -> how many times the function reads it
+    for n in name_nodes(function):
+        if isinstance(n.ctx, gast.Load):
+            loads[n.id] = loads.get(n.id, 0) + 1
     while True:
-        loaded = {n.id for n in walk(function) if isinstance(n, gast.Name)
-                  and isinstance(n.ctx, gast.Load)}
-        if not _sweep(function.body, loaded, (frozenset(numpy_names),
-                                              frozenset(pure_functions) | _PURE_HELPERS)):
+        loaded = {name for name, count in loads.items() if count}
+        removed = []
+        if not _sweep(function.body, loaded, pure, removed):
             return function
+        for stmt in removed:  # what the removed statements read is read once less
+            for n in name_nodes(stmt):
+                if isinstance(n.ctx, gast.Load):
+                    loads[n.id] -= 1
 
 
-def _sweep(body, loaded, numpy_names):
+def _sweep(body, loaded, numpy_names, removed):
+    """Drop the dead statements of ``body`` (and of the blocks inside), each into ``removed``;
+    whether anything changed."""
     changed = False
     kept = []
     for stmt in body:
         for inner in inner_blocks(stmt):
-            changed = _sweep(inner, loaded, numpy_names) or changed
+            changed = _sweep(inner, loaded, numpy_names, removed) or changed
         if _dead(stmt, loaded, numpy_names):
             changed = True
+            removed.append(stmt)
             continue
         kept.append(stmt)
     if all(_is_comment(s) for s in kept):  # a block of only comments is not a block
@@ -103,7 +114,7 @@ def _numpy_call(call, numpy_names):
 def _pure(node, numpy_names=frozenset(), pure_functions=_PURE_HELPERS):
     """Only values, arithmetic, NumPy and the runtime's pure helpers: a user's call may have
     effects."""
-    for n in walk(node):
+    for n in nodes(node):
         if isinstance(n, gast.Call):
             if isinstance(n.func, gast.Call):
                 continue  # a rule's maker called with the cotangent: the maker is checked
@@ -115,7 +126,7 @@ def _pure(node, numpy_names=frozenset(), pure_functions=_PURE_HELPERS):
     return True
 
 
-class _Fold(gast.NodeTransformer):
+class _Fold(Transformer):
     """Arithmetic on two numbers, and ``x ** 1`` / ``x * 1`` / ``1 * x`` inside a larger
     expression (as a whole right-hand side, ``y = x * 1`` is a new array, not ``x`` itself:
     writing into ``y`` must not change ``x``)."""
@@ -205,7 +216,7 @@ _MATH = {"sin": "sin", "cos": "cos", "tan": "tan", "exp": "exp", "log": "log",
          "arctan2": "atan2", "hypot": "hypot"}
 
 
-class _Math(gast.NodeTransformer):
+class _Math(Transformer):
     def __init__(self, scalar, numpy_names, math_name):
         self.scalar = scalar
         self.numpy_names = numpy_names
@@ -272,7 +283,7 @@ def _zero_assignment(stmt):
 
 
 def _mentions(stmt, name):
-    return any(isinstance(n, gast.Name) and n.id == name for n in walk(stmt))
+    return any(n.id == name for n in name_nodes(stmt))
 
 
 def _added_to(stmt, name):
@@ -292,19 +303,34 @@ def propagate_copies(function):
     (``bt5 = bh; bt4 = bt5 * d`` becomes ``bt4 = bh * d``).  Both names still denote the same
     object at every rewritten read, so nothing changes but the text."""
     loads = {}
-    for n in walk(function):
-        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+    for n in name_nodes(function):
+        if isinstance(n.ctx, gast.Load):
             loads[n.id] = loads.get(n.id, 0) + 1
-    while _copies_in_block(function.body, loads):
+    names = _StatementNames()
+    while _copies_in_block(function.body, loads, names):
         pass
     return function
 
 
-def _copies_in_block(body, loads):
+class _StatementNames:
+    """The Name nodes of each statement, listed once: this pass rewrites names in place and
+    takes statements away, so a statement keeps the same Name nodes."""
+
+    def __init__(self):
+        self._found = {}  # id(statement) -> (statement, its Name nodes)
+
+    def __call__(self, stmt):
+        entry = self._found.get(id(stmt))
+        if entry is None or entry[0] is not stmt:
+            entry = self._found[id(stmt)] = (stmt, name_nodes(stmt))
+        return entry[1]
+
+
+def _copies_in_block(body, loads, names):
     changed = False
     for stmt in body:
         for inner in inner_blocks(stmt):
-            changed = _copies_in_block(inner, loads) or changed
+            changed = _copies_in_block(inner, loads, names) or changed
     k = 0
     while k < len(body):
         stmt = body[k]
@@ -317,16 +343,16 @@ def _copies_in_block(body, loads):
             for later in body[k + 1:]:
                 if not isinstance(later, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)):
                     break  # a loop or branch: it may run its reads after reassigning
-                for node in walk(later):
-                    if isinstance(node, gast.Name) and node.id == a and isinstance(
-                            node.ctx, gast.Load):
+                found = names(later)
+                for node in found:
+                    if node.id == a and isinstance(node.ctx, gast.Load):
                         node.id = b
                         loads[a] -= 1
                         loads[b] = loads.get(b, 0) + 1
                         changed = True
-                if stores_of(later) & {a, b}:
+                if any(n.id in (a, b) and isinstance(n.ctx, gast.Store) for n in found):
                     break
-        if a == b or not loads.get(a) or _overwritten_before_read(body, k, a):
+        if a == b or not loads.get(a) or _overwritten_before_read(body, k, a, names):
             del body[k]  # ``a = a``, or a copy nothing reads any more
             loads[b] -= 1
             changed = True
@@ -336,24 +362,23 @@ def _copies_in_block(body, loads):
 
 
 def _names_of(node):
-    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in name_nodes(node)}
 
 
 def stores_of(stmt):
-    return {n.id for n in walk(stmt) if isinstance(n, gast.Name) and isinstance(
-        n.ctx, gast.Store)}
+    return {n.id for n in name_nodes(stmt) if isinstance(n.ctx, gast.Store)}
 
 
-def _overwritten_before_read(body, k, name):
+def _overwritten_before_read(body, k, name, names):
     """Whether, after ``body[k]``, the same block assigns ``name`` again before reading it."""
     for later in body[k + 1:]:
         if not isinstance(later, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)):
             return False  # a loop or branch: it may read it
+        found = names(later)
         if isinstance(later, gast.AugAssign) and name in _names_of(later.target) or any(
-                isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)
-                for n in walk(later)):
+                n.id == name and isinstance(n.ctx, gast.Load) for n in found):
             return False
-        if name in stores_of(later):
+        if any(n.id == name and isinstance(n.ctx, gast.Store) for n in found):
             return True
     return False
 
@@ -363,10 +388,9 @@ def fold_into_copies(function):
     becomes ``saved.append(x)`` ... ``x = e``: a loop's new value is computed where it is
     assigned (the saves in between only read the old one)."""
     loads, stores = {}, {}
-    for n in walk(function):
-        if isinstance(n, gast.Name):
-            table = loads if isinstance(n.ctx, gast.Load) else stores
-            table[n.id] = table.get(n.id, 0) + 1
+    for n in name_nodes(function):
+        table = loads if isinstance(n.ctx, gast.Load) else stores
+        table[n.id] = table.get(n.id, 0) + 1
     _fold_copies_block(function.body, loads, stores)
     return function
 
@@ -384,7 +408,7 @@ def _fold_copies_block(body, loads, stores):
             if loads.get(t) == 1 and stores.get(t) == 1:
                 j = k + 1
                 while j < len(body) and is_append(body[j]) and t not in {
-                        n.id for n in walk(body[j]) if isinstance(n, gast.Name)}:
+                        n.id for n in name_nodes(body[j])}:
                     j += 1
                 if j < len(body) and isinstance(body[j], gast.Assign) and len(
                         body[j].targets) == 1 and isinstance(body[j].value, gast.Name) and \
@@ -414,8 +438,8 @@ def inline_conditions(function):
     if not pairs:
         return function
     reads = {}
-    for n in walk(function):
-        if isinstance(n, gast.Name) and n.id in pairs and isinstance(n.ctx, gast.Load):
+    for n in name_nodes(function):
+        if n.id in pairs and isinstance(n.ctx, gast.Load):
             reads.setdefault(n.id, set()).add(id(n))
     for name, found in pairs.items():
         if reads.get(name) != {id(branch.test) for _, _, branch in found}:
@@ -429,7 +453,7 @@ def inline_conditions(function):
 def blocks(function):
     """Every statement list of a function (its body and those of its loops and branches)."""
     out = []
-    for node in walk(function):
+    for node in statements(function):
         for field in ("body", "orelse"):
             block = getattr(node, field, None)
             if isinstance(block, list) and block and isinstance(block[0], gast.stmt):

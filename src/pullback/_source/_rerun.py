@@ -9,7 +9,7 @@ loop restores anyway (``math.sin(x)`` after ``x = saved_x.pop()``): no stack for
 
 import gast
 
-from ._clone import clone, walk
+from ._clone import clone, name_nodes, same_tree, walk
 from ._optimize import blocks, is_append, stores_of
 
 __all__ = ["recompute_loop_conditions", "rematerialize"]
@@ -22,11 +22,10 @@ _PURE_TESTS = (gast.BinOp, gast.Compare, gast.UnaryOp, gast.BoolOp, gast.Constan
 def _name_tables(function):
     """(how many times each name is assigned, every Name node of each name)."""
     stores, by_name = {}, {}
-    for n in walk(function):
-        if isinstance(n, gast.Name):
-            by_name.setdefault(n.id, []).append(n)
-            if isinstance(n.ctx, (gast.Store, gast.Del)):
-                stores[n.id] = stores.get(n.id, 0) + 1
+    for n in name_nodes(function):
+        by_name.setdefault(n.id, []).append(n)
+        if isinstance(n.ctx, (gast.Store, gast.Del)):
+            stores[n.id] = stores.get(n.id, 0) + 1
     return stores, by_name
 
 
@@ -56,10 +55,10 @@ def _recompute(forward, backward, stores, context):
                 isinstance(following.targets[0], gast.Name) and following.targets[0].id == cond):
             continue
         test = following.value
-        names = {n.id for n in walk(test) if isinstance(n, gast.Name)}
-        rebinds_index = any(isinstance(n, gast.Name) and n.id == index and isinstance(
-            n.ctx, gast.Store) for loop in (forward, backward) for s in loop.body
-            for n in walk(s))
+        names = {n.id for n in name_nodes(test)}
+        rebinds_index = any(n.id == index and isinstance(n.ctx, gast.Store)
+                            for loop in (forward, backward) for s in loop.body
+                            for n in name_nodes(s))
         if rebinds_index or not all(isinstance(n, _PURE_TESTS) for n in walk(test)) or \
                 any(n != index and stores.get(n) for n in names):
             continue
@@ -72,18 +71,17 @@ def _recompute(forward, backward, stores, context):
         # the stack's uses: its creation, this append, and this pop; the condition is read
         # only inside the two loops
         if inside is None:
-            inside = {id(n) for loop in (forward, backward) for n in walk(loop)}
+            inside = {id(n) for loop in (forward, backward) for n in name_nodes(loop)}
         cond_outside = [n for n in by_name.get(cond, []) if isinstance(n.ctx, gast.Load) and
                         id(n) not in inside]
         if len(pops) != 1 or len(uses) != 3 or cond_outside or stores.get(cond) != len(
-                [n for n in walk(forward) if isinstance(n, gast.Name) and n.id == cond
+                [n for n in name_nodes(forward) if n.id == cond
                  and isinstance(n.ctx, gast.Store)]) + 1 + _prologue_stores(function, cond):
             continue
         forward.body.remove(stmt)
         backward.body.remove(pops[0])
         first = next((j for j, s in enumerate(backward.body) if any(
-            isinstance(n, gast.Name) and n.id == cond and isinstance(n.ctx, gast.Load)
-            for n in walk(s))), 0)
+            n.id == cond and isinstance(n.ctx, gast.Load) for n in name_nodes(s))), 0)
         backward.body.insert(first, gast.Assign(targets=[gast.Name(
             id=cond, ctx=gast.Store(), annotation=None, type_comment=None)], value=clone(test),
             type_comment=None))  # just before its first use (the branch it decides)
@@ -119,7 +117,7 @@ def _matching_blocks(fblock, bblock):
     pairs = [(fblock, bblock)]
     fifs = [s for s in fblock if isinstance(s, gast.If)]
     bifs = [s for s in bblock if isinstance(s, gast.If)][::-1]
-    if len(fifs) == len(bifs) and all(gast.dump(f.test) == gast.dump(b.test)
+    if len(fifs) == len(bifs) and all(same_tree(f.test, b.test)
                                       for f, b in zip(fifs, bifs)):
         for f, b in zip(fifs, bifs):
             pairs += _matching_blocks(f.body, b.body)
@@ -198,16 +196,15 @@ def _rematerialize_pair(body, backward_body, loops, stores, by_name, math_name):
             continue
         pop = [p for p, s in enumerate(backward_body) if _pop_of(s) == (t, stack)]
         uses = [p for p, s in enumerate(backward_body) if any(
-            isinstance(n, gast.Name) and n.id == t and isinstance(n.ctx, gast.Load)
-            for n in walk(s))]
+            n.id == t and isinstance(n.ctx, gast.Load) for n in name_nodes(s))]
         if len(pop) != 1 or not uses:
             continue
         at = max(restored.values(), default=-1) + 1
-        here = {id(n) for stmt in backward_body for n in walk(stmt)}
-        if any(isinstance(n, gast.Name) and n.id == t and isinstance(n.ctx, gast.Load) and
-               id(n) not in here for n in walk(backward)):
+        here = {id(n) for stmt in backward_body for n in name_nodes(stmt)}
+        if any(n.id == t and isinstance(n.ctx, gast.Load) and id(n) not in here
+               for n in name_nodes(backward)):
             continue  # read elsewhere going backward: there it must be the restored value
-        inside = {id(n) for loop in (forward, backward) for n in walk(loop)}
+        inside = {id(n) for loop in (forward, backward) for n in name_nodes(loop)}
         outside = [n for n in by_name.get(t, []) if isinstance(n.ctx, gast.Load) and
                    id(n) not in inside]
         between = [s for s in backward_body[at:uses[0]] if (stores_of(s) & (set(restored) | {t}))]

@@ -9,7 +9,7 @@ contribution that is just another adjoint is aliased, not copied.
 
 import gast
 
-from ._clone import clone, walk
+from ._clone import clone, name_nodes, same_tree
 from ._ir import Branch, Loop, LoopExit, Op, Plain
 from ._reverse_control import ControlReverse
 
@@ -113,9 +113,8 @@ class Reverse(ControlReverse):
                 if isinstance(node, Loop) and node.target is not None:
                     counting = isinstance(node.iter, gast.Call) and isinstance(
                         node.iter.func, gast.Name) and node.iter.func.id == "range"
-                    for n in walk(node.target):
-                        if isinstance(n, gast.Name):  # range() counts in Python ints
-                            self._join(n.id, "scalar" if counting else "array")
+                    for n in name_nodes(node.target):  # range() counts in Python ints
+                        self._join(n.id, "scalar" if counting else "array")
                 self._infer_block(node.body)
                 self._infer_block(getattr(node, "orelse", []) or [])
 
@@ -344,7 +343,7 @@ class Reverse(ControlReverse):
         local = _defined(node.body) | _defined(node.orelse)
         for name in sorted((set(body_adj) | set(else_adj)) - local):
             a, b = body_adj.get(name), else_adj.get(name)
-            if a is not None and b is not None and gast.dump(a) == gast.dump(b):
+            if a is not None and b is not None and same_tree(a, b):
                 adj[name] = a
                 continue
             common = self.namer.adjoint(name)

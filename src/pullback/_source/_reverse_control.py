@@ -10,7 +10,7 @@ ordinary variables, reset when the value they belong to is overwritten.
 
 import gast
 
-from ._clone import clone, walk
+from ._clone import clone, name_nodes, nodes
 from ._ir import Branch, Loop, LoopExit, Op, Plain
 
 __all__ = ["ControlReverse"]
@@ -39,7 +39,7 @@ def _const(value):
 
 
 def _names(node):
-    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in name_nodes(node)}
 
 
 class ControlReverse:
@@ -149,14 +149,13 @@ class ControlReverse:
         alias = self.imports.peek("pullback._registry", "unbroadcast")
         shapes = set()
         targets = set()
-        for node in walk(expr):
+        for node in nodes(expr):
             if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
                     node.func.id == alias and len(node.args) == 2 and \
                     isinstance(node.args[1], gast.Name):
                 shapes.add(node.args[1].id)
                 targets.add(id(node.args[1]))
-        values = {n.id for n in walk(expr) if isinstance(n, gast.Name)
-                  and id(n) not in targets}
+        values = {n.id for n in name_nodes(expr) if id(n) not in targets}
         return values, shapes - values
 
     def shape_of(self, expr):
@@ -165,7 +164,7 @@ class ControlReverse:
         and in a branch not taken, nothing was saved)."""
         alias = self.imports.peek("pullback._registry", "unbroadcast")
         emitting = getattr(self, "_emitting", ())
-        for node in walk(expr):
+        for node in nodes(expr):
             if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
                     node.func.id == alias and len(node.args) == 2 and \
                     isinstance(node.args[1], gast.Name) and node.args[1].id in self.shape_only \

@@ -13,7 +13,8 @@ import sys
 
 import gast
 
-from ._clone import clone
+from ._clone import clone, clone_loads
+from ._translate import to_gast
 
 __all__ = ["RuleCode"]
 
@@ -24,15 +25,16 @@ _FOUND = {}   # code object -> its gast Lambda node (or None)
 
 
 def _lambda_node(fn):
-    """The gast Lambda node that ``fn`` was compiled from, or None if it cannot be singled out."""
+    """The gast Lambda node that ``fn`` was compiled from, or None if it cannot be singled out.
+
+    The node is shared: the caller reads it and copies what it keeps."""
     code = getattr(fn, "__code__", None)
     if code is None or fn.__name__ != "<lambda>":
         return None
     if code not in _FOUND:
         found = _find_lambda(code)
         _FOUND[code] = found
-    node = _FOUND[code]
-    return None if node is None else clone(node)
+    return _FOUND[code]
 
 
 def _lambdas_by_line(filename):
@@ -66,7 +68,7 @@ def _find_lambda(code):
         found = [n for n in found if _same_place(n, code)]
     if len(found) != 1:
         return None
-    return gast.ast_to_gast(found[0])
+    return to_gast(found[0])
 
 
 def _same_shape(a, b, bytecode=False):
@@ -134,17 +136,39 @@ def _literal(value):
     return None
 
 
-class _Substitute(gast.NodeTransformer):
-    def __init__(self, mapping, rename_free):
-        self.mapping = mapping
-        self.rename_free = rename_free
+# (rule function, argument count, keywords) -> its _binding_plan.  Like _FOUND's lambdas, what
+# binds where is a property of the registry's rule functions, not of the code being generated.
+_PLANS = {}
+_UNKNOWN = object()
 
-    def visit_Name(self, node):
-        if isinstance(node.ctx, gast.Load):
-            if node.id in self.mapping:
-                return clone(self.mapping[node.id])
-            return self.rename_free(node)
-        return node
+
+class _Slot:
+    """A stand-in argument: where the value bound to a parameter comes from."""
+
+    def __init__(self, source):
+        self.source = source
+
+
+def _binding_plan(fn, n_args, keywords):
+    """How ``inspect.signature(fn).bind(ans, *args, **kwargs)`` binds ``n_args`` positional
+    arguments and these keywords: [(parameter, ("position", i) | ("keyword", k) | ("default",
+    value))], position 0 being ``ans``; None when it cannot bind them, or ``fn`` takes
+    ``*args`` or ``**kwargs`` (its body passes them on: it is called by name)."""
+    try:
+        sig = inspect.signature(fn)
+        bound = sig.bind(*[_Slot(("position", i)) for i in range(n_args + 1)],
+                         **{k: _Slot(("keyword", k)) for k in keywords})
+    except (TypeError, ValueError):
+        return None
+    plan = []
+    for name, param in sig.parameters.items():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            return None
+        if name in bound.arguments:
+            plan.append((name, bound.arguments[name].source))
+        else:
+            plan.append((name, ("default", param.default)))
+    return plan
 
 
 class RuleCode:
@@ -189,19 +213,20 @@ class RuleCode:
 
     def _bind(self, fn, ans, args, kwargs):
         """Parameter name -> gast expression, with defaults filled in; None if not literal."""
-        try:
-            sig = inspect.signature(fn)
-            bound = sig.bind(ans, *args, **kwargs)
-        except (TypeError, ValueError):
+        key = (fn, len(args), tuple(kwargs))
+        plan = _PLANS.get(key, _UNKNOWN)
+        if plan is _UNKNOWN:
+            plan = _PLANS[key] = _binding_plan(fn, len(args), tuple(kwargs))
+        if plan is None:
             return None
         mapping = {}
-        for name, param in sig.parameters.items():
-            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                return None  # its body passes *args / **kwargs on: call it by name
-            if name in bound.arguments:
-                mapping[name] = bound.arguments[name]
+        for name, (how, which) in plan:
+            if how == "position":
+                mapping[name] = args[which - 1] if which else ans
+            elif how == "keyword":
+                mapping[name] = kwargs[which]
             else:
-                default = _literal(param.default)
+                default = _literal(which)
                 if default is None:
                     return None
                 mapping[name] = default
@@ -226,7 +251,12 @@ class RuleCode:
                 return gast.Name(id=alias, ctx=gast.Load(), annotation=None, type_comment=None)
             return node
 
-        return _Substitute(mapping, rename_free).visit(clone(body))
+        def replace(node):
+            if node.id in mapping:
+                return clone(mapping[node.id])
+            return rename_free(clone(node))
+
+        return clone_loads(body, replace)
 
     def _callable(self, fn, prim, which, argnum):
         """A name in the generated module bound to rule function ``fn``."""

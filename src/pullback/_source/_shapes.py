@@ -26,7 +26,7 @@ import numpy as np
 
 import gast
 
-from ._clone import walk
+from ._clone import name_nodes
 __all__ = ["Facts", "broadcast", "layout_of", "path_of", "reduced_axes"]
 
 _BINOPS = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
@@ -192,8 +192,8 @@ class Facts:
             return
         if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
             return  # in place: the buffer keeps its shape and dtype
-        for node in walk(stmt):  # anything else: what it binds is unknown afterwards
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+        for node in name_nodes(stmt):  # anything else: what it binds is unknown afterwards
+            if isinstance(node.ctx, gast.Store):
                 self._set(node.id, None, None, False)
 
     def _set(self, name, shape, dtype, fresh):

@@ -26,7 +26,7 @@ import numpy as np
 import gast
 
 from ._buffers import Buffers
-from ._clone import clone, walk
+from ._clone import Transformer, clone, name_nodes, nodes
 from ._rulefacts import RuleFacts, Rules
 from ._shapes import broadcast, reduced_axes
 from ._stacks import drop_unread_stacks, is_shape_of, record, stack_push
@@ -50,7 +50,7 @@ def _num(v):
 
 
 def _names(node):
-    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in name_nodes(node)}
 
 
 def specialize(function, layout, numpy_names, numpy_alias, imports, dead_code):
@@ -60,8 +60,7 @@ def specialize(function, layout, numpy_names, numpy_alias, imports, dead_code):
         return function
     rules = Rules(imports)
     np_name = numpy_alias
-    assigned = {n.id for n in walk(function) if isinstance(n, gast.Name) and isinstance(
-        n.ctx, gast.Store)}
+    assigned = {n.id for n in name_nodes(function) if isinstance(n.ctx, gast.Store)}
     # sizes are read from arguments the function never rebinds (a loop may reuse a name)
     readable = {p for p in layout if p not in assigned and p.isidentifier()}
     pass_ = _Pass(function.body, layout, numpy_names | {np_name}, np_name, rules, imports,
@@ -79,7 +78,7 @@ def specialize(function, layout, numpy_names, numpy_alias, imports, dead_code):
 
 
 def _writes_into_arrays(function):
-    for node in walk(function):
+    for node in nodes(function):
         if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(
                 node.ctx, gast.Store):
             return True
@@ -113,14 +112,6 @@ class _Pass:
         self.lazy = set()
         self.after_loop = {}   # id(For statement) -> facts at its head (= after it)
 
-    def facts(self, upto=None):
-        """Facts after the first ``upto`` top-level statements (all by default), with the
-        shapes the original code had for names whose statements ``lazy_reductions`` rewrote."""
-        facts = RuleFacts(self.layout, self.numpy_names, self.rules)
-        for stmt in self.body[:upto] if upto is not None else self.body:
-            self._step(facts, stmt, virtual=True)
-        return facts
-
     def _np(self, fn, *args, **kwargs):
         return gast.Call(func=_attr(_name(self.np), fn), args=list(args),
                          keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
@@ -145,8 +136,8 @@ class _Pass:
         stacks, shape_stacks = {}, {}
         facts = RuleFacts(self.layout, self.numpy_names, self.rules)
         stores = {}
-        for node in walk(gast.Module(body=self.body, type_ignores=[])):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+        for node in name_nodes(gast.Module(body=self.body, type_ignores=[])):
+            if isinstance(node.ctx, gast.Store):
                 stores[node.id] = stores.get(node.id, 0) + 1
         self.ranges = {s.targets[0].id for s in self.body if isinstance(s, gast.Assign) and len(
             s.targets) == 1 and isinstance(s.targets[0], gast.Name) and stores.get(
@@ -212,17 +203,16 @@ class _Pass:
         for its own, with the shape the original code gave it."""
         self.virtual = {}     # id(statement) -> the shape its target had before the rewrite
         self.lazy = set()     # names now holding a value smaller than their original shape
-        for k in range(len(self.body) - 1, -1, -1):
+        candidates = [k for k, stmt in enumerate(self.body) if self._reduction_vjp(stmt)]
+        if not candidates:
+            return
+        # A rewrite changes its statement and later ones only: the facts before each candidate
+        # are those of the code as it is now, taken in one pass.
+        before = self._facts_before({k + d for k in candidates for d in (0, 1)})
+        for k in reversed(candidates):
             stmt = self.body[k]
-            if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
-                continue
-            found = self.rules.rule_call(stmt.value)
-            if found is None or found[0] not in (self.rules.sum, self.rules.mean):
-                continue
-            alias, args, keywords, g = found
-            if len(args) != 2:
-                continue
-            facts = self.facts(k)
+            alias, args, keywords, g = self._reduction_vjp(stmt)
+            facts = before[k].copy()
             a = args[1]
             full = facts.shape_of(a)
             reduced = facts.shape_of(g)
@@ -245,7 +235,7 @@ class _Pass:
                 if count is None:
                     continue
                 replacement = gast.BinOp(left=replacement, op=gast.Div(), right=count)
-            passing = self._uses_broadcast(k, stmt.targets[0].id, reduced)
+            passing = self._uses_broadcast(k, stmt.targets[0].id, reduced, before[k + 1].copy())
             if passing is not None:
                 stmt.value = replacement
                 self.virtual[id(stmt)] = full
@@ -256,6 +246,30 @@ class _Pass:
                     if carried is not None:  # a sum's VJP of the scalar: the scalar itself
                         later.value = clone(carried[3])
                 self.lazy.add(stmt.targets[0].id)
+
+    def _reduction_vjp(self, stmt):
+        """(alias, args, keywords, g) of ``x = sum_vjp(ans, a, ...)(g)`` (or mean's); else None."""
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
+            return None
+        found = self.rules.rule_call(stmt.value)
+        if found is None or found[0] not in (self.rules.sum, self.rules.mean) or len(
+                found[1]) != 2:
+            return None
+        return found
+
+    def _facts_before(self, positions):
+        """{k: the facts after the first k top-level statements, for each k in ``positions``},
+        with the shapes the original code had for names whose statements ``lazy_reductions``
+        rewrote."""
+        facts = RuleFacts(self.layout, self.numpy_names, self.rules)
+        found = {}
+        last = max(positions)
+        for k, stmt in enumerate(self.body[:last]):
+            if k in positions:
+                found[k] = facts.copy()
+            self._step(facts, stmt, virtual=True)
+        found[last] = facts
+        return found
 
     def _count(self, full, axes):
         """An expression for the number of elements each reduced slice has."""
@@ -280,14 +294,13 @@ class _Pass:
             expr = gast.BinOp(left=expr, op=gast.Mult(), right=f)
         return expr
 
-    def _uses_broadcast(self, k, name, reduced):
+    def _uses_broadcast(self, k, name, reduced, facts):
         """Whether every later use of ``name`` (an array made by broadcasting a value of shape
         ``reduced``) gives the same result with the reduced value itself: it is an operand of
         elementwise arithmetic whose other operand broadcasts it to the same shape, or it is
         copied / negated / scaled by a scalar into another such name.  Returns the statements
         that copy it on, with their targets' original shapes; None when some use needs the
-        full array."""
-        facts = self.facts(k + 1)
+        full array.  ``facts`` are those after statement ``k``."""
         lazy = {name: facts.shape[name]}
         passing = []
         for stmt in self.body[k + 1:]:
@@ -384,8 +397,8 @@ class _Pass:
     def propagate_constants(self):
         """A float constant assigned once at top level is written where it is used."""
         stores = {}
-        for node in walk(gast.Module(body=self.body, type_ignores=[])):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+        for node in name_nodes(gast.Module(body=self.body, type_ignores=[])):
+            if isinstance(node.ctx, gast.Store):
                 stores[node.id] = stores.get(node.id, 0) + 1
         from ._optimize import fold_constants
         changed = True
@@ -420,34 +433,32 @@ class _Pass:
         """``v = x * 1.0`` (or ``1.0 * x``, ``x / 1.0``) with nothing to broadcast or convert
         is ``v = x``: when ``x`` is a name, the in-place pass below knows the two share a
         buffer."""
+        found = {k: x for k, x in enumerate(map(_times_one, self.body)) if x is not None}
+        if not found:
+            return  # (the facts are followed only as far as the last one)
         facts = RuleFacts(self.layout, self.numpy_names, self.rules)
-        for stmt in self.body:
-            if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.BinOp):
-                v = stmt.value
-                x = None
-                if isinstance(v.op, (gast.Mult, gast.Div)) and _is_one(v.right):
-                    x = v.left
-                elif isinstance(v.op, gast.Mult) and _is_one(v.left):
-                    x = v.right
-                if x is not None:
-                    shape, dtype, _ = facts.infer(x)
-                    rshape, rdtype, _ = facts.infer(v)
-                    if shape is not None and shape == rshape and (
-                            (isinstance(dtype, np.dtype) and dtype == rdtype)
-                            or (dtype is float and shape == ())):  # a Python float
-                        stmt.value = x
+        for k, stmt in enumerate(self.body[:max(found) + 1]):
+            x = found.get(k)
+            if x is not None:
+                shape, dtype, _ = facts.infer(x)
+                rshape, rdtype, _ = facts.infer(stmt.value)
+                if shape is not None and shape == rshape and (
+                        (isinstance(dtype, np.dtype) and dtype == rdtype)
+                        or (dtype is float and shape == ())):  # a Python float
+                    stmt.value = x
             self._step(facts, stmt)
 
     # --- 4: in place -------------------------------------------------------------------------
 
     def in_place(self):
         buffers = Buffers(self.imports, self.numpy_names)
-        later = [set() for _ in self.body] + [set()]
-        for k in range(len(self.body) - 1, -1, -1):
-            later[k] = later[k + 1] | _names(self.body[k])
+        last = {}  # name -> the last statement that mentions it
+        for k, stmt in enumerate(self.body):
+            for name in _names(stmt):
+                last[name] = k
         facts = RuleFacts(self.layout, self.numpy_names, self.rules)
         for k, stmt in enumerate(self.body):
-            new = self._in_place(stmt, facts, buffers, later[k + 1])
+            new = self._in_place(stmt, facts, buffers, k, last)
             if new is not None:
                 self.body[k] = stmt = new
             buffers.step(stmt)
@@ -455,7 +466,9 @@ class _Pass:
             if new is not None and isinstance(new, gast.Assign):
                 facts.fresh[new.targets[0].id] = True
 
-    def _in_place(self, stmt, facts, buffers, live):
+    def _in_place(self, stmt, facts, buffers, k, last):
+        """``stmt`` (statement ``k``) written in place, or None; a name is still read after it
+        when ``last[name] > k``."""
         if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
             return None
         target = stmt.targets[0].id
@@ -477,7 +490,8 @@ class _Pass:
             if not (facts.fresh.get(x) and facts.shape.get(x) == shape and
                     facts.dtype.get(x) == dtype):
                 continue
-            if not buffers.free(x) or (buffers.sharing(x) - {target}) & live:
+            if not buffers.free(x) or any(last.get(n, -1) > k
+                                          for n in buffers.sharing(x) - {target}):
                 continue  # another name (or a list, a closure) still reads that buffer
             if isinstance(value, gast.BinOp):
                 if x == target and (i == 0 or isinstance(value.op, _COMMUTATIVE)):
@@ -494,11 +508,22 @@ class _Pass:
         return None
 
 
+def _times_one(stmt):
+    """``x`` of ``v = x * 1.0``, ``v = 1.0 * x`` or ``v = x / 1.0``; else None."""
+    if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.BinOp):
+        v = stmt.value
+        if isinstance(v.op, (gast.Mult, gast.Div)) and _is_one(v.right):
+            return v.left
+        if isinstance(v.op, gast.Mult) and _is_one(v.left):
+            return v.right
+    return None
+
+
 def _straight(body):
     return all(isinstance(s, (gast.Assign, gast.Expr, gast.AugAssign)) for s in body)
 
 
-class _Products(gast.NodeTransformer):
+class _Products(Transformer):
     def __init__(self, pass_, facts):
         self.p = pass_
         self.facts = facts
@@ -563,7 +588,7 @@ class _Products(gast.NodeTransformer):
         return self.p._np("sum", e, axis=axis)
 
 
-class _Substitute(gast.NodeTransformer):
+class _Substitute(Transformer):
     def __init__(self, name, value):
         self.name = name
         self.value = value

@@ -4,7 +4,7 @@ stacks nothing reads any more)."""
 
 import gast
 
-from ._clone import walk
+from ._clone import name_nodes, statements
 
 __all__ = ["stack_read", "stack_push", "is_shape_of", "record", "drop_unread_stacks"]
 
@@ -49,10 +49,9 @@ def drop_unread_stacks(body):
     and ``S.pop()`` statements (a value saved for a rewrite that no longer needs it)."""
     module = gast.Module(body=body, type_ignores=[])
     uses, harmless = {}, {}
-    for node in walk(module):
-        if isinstance(node, gast.Name):
-            uses[node.id] = uses.get(node.id, 0) + 1
-    for node in walk(module):
+    for node in name_nodes(module):
+        uses[node.id] = uses.get(node.id, 0) + 1
+    for node in statements(module):
         for field in ("body", "orelse"):
             block = getattr(node, field, None)
             for stmt in block if isinstance(block, list) else []:
