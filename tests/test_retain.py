@@ -20,6 +20,22 @@ def test_reads_follow_nested_functions():
     assert unread_parameters(lambda ans, x: -ans * x) == ()
 
 
+def test_two_parameters_loaded_together_are_both_read():
+    # Python 3.13 loads `x * ans` with one LOAD_FAST_LOAD_FAST instruction naming both
+    assert unread_parameters(lambda ans, x: x * ans) == ()
+    assert unread_parameters(lambda ans, x, y: lambda g: g * (x == ans) * y) == ()
+
+
+def test_the_source_engine_passes_the_answer_to_a_rule_that_reads_it():
+    from pullback._source._rulecode import _reads_answer
+
+    def maker(ans, a, axis=None):
+        return lambda g: g * (a == ans)
+
+    assert _reads_answer(maker) and _reads_answer(lambda ans, x: x * ans)
+    assert not _reads_answer(lambda ans, x: lambda g: g * x)
+
+
 def test_reads_of_a_def_with_a_closure_and_a_default():
     def maker(ans, a, b, dtype=None):
         n = np.ndim(a)

@@ -7,12 +7,12 @@ module under a readable name and called.  Nothing is written twice.
 """
 
 import ast
-import dis
 import inspect
 import sys
 
 import gast
 
+from .._reads import unread_parameters
 from ._clone import clone, clone_loads
 from ._translate import to_gast
 
@@ -102,9 +102,6 @@ def _same_code(a, b):
     return _same_shape(a, b, bytecode=True)
 
 
-_READS_ANS = {}  # code object -> whether the rule reads its first parameter (the answer)
-
-
 def _reads_answer(fn):
     """Whether rule function ``fn`` reads its first parameter, the operation's result.  A rule
     that does not is called with ``None`` there, so the forward pass need not keep the result
@@ -112,12 +109,7 @@ def _reads_answer(fn):
     code = getattr(fn, "__code__", None)
     if code is None or code.co_argcount == 0:
         return True
-    if code not in _READS_ANS:
-        first = code.co_varnames[0]
-        _READS_ANS[code] = first in code.co_cellvars or any(
-            ins.argval == first for ins in dis.get_instructions(code)
-            if ins.opname.startswith("LOAD_"))
-    return _READS_ANS[code]
+    return code.co_varnames[0] not in unread_parameters(fn)
 
 
 def _nonzero_number(node):
