@@ -53,7 +53,8 @@ def _collect(code, names):
         return False
     names.update(code.co_cellvars)   # a parameter an inner function reads
     for ins in dis.get_instructions(code):
-        if ins.opname.startswith(("LOAD_", "DELETE_", "MAKE_CELL", "COPY_FREE")):
+        if ins.opname.startswith(("LOAD_", "DELETE_", "MAKE_CELL", "COPY_FREE")) \
+                and ins.opname != "LOAD_CONST":   # 3.10 loads a nested function's qualname
             value = ins.argval
             if isinstance(value, str):
                 names.add(value)

@@ -7,6 +7,7 @@ generated module has none), so statements without one get their enclosing statem
 """
 
 import ast
+import sys
 
 import gast
 
@@ -53,7 +54,44 @@ def emit(module, comments):
     """Python source for the gast ``module``."""
     tree = to_ast(module)
     _number_statements(tree.body, 1)
-    return comments.replace(ast.unparse(tree))
+    return comments.replace(_unparse(tree))
+
+
+_unparse = ast.unparse
+
+if sys.version_info < (3, 11):
+    class _Unparser(ast._Unparser):
+        """Python 3.10's unparser with 3.11's rule for tuples: parenthesized except as the
+        target of an assignment or a loop (``a, b = f(x)``, ``for i, v in ...``), so the
+        generated text is the same on every supported Python.  (3.10 is frozen: its private
+        unparser no longer changes.)"""
+
+        def visit_Tuple(self, node):
+            with self.delimit_if("(", ")", len(node.elts) == 0
+                                 or self.get_precedence(node) > ast._Precedence.TUPLE):
+                self.items_view(self.traverse, node.elts)
+
+        def visit_For(self, node):
+            self.set_precedence(ast._Precedence.TUPLE, node.target)
+            super().visit_For(node)
+
+        def visit_comprehension(self, node):
+            self.set_precedence(ast._Precedence.TUPLE, node.target)
+            super().visit_comprehension(node)
+
+        def visit_Assign(self, node):
+            self.fill()
+            for target in node.targets:
+                self.set_precedence(ast._Precedence.TUPLE, target)
+                self.traverse(target)
+                self.write(" = ")
+            self.traverse(node.value)
+            type_comment = self.get_type_comment(node)
+            if type_comment:
+                self.write(type_comment)
+
+    def _unparse(tree):
+        return _Unparser().visit(tree)
 
 
 _BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")

@@ -72,8 +72,12 @@ def _find_lambda(code):
 
 
 def _same_shape(a, b, bytecode=False):
-    """Same parameters, names and constants (bytecode differs between compiles in 3.11+)."""
+    """Same parameters, names, closure cells and constants (bytecode differs between compiles
+    in 3.11+).  The cells tell apart ``lambda ans, x, y: lambda g: f(g, x)`` from the same with
+    ``y``, whose bytecode is identical (the cell is loaded by its index)."""
     if a.co_names != b.co_names or a.co_varnames != b.co_varnames:
+        return False
+    if a.co_freevars != b.co_freevars or a.co_cellvars != b.co_cellvars:
         return False
     if bytecode and a.co_code != b.co_code:
         return False
