@@ -8,6 +8,9 @@ contribution that is just another adjoint is aliased, not copied.
 
 
 import gast
+import numpy as np
+
+from .._rules.core import identity
 
 from ._clone import clone, name_nodes, same_tree
 from ._ir import Branch, Loop, LoopExit, Op, Plain
@@ -15,11 +18,19 @@ from ._reverse_control import ControlReverse
 
 __all__ = ["Reverse"]
 
-_SCALAR_PRESERVING = {"add", "subtract", "multiply", "divide", "power", "negative", "positive",
-                      "true_divide", "float_power", "remainder", "fmod", "maximum", "minimum",
-                      "fmax", "fmin", "arctan2", "hypot", "logaddexp", "logaddexp2", "identity"}
-_FULL_REDUCTIONS = {"sum", "mean", "prod", "max", "min", "amax", "amin", "std", "var",
-                    "nansum", "nanmean", "dot", "vdot", "inner", "trace"}
+def _functions(*funs):
+    return frozenset(getattr(fun, "_pullback_fun", fun) for fun in funs)
+
+
+# Known by the function itself, not by its name: a user's primitive called `add` or `sum` is
+# neither.  Elementwise primitives declared with partials count as scalar-preserving too.
+_SCALAR_PRESERVING = _functions(
+    np.add, np.subtract, np.multiply, np.divide, np.power, np.negative, np.positive,
+    np.float_power, np.remainder, np.fmod, np.maximum, np.minimum, np.fmax, np.fmin, np.arctan2,
+    np.hypot, np.logaddexp, np.logaddexp2, identity)
+_FULL_REDUCTIONS = _functions(
+    np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.std, np.var, np.nansum,
+    np.nanmean, np.dot, np.vdot, np.inner, np.trace)
 
 
 def _name(id_, ctx=None):
@@ -156,10 +167,10 @@ class Reverse(ControlReverse):
         elif op.kind == "leaf":
             scalar = self.kinds.get(op.target) == "scalar"
         elif op.kind == "prim" and op.prim is not None:
-            base = op.prim.name.rsplit(".", 1)[-1]
-            if base in _SCALAR_PRESERVING or op.prim.partials is not None:
+            fun = op.prim.fun
+            if fun in _SCALAR_PRESERVING or op.prim.partials is not None:
                 scalar = all(k == "scalar" for k in kinds)
-            elif base in _FULL_REDUCTIONS:
+            elif fun in _FULL_REDUCTIONS:
                 scalar = (len(op.args) == 1 and "axis" not in op.kwargs
                           and "keepdims" not in op.kwargs) or all(k == "scalar" for k in kinds)
         self._join(op.target, "scalar" if scalar else "array")
@@ -303,8 +314,7 @@ class Reverse(ControlReverse):
     def _elide_unbroadcast(self, expr, op, argnum):
         """``unbroadcast(e, x)`` is ``e`` when nothing can broadcast against ``x``: the
         operation is elementwise and every other argument of it is a scalar."""
-        base = op.prim.name.rsplit(".", 1)[-1]
-        if op.prim.partials is None and base not in _SCALAR_PRESERVING:
+        if op.prim.partials is None and op.prim.fun not in _SCALAR_PRESERVING:
             return expr  # a shape-changing rule sums for its own reasons
         if not (isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name)
                 and expr.func.id == self.imports.peek("pullback._registry", "unbroadcast")
