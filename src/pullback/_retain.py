@@ -21,7 +21,7 @@ import numpy as np
 
 from ._reads import parameters_read
 
-__all__ = ["Shape", "shrink_for", "keep_all", "STAND_IN_SIZE"]
+__all__ = ["Shape", "retained", "shrink_for", "keep_all", "STAND_IN_SIZE"]
 
 STAND_IN_SIZE = 256   # below this many elements an array costs less than its stand-in
 _ndarray = np.ndarray
@@ -58,6 +58,20 @@ class Shape:
 def keep_all(vals, ans):
     """The shrink of a primitive whose rules read everything: the record keeps it all."""
     return vals, ans
+
+
+def retained(prim, vals, ans):
+    """What a record of ``prim`` keeps of its arguments ``vals`` and result ``ans``.
+
+    Example:
+        >>> import numpy as np
+        >>> from pullback._registry import lookup
+        >>> x = np.linspace(0.0, 1.0, 300)
+        >>> vals, ans = retained(lookup(np.sin), (x,), np.sin(x))
+        >>> vals[0] is x, ans
+        (True, None)
+    """
+    return (prim.tape_keep or shrink_for(prim))(vals, ans)
 
 
 def shrink_for(prim):

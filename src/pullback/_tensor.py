@@ -13,7 +13,7 @@ import numpy as np
 
 from ._errors import NoGradientRuleError
 from ._registry import _registry, lookup, rule_for
-from ._retain import STAND_IN_SIZE, Shape, keep_all, shrink_for
+from ._retain import STAND_IN_SIZE, Shape, retained
 from ._state import new_id, stack
 
 __all__ = ["Tensor", "Variable", "constant", "convert_to_tensor", "call", "call_primitive",
@@ -145,13 +145,10 @@ def call(prim, fun, args, kwargs):
     else:
         out_id = tuple(r._id if isinstance(r, Tensor) else None for r in result)
         new_ids = [i for i in out_id if i is not None]
-    ans = out
-    keep = prim.tape_keep or shrink_for(prim)
-    if keep is not keep_all:
-        vals, ans = keep(vals, out)
-        vals = list(vals)
-        if type(out_id) is tuple:   # a result's zeros stand in for a missing cotangent
-            ans = out
+    vals, ans = retained(prim, vals, out)
+    vals = list(vals)
+    if type(out_id) is tuple:   # a result's zeros stand in for a missing cotangent
+        ans = out
     if plain_arrays:
         _guard_plain_arrays(vals, args)
     record = (prim, tuple(vals), kwargs, tuple(inputs), out_id, ans)
@@ -261,9 +258,7 @@ def _record_binary(recording, fun, tensor, other, position):
     vals = (mine, value) if position == 0 else (value, mine)
     ans = out
     if out.size >= STAND_IN_SIZE or mine.size >= STAND_IN_SIZE:   # small ones cost nothing
-        keep = prim.tape_keep or shrink_for(prim)
-        if keep is not keep_all:
-            vals, ans = keep(vals, out)
+        vals, ans = retained(prim, vals, out)
     if position == 0:
         inputs = ((0, None, tid), (1, None, oid)) if oid else ((0, None, tid),)
     else:
@@ -300,9 +295,7 @@ def _record_unary(recording, fun, tensor):
         return result
     vals, ans = (value,), out
     if out.size >= STAND_IN_SIZE or value.size >= STAND_IN_SIZE:
-        keep = prim.tape_keep or shrink_for(prim)
-        if keep is not keep_all:
-            vals, ans = keep(vals, out)
+        vals, ans = retained(prim, vals, out)
     record = (prim, vals, _NO_KWARGS, ((0, None, tid),), rid, ans)
     for tape in tracked_by:
         tape._records.append(record)
