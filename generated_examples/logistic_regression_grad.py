@@ -7,11 +7,10 @@ def grad_logistic_regression(w, b, X, y):
     t1 = X @ w
     z = np.add(t1, b, out=t1)
     # line 34: return np.mean(np.logaddexp(0.0, z) - y * z)
-    t2 = np.logaddexp(0.0, z)
-    # line 34: return np.mean(np.logaddexp(0.0, z) - y * z)
     bt4 = 1.0 / y.size
     bt3 = -bt4
     bz = y * bt3
+    t2 = np.logaddexp(0.0, z)
     bz += bt4 * np.exp(z - t2)
     # line 33: z = X @ w + b
     bb = np.sum(bz)

@@ -11,7 +11,6 @@ def grad_softmax_cross_entropy(logits, y):
     z = logits - m
     # line 48: lse = np.log(np.sum(np.exp(z), axis=1, keepdims=True))
     t1 = np.exp(z, out=z)
-    t2 = np.sum(t1, axis=1, keepdims=True)
     # line 49: return -np.mean(np.sum((z - lse) * y, axis=1))
     bt6 = -1.0
     bt5 = bt6 / logits.shape[0]
@@ -19,6 +18,7 @@ def grad_softmax_cross_entropy(logits, y):
     bz = bt3
     blse = -np.sum(bt3, axis=1, keepdims=True)
     # line 48: lse = np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    t2 = np.sum(t1, axis=1, keepdims=True)
     bt2 = np.divide(blse, t2, out=blse)
     bz += bt2 * t1
     # line 47: z = logits - m

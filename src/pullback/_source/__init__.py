@@ -20,7 +20,8 @@ from ._lower import lower
 from ._naming import Namer
 from ._normalize import _params_of, normalize
 from ._optimize import (fold_constants, fold_into_copies, inline_conditions, merge_restarts,
-                        propagate_copies, remove_dead_code, use_math_for_scalars)
+                        propagate_copies, pure_statement, remove_dead_code,
+                        use_math_for_scalars)
 from ._rerun import recompute_loop_conditions, rematerialize
 from ._reverse import Reverse
 from ._rulecode import RuleCode
@@ -333,7 +334,9 @@ class _Program:
         if layout:
             pure_np = pure | {self.imports.numpy()}
             specialize(function, layout, numpy_names, self.imports.numpy(), self.imports,
-                       lambda f: remove_dead_code(fold_constants(f), pure_np, library))
+                       lambda f: remove_dead_code(fold_constants(f), pure_np, library),
+                       pure_statement(pure_np, library),
+                       lambda name: reverse.kinds.get(name) == "array")
             function = remove_dead_code(function, pure_np, library)
         function = propagate_copies(recompute_loop_conditions(function))
         function = rematerialize(function, self.imports.peek("math", None))

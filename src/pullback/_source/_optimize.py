@@ -111,6 +111,14 @@ def _numpy_call(call, numpy_names):
         "random" not in chain and not any(k.arg == "out" for k in call.keywords)
 
 
+def pure_statement(numpy_names=(), pure_functions=()):
+    """A predicate: does a statement only compute values (NumPy named through
+    ``numpy_names``, the functions named ``pure_functions``, arithmetic) and bind names?"""
+    numpy_names = frozenset(numpy_names)
+    pure_functions = frozenset(pure_functions) | _PURE_HELPERS
+    return lambda stmt: _pure(stmt, numpy_names, pure_functions)
+
+
 def _pure(node, numpy_names=frozenset(), pure_functions=_PURE_HELPERS):
     """Only values, arithmetic, NumPy and the runtime's pure helpers: a user's call may have
     effects."""

@@ -29,6 +29,7 @@ from ._buffers import Buffers
 from ._clone import Transformer, clone, name_nodes, nodes
 from ._rulefacts import RuleFacts, Rules
 from ._shapes import broadcast, reduced_axes
+from ._sink import sink_to_first_use
 from ._stacks import drop_unread_stacks, is_shape_of, record, stack_push
 
 __all__ = ["specialize"]
@@ -53,9 +54,13 @@ def _names(node):
     return {n.id for n in name_nodes(node)}
 
 
-def specialize(function, layout, numpy_names, numpy_alias, imports, dead_code):
+def specialize(function, layout, numpy_names, numpy_alias, imports, dead_code, pure=None,
+               array=None):
     """Rewrite ``function`` (a gast FunctionDef) for arguments of ``layout``; see the module.
-    ``dead_code(function)`` removes what the rewrites leave unused, before writing in place."""
+    ``dead_code(function)`` removes what the rewrites leave unused, before writing in place;
+    with ``pure`` (a statement predicate) and ``array`` (a name predicate), arrays are then
+    computed where they are first read (``_sink``), so fewer are alive at once and buffers are
+    chosen in that order."""
     if not layout or _writes_into_arrays(function):
         return function
     rules = Rules(imports)
@@ -72,6 +77,8 @@ def specialize(function, layout, numpy_names, numpy_alias, imports, dead_code):
     pass_.aliases()
     drop_unread_stacks(function.body)
     dead_code(function)
+    if pure is not None:
+        sink_to_first_use(function, pure, array)
     pass_.body = function.body
     pass_.in_place()
     return function
