@@ -16,6 +16,7 @@ from ._emit import Comments, emit
 from ._fence import fence
 from ._getsource import FunctionSource, get_source
 from ._imports import Imports
+from ._logsumexp import detach_logsumexp_shifts
 from ._lower import lower
 from ._naming import Namer
 from ._normalize import _params_of, normalize
@@ -313,6 +314,7 @@ class _Program:
         reverse = Reverse(fn_ir, namer, self.rules, self.imports, kinds,
                           lambda line: self.comments.marker(
                               f"line {line}: {fn_ir.src.line_text(line).strip()}"))
+        detach_logsumexp_shifts(fn_ir)
         varied = set(fn_ir.active_params) | _varied(fn_ir)
         reverse.useful_active = useful_names(fn_ir.body, _result_name(fn_ir)) & varied
         reverse.prepare(fn_ir.body)
