@@ -37,6 +37,7 @@ Example:
 import gast
 
 from ._clone import name_nodes
+from ._optimize import _is_comment
 
 __all__ = ["sink_to_first_use"]
 
@@ -112,8 +113,3 @@ def _loads_and_stores(stmt):
 def _last_loads(uses):
     """name -> the index of the last statement that reads it."""
     return {name: j for j, (loads, _) in enumerate(uses) for name in loads}
-
-
-def _is_comment(stmt):
-    return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant) and str(
-        stmt.value.value).startswith("__pullback_comment_")
