@@ -58,15 +58,16 @@ def _make(node, header, users, others, filename, owner):
     """Compile ``node`` nested in a maker whose locals are the header's names, the user's
     cell names (parameters) and the other generated functions (None until all are made).
     The header runs once, here, reading what it does not import from the user's function."""
-    body = list(header) + [ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())],
-                                      value=ast.Constant(value=None)) for n in others]
-    body += [node, ast.Return(value=ast.Name(id=node.name, ctx=ast.Load()))]
+    at = {"lineno": 1, "col_offset": 0, "end_lineno": 1, "end_col_offset": 0}  # no real line
+    body = list(header) + [ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store(), **at)],
+                                      value=ast.Constant(value=None, **at), **at)
+                           for n in others]
+    body += [node, ast.Return(value=ast.Name(id=node.name, ctx=ast.Load(), **at), **at)]
     maker = ast.FunctionDef(name=_MAKER, args=ast.arguments(
-        posonlyargs=[], args=[ast.arg(arg=n) for n in users], vararg=None, kwonlyargs=[],
+        posonlyargs=[], args=[ast.arg(arg=n, **at) for n in users], vararg=None, kwonlyargs=[],
         kw_defaults=[], kwarg=None, defaults=[]), body=body, decorator_list=[], returns=None,
-        type_params=[])
+        type_params=[], **at)
     module = ast.Module(body=[maker], type_ignores=[])
-    ast.fix_missing_locations(ast.increment_lineno(module, 0))
     namespace = _Namespace(owner)
     namespace["__name__"] = "pullback.generated"
     exec(compile(module, filename, "exec"), namespace)  # noqa: S102 - the code pullback generated
