@@ -416,18 +416,21 @@ def _tape_vjp(prim, pos):
         def vjp(g, ans, vals, kwargs, spare):
             # an elementwise rule: g times its partial, summed to the input's shape
             factor = partial(ans, *vals, **kwargs)
-            if type(factor) is not _ndarray or type(g) is not _ndarray \
-                    or factor.shape != g.shape or factor.dtype != g.dtype:
-                contribution = g * factor
-            elif spare is not None:
+            if type(factor) is not _ndarray or factor.size < _IN_PLACE_SIZE:
+                contribution = g * factor  # small: a new array costs less than the tests
+            elif spare is not None and factor.shape == spare.shape \
+                    and factor.dtype == spare.dtype:
                 np.multiply(spare, factor, out=spare)  # g, which nothing else will read
                 contribution = spare
-            elif (factor.size >= _IN_PLACE_SIZE and _refcount(factor) == _HELD_BY_A_LOCAL
-                    and factor.base is None and factor.flags.writeable):
+            elif (type(g) is _ndarray and factor.shape == g.shape and factor.dtype == g.dtype
+                    and _refcount(factor) == _HELD_BY_A_LOCAL and factor.base is None
+                    and factor.flags.writeable):
                 factor *= g  # a partial just computed, seen by nothing else
                 contribution = factor
             else:
                 contribution = g * factor
+            if len(vals) == 1:
+                return contribution  # a function of one array keeps its shape
             target = vals[pos]
             try:
                 if contribution.shape == target.shape:
