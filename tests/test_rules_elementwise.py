@@ -323,3 +323,42 @@ def test_power_literal_form_agrees_with_the_general_partial(exponent):
     general = prim.partials[0](ans, x, exponent)
     literal = prim.literal_partials[(0, 1)](ans, x, exponent)
     np.testing.assert_allclose(literal, general, rtol=1e-15)
+
+
+@pytest.mark.parametrize("exponent", [2, 3, -1, 0.5, 2.5, 1.0])
+def test_the_tape_takes_the_literal_form_for_a_nonzero_python_exponent(exponent, monkeypatch):
+    """``x ** 2`` on the tape: the general partial (with its 0 ** 0 guard) is not called, and
+    the gradient is the literal one, at 0 too for a positive integer exponent."""
+    prim = lookup(np.power)
+    general = prim.partials[0]
+    calls = []
+
+    def counting(ans, x, y):
+        calls.append(y)
+        return general(ans, x, y)
+
+    monkeypatch.setattr(prim, "partials", (counting,) + tuple(prim.partials[1:]))
+    prim.tape_vjps.clear()
+    try:
+        x0 = np.array([0.0, 0.5, 1.5, 3.0]) if exponent in (2, 3) else np.array([0.5, 1.5, 3.0])
+        x = pb.Variable(x0)
+        with pb.GradientTape() as tape:
+            y = np.sum(x ** exponent)
+        got = tape.gradient(y, x).numpy()
+        assert calls == []
+        np.testing.assert_allclose(got, exponent * x0 ** (exponent - 1), rtol=1e-14)
+    finally:
+        prim.tape_vjps.clear()
+
+
+def test_the_tape_keeps_the_guarded_partial_for_a_zero_or_tensor_exponent():
+    x = pb.Variable(np.array([0.0, 2.0]))
+    with pb.GradientTape() as tape:
+        y = np.sum(x ** 0)
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy(), [0.0, 0.0])  # not 0 * inf
+    e = pb.Variable(np.array(2.0))
+    with pb.GradientTape() as tape:
+        y = np.sum(x ** e)
+    gx, ge = tape.gradient(y, [x, e])
+    np.testing.assert_allclose(gx.numpy(), [0.0, 4.0])
+    np.testing.assert_allclose(ge.numpy(), 4.0 * np.log(2.0))

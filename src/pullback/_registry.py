@@ -194,8 +194,9 @@ def defelementwise(fun, *partials):
 def defliteral(fun, argnum, literal_argnum, partial):
     """A simpler form of an elementwise partial for when argument ``literal_argnum`` is a
     nonzero number written in the source (``x ** 2``): the source engine emits it instead of
-    the general partial, which must guard cases a literal rules out.  The tape always uses the
-    general rule; tests check that both agree.
+    the general partial, which must guard cases a literal rules out; the tape uses it when that
+    argument is a nonzero Python int or float (a constant, never a Tensor).  Tests check that
+    both forms agree.
     """
     prim = _entry(fun)
     key = (argnum, literal_argnum)

@@ -411,10 +411,16 @@ def _tape_vjp(prim, pos):
     the VJP may write its result into it, else None."""
     partials = prim.partials
     if partials is not None and pos < len(partials) and partials[pos] is not None:
-        partial = partials[pos]
+        general = partials[pos]
+        literals = [(lit, special) for (which, lit), special in prim.literal_partials.items()
+                    if which == pos]
 
         def vjp(g, ans, vals, kwargs, spare):
             # an elementwise rule: g times its partial, summed to the input's shape
+            partial = general
+            for lit, special in literals:  # x ** 2: a nonzero Python number needs no guard
+                if lit < len(vals) and type(vals[lit]) in (int, float) and vals[lit] != 0:
+                    partial = special
             factor = partial(ans, *vals, **kwargs)
             if type(factor) is not _ndarray or factor.size < _IN_PLACE_SIZE:
                 contribution = g * factor  # small: a new array costs less than the tests
