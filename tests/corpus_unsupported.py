@@ -130,3 +130,107 @@ def calls_unsupported_helper(x):
 
 UNSUPPORTED.append(Unsupported(calls_unsupported_helper, (_x(),), "try statement in a helper",
                                ("try",), site=_guarded_log))
+
+
+# --- writes the generated code cannot follow (src/pullback/_source/_writes.py) -----------------
+# Each would have given a wrong gradient without a word: the backward pass reads np.sin(v) from
+# v after the write.  The mutated arrays are the function's own, so the arguments stay as given.
+
+def _c(n=3):
+    return np.random.default_rng(8).uniform(-1.0, 1.0, n)
+
+
+def write_through_out(x, c):
+    v = c.copy()
+    a = np.sin(v) * x
+    np.exp(c, out=v)  # <-- unsupported
+    return np.sum(a * np.cos(x))
+
+
+UNSUPPORTED.append(Unsupported(write_through_out, (_x(), _c()), "write through out=",
+                               ("np.exp(",)))
+
+
+def copyto_into_array(x, c):
+    v = c.copy()
+    a = np.sin(v) * x
+    np.copyto(v, c * 2.0)  # <-- unsupported
+    return np.sum(a * np.cos(x))
+
+
+UNSUPPORTED.append(Unsupported(copyto_into_array, (_x(), _c()), "np.copyto",
+                               ("np.copyto(",)))
+
+
+def ufunc_at_write(x, c):
+    v = c.copy()
+    a = np.sin(v) * x
+    np.add.at(v, [0, 1], 1.0)  # <-- unsupported
+    return np.sum(a * np.cos(x))
+
+
+UNSUPPORTED.append(Unsupported(ufunc_at_write, (_x(), _c()), "np.add.at", ("np.add.at(",)))
+
+
+def fill_method(x, c):
+    v = c.copy()
+    a = np.sin(v) * x
+    v.fill(2.0)  # <-- unsupported
+    return np.sum(a * np.cos(x))
+
+
+UNSUPPORTED.append(Unsupported(fill_method, (_x(), _c()), "ndarray.fill", ("v.fill(",)))
+
+
+def sort_method(x, c):
+    v = c.copy()
+    a = np.sin(v) * x
+    v.sort()  # <-- unsupported
+    return np.sum(a * np.cos(x))
+
+
+UNSUPPORTED.append(Unsupported(sort_method, (_x(), _c()), "ndarray.sort", ("v.sort(",)))
+
+
+def write_into_a_view(x, c):
+    v = c.copy()
+    head = v[:2]
+    a = np.sin(v) * x
+    head[:] = 0.0  # <-- unsupported
+    return np.sum(a * np.cos(x))
+
+
+UNSUPPORTED.append(Unsupported(write_into_a_view, (_x(), _c()), "write into a view",
+                               ("head[:]",)))
+
+
+def augmented_view_of_a_buffer(x, c):
+    v = c.copy()
+    tail = v.reshape(-1)[1:]
+    a = np.sin(v) * x
+    tail *= 3.0  # <-- unsupported
+    return np.sum(a * np.cos(x))
+
+
+UNSUPPORTED.append(Unsupported(augmented_view_of_a_buffer, (_x(), _c()), "+= on a view",
+                               ("tail *=",)))
+
+
+def append_differentiated(x):
+    outs = []
+    for i in range(3):
+        outs.append(np.sin(x) * i)  # <-- unsupported
+    return np.sum(np.stack(outs) ** 2)
+
+
+UNSUPPORTED.append(Unsupported(append_differentiated, (_x(),), "list.append of a gradient",
+                               ("outs.append(",)))
+
+
+def write_into_a_dict(x):
+    d = {}
+    d["a"] = np.sin(x)  # <-- unsupported
+    return np.sum(d["a"] ** 2)
+
+
+UNSUPPORTED.append(Unsupported(write_into_a_dict, (_x(),), "write into a dict", ('d["a"]',)))

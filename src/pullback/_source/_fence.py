@@ -6,6 +6,8 @@ a caret under the user's code; ``mode="auto"`` turns it into a fallback to the t
 
 import gast
 
+from ._writes import refuse_untracked_writes
+
 __all__ = ["fence"]
 
 # Statement and expression types the later passes handle.
@@ -41,6 +43,7 @@ def fence(src):
     body = node.body if isinstance(node.body, list) else [gast.Return(value=node.body)]
     for stmt in body:
         _check(src, stmt)
+    refuse_untracked_writes(src)
 
 
 def _check(src, node):

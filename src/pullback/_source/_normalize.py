@@ -162,9 +162,31 @@ class _Normalizer(ControlMixin):
             pass
         elif isinstance(stmt, (gast.Expr, gast.Assert)):
             # a bare expression (a print, a check) only reads values: kept as written
+            self._refuse_hidden_keeping(stmt)
             self.out.append(Plain(self.rename(stmt), self.line))
         else:
             raise self.src.error(stmt, f"pb.grad cannot transform this {type(stmt).__name__}")
+
+    def _refuse_hidden_keeping(self, stmt):
+        """A differentiated value handed to a method of an object (``outs.append(h)``) may be
+        kept there and read back later, where the engine would not see it come from: refused,
+        rather than differentiated as if the value were a constant.  Module functions
+        (``np.testing.assert_allclose(y, ...)``, ``logging.info(...)``) and plain calls
+        (``print(loss)``) only read it."""
+        import types
+        for call in gast.walk(stmt):
+            if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)):
+                continue
+            receiver = call.func.value
+            if isinstance(self.scope.static_value(receiver), types.ModuleType):
+                continue
+            values = list(call.args) + [kw.value for kw in call.keywords]
+            if any(self.activity.expr(v, self.env) for v in values):
+                raise self.src.error(call, (
+                    f"pb.grad cannot follow a differentiated value into "
+                    f"{gast.unparse(call.func).strip()}(...) (in {self.src.fn.__qualname__}): "
+                    f"what an object keeps is not tracked; build the array directly "
+                    f"(np.stack([a, b]), np.concatenate(...)), or use mode='tape'"))
 
     def assign(self, stmt):
         if len(stmt.targets) != 1:

@@ -1,0 +1,241 @@
+"""Writes the generated code cannot follow: refused, so the tape differentiates them instead.
+
+The source engine follows writes into arrays made as ``x[i] = v`` and ``x[i] += v``, into the
+array a name holds.  The backward pass reads the values it needs (``np.sin(v)`` for the
+gradient of ``np.sin(v) * x``) from the names that held them -- so a write it does not see,
+into one of those arrays, would change what the backward pass reads and give a wrong gradient
+without a word.  These are refused with a ``pb.TransformError`` at the line (``mode="auto"``
+falls back to the tape, which records the values as they were):
+
+- any call with ``out=``: ``np.exp(v, out=v)`` (and ``out=None``, which the rules do not
+  take);
+- NumPy functions that write into an argument: ``np.copyto``, ``np.put``, ``np.place``,
+  ``np.putmask``, ``np.fill_diagonal``, ``np.put_along_axis``, ``np.random.shuffle``, and
+  ufunc methods such as ``np.add.at``;
+- array methods that write into the array: ``v.fill(0)``, ``v.sort()``, ``v.resize(...)``,
+  ``v.put(...)``, ``v.partition(...)``, ``v.itemset(...)``, ``v.setfield(...)``,
+  ``v.byteswap(...)``;
+- a write (``u[i] = ...``, ``u += ...`` or one of the methods above) into a name that may hold
+  a view of an array another name holds: one assigned from indexing (``u = x[1:]``), ``.T``,
+  ``.real``, ``.imag``, a reshaping function or method (``x.reshape(-1)``, ``np.ravel(x)``,
+  ``np.asarray(x)``, ...), or a loop variable over an array (``for row in X``).  The write
+  would change that other array too.  (A view of a value no name holds, ``u = np.tanh(a).T``,
+  is the only way to its data: writing into it is followed as any other write.)
+
+- a write into a list, dict or set the function made (``d["a"] = v``, ``buf = [0.0] * n``
+  then ``buf[i] = v``): what a container holds is not tracked.
+
+Writes into a name that holds an array of its own (``out = np.zeros(n)``, an argument, which is
+copied first, ``u = x`` with both names followed) are handled as ``x[i] = v`` is.
+"""
+
+import gast
+
+__all__ = ["refuse_untracked_writes"]
+
+_WRITING_FUNCTIONS = {"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis",
+                      "shuffle"}
+_UFUNC_WRITERS = {"at"}
+_WRITING_METHODS = {"fill", "sort", "resize", "put", "partition", "itemset", "setfield",
+                    "byteswap"}
+_VIEW_ATTRIBUTES = {"T", "mT", "real", "imag", "flat"}
+_VIEW_CALLS = {"reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "rollaxis",
+               "squeeze", "expand_dims", "broadcast_to", "asarray", "asanyarray",
+               "ascontiguousarray", "asfortranarray", "atleast_1d", "atleast_2d", "atleast_3d",
+               "diagonal", "flip", "fliplr", "flipud", "rot90", "real", "imag", "split",
+               "array_split", "hsplit", "vsplit", "dsplit", "unstack", "matrix_transpose",
+               "permute_dims", "broadcast_arrays"}
+
+
+def refuse_untracked_writes(src):
+    """Raise TransformError at the first write of ``src``'s function the engine cannot follow."""
+    node = src.node
+    body = node.body if isinstance(node.body, list) else [gast.Return(value=node.body)]
+    local = _assigned(body) | {a.id for a in _params(node)}
+    views = {}  # name -> the node that may have made it a view
+    containers = {}  # name -> the node that made it a list, dict or set
+    for stmt in _statements(body):
+        _record_views(stmt, views)
+        _record_containers(stmt, containers)
+    for stmt in _statements(body):
+        _check_statement(src, stmt, local, views, containers)
+
+
+def _check_statement(src, stmt, local, views, containers):
+    name = src.fn.__qualname__
+    targets = []
+    if isinstance(stmt, gast.Assign):
+        targets = stmt.targets
+    elif isinstance(stmt, (gast.AugAssign, gast.AnnAssign)):
+        targets = [stmt.target]
+    for target in targets:
+        held = _subscripted_name(target)
+        if held is not None and held in containers:
+            raise src.error(stmt, f"pb.grad cannot follow this write into {held!r} (in {name}): "
+                                  f"{held} is a list, dict or set (made on line "
+                                  f"{containers[held].lineno}), and what a container holds is "
+                                  f"not tracked; build an array (np.zeros, then x[i] = v, or "
+                                  f"np.stack), or use mode='tape'")
+        base = _written_name(target, isinstance(stmt, gast.AugAssign))
+        if base is not None and base in views:
+            raise src.error(stmt, f"pb.grad cannot follow this write into {base!r} (in {name}): "
+                                  f"{base} may be a view of another array (it was made on line "
+                                  f"{views[base].lineno}), and the write would change that "
+                                  f"array too; write into a .copy(), or use mode='tape'")
+    for call in _calls(stmt):
+        for kw in call.keywords:
+            if kw.arg == "out":  # out=None too: the rules take no out argument
+                raise src.error(call, f"pb.grad cannot follow a write through out= (in {name}): "
+                                      f"the generated code reads arrays after the call as they "
+                                      f"were before it; assign the result to a name instead "
+                                      f"(y = np.exp(v)), or use mode='tape'")
+        func = call.func
+        if not isinstance(func, gast.Attribute):
+            continue
+        receiver = func.value
+        if isinstance(receiver, gast.Name) and receiver.id in local:
+            if func.attr in _WRITING_METHODS:
+                raise src.error(call, f"pb.grad cannot follow {receiver.id}.{func.attr}(...), "
+                                      f"which writes into {receiver.id} (in {name}); use the "
+                                      f"function that returns a new array (np.{func.attr}(...) "
+                                      f"where there is one), or mode='tape'")
+            continue
+        if func.attr in _WRITING_FUNCTIONS or (func.attr in _UFUNC_WRITERS and isinstance(
+                receiver, gast.Attribute)):
+            raise src.error(call, f"pb.grad cannot follow {_dotted(func)}(...), which writes "
+                                  f"into an array it is given (in {name}); write x[i] = v "
+                                  f"instead, or use mode='tape'")
+
+
+def _record_views(stmt, views):
+    if isinstance(stmt, gast.For) and not _is_range(stmt.iter):
+        for n in _names(stmt.target):
+            views.setdefault(n, stmt)
+    if isinstance(stmt, (gast.Assign, gast.AnnAssign)) and stmt.value is not None:
+        targets = stmt.targets if isinstance(stmt, gast.Assign) else [stmt.target]
+        if _may_be_view(stmt.value):
+            for target in targets:
+                for n in _names(target):
+                    views.setdefault(n, stmt)
+
+
+def _record_containers(stmt, containers):
+    if isinstance(stmt, (gast.Assign, gast.AnnAssign)) and stmt.value is not None:
+        targets = stmt.targets if isinstance(stmt, gast.Assign) else [stmt.target]
+        if _is_container(stmt.value):
+            for target in targets:
+                if isinstance(target, gast.Name):
+                    containers.setdefault(target.id, stmt)
+
+
+def _is_container(value):
+    if isinstance(value, (gast.List, gast.Dict, gast.Set)):
+        return True
+    if isinstance(value, gast.BinOp) and isinstance(value.op, gast.Mult):  # [0.0] * n
+        return _is_container(value.left) or _is_container(value.right)
+    return isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and \
+        value.func.id in ("list", "dict", "set")
+
+
+def _subscripted_name(target):
+    """``d`` for ``d[k] = ...`` (and ``d[k][j] = ...``)."""
+    if not isinstance(target, gast.Subscript):
+        return None
+    while isinstance(target, gast.Subscript):
+        target = target.value
+    return target.id if isinstance(target, gast.Name) else None
+
+
+def _may_be_view(value):
+    """Whether ``value`` may be a view of an array a name holds (a view of a temporary, as in
+    ``np.tanh(a).T``, is the only name for its data)."""
+    if isinstance(value, gast.Subscript):
+        return _named(value.value)
+    if isinstance(value, gast.Attribute):
+        return value.attr in _VIEW_ATTRIBUTES and _named(value.value)
+    if isinstance(value, gast.Call):
+        func = value.func
+        if isinstance(func, gast.Attribute) and func.attr in _VIEW_CALLS:
+            # x.reshape(...) views x; np.reshape(x, ...) views its first argument
+            return _named(func.value) or bool(value.args) and _named(value.args[0])
+        if isinstance(func, gast.Name) and func.id in _VIEW_CALLS:
+            return bool(value.args) and _named(value.args[0])
+        return False
+    if isinstance(value, gast.IfExp):
+        return _may_be_view(value.body) or _may_be_view(value.orelse)
+    return False
+
+
+def _named(node):
+    """Whether ``node`` reads an array through a name: ``x``, ``x[1:]``, ``x.T``, ..."""
+    while isinstance(node, (gast.Subscript, gast.Attribute)) or (
+            isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+            and node.func.attr in _VIEW_CALLS):
+        node = node.func.value if isinstance(node, gast.Call) else node.value
+    return isinstance(node, gast.Name)
+
+
+def _written_name(target, augmented):
+    """The name whose array a target writes into: ``u`` for ``u[i] = ...`` (and ``u += ...``,
+    which writes into an array in place)."""
+    while isinstance(target, gast.Subscript):
+        target = target.value
+        augmented = True
+    if augmented and isinstance(target, gast.Name):
+        return target.id
+    return None
+
+
+def _is_range(node):
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+        node.func.id == "range"
+
+
+def _statements(body):
+    """Every statement, nested ones (in blocks and nested functions) included."""
+    for stmt in body:
+        yield stmt
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list):
+                yield from _statements(inner)
+
+
+def _calls(stmt):
+    """The calls in a statement's own expressions (not in the blocks nested in it)."""
+    parts = []
+    for field, value in gast.iter_fields(stmt):
+        if field in ("body", "orelse"):
+            continue
+        parts.extend(value if isinstance(value, list) else [value])
+    for part in parts:
+        if isinstance(part, gast.AST):
+            for node in gast.walk(part):
+                if isinstance(node, gast.Call):
+                    yield node
+
+
+def _assigned(body):
+    names = set()
+    for stmt in _statements(body):
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Param)):
+                names.add(node.id)
+    return names
+
+
+def _params(node):
+    args = node.args
+    return [a for a in args.posonlyargs + args.args + args.kwonlyargs if isinstance(a, gast.Name)]
+
+
+def _names(target):
+    return [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
+
+
+def _dotted(node):
+    if isinstance(node, gast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    if isinstance(node, gast.Name):
+        return node.id
+    return "..."

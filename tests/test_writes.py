@@ -1,0 +1,80 @@
+"""Writes the source engine follows stay accepted (``_source._writes`` refuses only what it
+cannot follow; the refused ones are in tests/corpus_unsupported.py)."""
+
+import numpy as np
+import pytest
+
+import pullback as pb
+
+
+def view_of_a_temporary(x):
+    u = np.tanh(x * 2.0).T      # no other name holds tanh's result
+    u += 1.0
+    return np.sum(u * x)
+
+
+def alias_then_write(x):
+    u = x
+    y = np.sin(x)
+    u[0] = 0.0
+    return np.sum(y * x)
+
+
+def fresh_buffer(x):
+    out = np.zeros(len(x))
+    for i in range(1, len(x)):
+        out[i] = 0.5 * (x[i] + x[i - 1])
+    return np.sum(out ** 2)
+
+
+def a_copy_of_a_slice(x):
+    head = x[:2].copy()
+    head[0] = 3.0
+    return np.sum(head * x[:2])
+
+
+def views_only_read(x):
+    u = x.reshape(-1)[1:]
+    for row in np.stack([x, x]):
+        u = u + row[1:]
+    return np.sum(u ** 2)
+
+
+def checks_and_prints(x):
+    y = np.sin(x)
+    np.testing.assert_array_less(-2.0, y)
+    print(end="")
+    return np.sum(y ** 2)
+
+
+def plain_values_in_a_list(x):
+    steps = []
+    for i in range(3):
+        steps.append(i * 2)
+    return np.sum(x ** 2) * len(steps)
+
+
+CASES = [view_of_a_temporary, alias_then_write, fresh_buffer, a_copy_of_a_slice,
+         views_only_read, checks_and_prints, plain_values_in_a_list]
+
+
+@pytest.mark.parametrize("fn", CASES, ids=lambda f: f.__name__)
+def test_accepted_writes_give_the_gradient_of_finite_differences_and_the_tape(fn):
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-1.0, 1.0, 5)
+    got = pb.grad(fn, mode="source")(x.copy())
+    d = rng.standard_normal(5)
+    eps = 1e-6
+    fd = (fn(x + eps * d) - fn(x - eps * d)) / (2 * eps)
+    assert got @ d == pytest.approx(fd, rel=1e-6, abs=1e-9)
+    if fn is not checks_and_prints:  # np.testing reads plain arrays: not on the tape
+        np.testing.assert_allclose(got, pb.grad(fn, mode="tape")(x.copy()), rtol=1e-10)
+
+
+def test_the_refusal_says_what_was_written_where_and_what_to_do():
+    from corpus_unsupported import write_into_a_view
+    with pytest.raises(pb.TransformError) as info:
+        pb.grad(write_into_a_view, mode="source")(np.ones(3), np.ones(3))
+    message = str(info.value)
+    assert "'head'" in message and "view of another array" in message
+    assert "line" in message and ".copy()" in message and "mode='tape'" in message
