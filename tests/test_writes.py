@@ -67,8 +67,36 @@ def test_accepted_writes_give_the_gradient_of_finite_differences_and_the_tape(fn
     eps = 1e-6
     fd = (fn(x + eps * d) - fn(x - eps * d)) / (2 * eps)
     assert got @ d == pytest.approx(fd, rel=1e-6, abs=1e-9)
-    if fn is not checks_and_prints:  # np.testing reads plain arrays: not on the tape
+    if fn is view_of_a_temporary:  # the tape cannot tell a view of a temporary: it refuses
+        with pytest.raises(TypeError, match="may be a view of another array"):
+            pb.grad(fn, mode="tape")(x.copy())
+    elif fn is not checks_and_prints:  # np.testing reads plain arrays: not on the tape
         np.testing.assert_allclose(got, pb.grad(fn, mode="tape")(x.copy()), rtol=1e-10)
+
+
+def writes_through_a_view(x):
+    u = x[1:]
+    u += 1.0
+    return np.sum(x * x)
+
+
+def test_the_tape_refuses_an_in_place_operator_on_a_view_rather_than_rebind_it():
+    """NumPy writes into x through u; a new Tensor for u would leave x as it was and give the
+    gradient of another function (2x instead of 2(x + [0, 1, 1]))."""
+    with pytest.raises(TypeError, match=r"`\+=` on a Tensor that may be a view"):
+        pb.grad(writes_through_a_view, mode="tape")(np.ones(3))
+    with pytest.raises(TypeError):
+        pb.grad(writes_through_a_view)(np.ones(3))  # auto: refused by both engines
+
+
+def test_a_tape_used_directly_rebinds_as_tensorflow_does():
+    x = pb.Variable(np.array([1.0, 2.0, 3.0]))
+    with pb.GradientTape() as tape:
+        u = x[1:]
+        u += 1.0
+        y = np.sum(u * u)
+    np.testing.assert_allclose(tape.gradient(y, x).numpy(), [0.0, 6.0, 8.0])
+    np.testing.assert_allclose(x.numpy(), [1.0, 2.0, 3.0])
 
 
 def test_the_refusal_says_what_was_written_where_and_what_to_do():

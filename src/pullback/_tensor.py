@@ -311,6 +311,23 @@ def _read_variables(recording, variables):
         tape._read_variables(variables)
 
 
+def _in_place(fun, symbol):
+    """``u += v`` on a Tensor: a new Tensor, as in TensorFlow.  Under ``pb.grad(mode="tape")``,
+    which differentiates NumPy code, a Tensor that is a view of another array (``u = x[1:]``)
+    refuses: NumPy would write into ``x`` through it, and a new value would leave ``x`` as it
+    was -- the gradient of another function."""
+    op = _binary(fun)[0]
+
+    def in_place(self, other):
+        if stack.strict and type(self) is Tensor and self._value.base is not None:
+            raise TypeError(
+                f"pb.grad(mode='tape'): `{symbol}` on a Tensor that may be a view of another "
+                f"array would write into that array in NumPy, which the tape cannot follow; "
+                f"write u = u {symbol[:-1]} v (a new array), or into a .copy()")
+        return op(self, other)
+    return in_place
+
+
 def _unary(fun):
     def op(self):
         recording = stack.recording
@@ -499,6 +516,13 @@ class Tensor:
     __neg__ = _unary(np.negative)
     __pos__ = _unary(np.positive)
     __abs__ = _unary(np.absolute)
+    # u += v makes a new Tensor and rebinds u, as in TensorFlow
+    __iadd__ = _in_place(np.add, "+=")
+    __isub__ = _in_place(np.subtract, "-=")
+    __imul__ = _in_place(np.multiply, "*=")
+    __itruediv__ = _in_place(np.divide, "/=")
+    __ipow__ = _in_place(np.power, "**=")
+    __imatmul__ = _in_place(np.matmul, "@=")
     __lt__ = _binary(np.less)[0]
     __le__ = _binary(np.less_equal)[0]
     __gt__ = _binary(np.greater)[0]
