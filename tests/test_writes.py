@@ -106,3 +106,44 @@ def test_the_refusal_says_what_was_written_where_and_what_to_do():
     message = str(info.value)
     assert "'head'" in message and "view of another array" in message
     assert "line" in message and ".copy()" in message and "mode='tape'" in message
+
+
+def two_names_one_array(x):
+    a = np.sin(x)
+    b = a
+    a *= 2.0              # NumPy doubles b too
+    return np.sum(b * x)
+
+
+def test_an_array_with_two_names_written_in_place_is_refused_then_taped():
+    """The source engine follows names, so it refuses; pb.grad's tape writes into the Tensor
+    every name holds, as NumPy does (a GradientTape used directly rebinds, as TensorFlow)."""
+    x = np.random.default_rng(5).uniform(-1.0, 1.0, 4)
+    want = 2.0 * (np.sin(x) + x * np.cos(x))
+    with pytest.raises(pb.TransformError) as info:
+        pb.grad(two_names_one_array, mode="source")(x.copy())
+    assert info.value.lineno == two_names_one_array.__code__.co_firstlineno + 3
+    assert "a and b hold the same array" in str(info.value)
+    np.testing.assert_allclose(pb.grad(two_names_one_array, mode="tape")(x.copy()), want,
+                               rtol=1e-13)
+    df = pb.grad(two_names_one_array)
+    np.testing.assert_allclose(df(x.copy()), want, rtol=1e-13)
+    assert df.mode == "tape"
+    d = np.random.default_rng(6).standard_normal(4)
+    fd = (two_names_one_array(x + 1e-6 * d) - two_names_one_array(x - 1e-6 * d)) / 2e-6
+    assert want @ d == pytest.approx(fd, rel=1e-6)
+
+
+def scalar_accumulator(x, s0):
+    s = s0
+    s += 1.0              # a float: immutable, s0 keeps its value
+    return np.sum(x * s) + s0
+
+
+def test_a_float_with_two_names_is_still_followed():
+    df = pb.grad(scalar_accumulator, wrt=(0, 1), mode="source")
+    gx, gs = df(np.ones(3), 2.0)
+    np.testing.assert_allclose(gx, [3.0, 3.0, 3.0])
+    assert gs == pytest.approx(4.0)
+    np.testing.assert_allclose(pb.grad(scalar_accumulator, wrt=(0, 1), mode="tape")(
+        np.ones(3), 2.0)[1], 4.0)

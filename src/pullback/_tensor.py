@@ -313,18 +313,26 @@ def _read_variables(recording, variables):
 
 def _in_place(fun, symbol):
     """``u += v`` on a Tensor: a new Tensor, as in TensorFlow.  Under ``pb.grad(mode="tape")``,
-    which differentiates NumPy code, a Tensor that is a view of another array (``u = x[1:]``)
-    refuses: NumPy would write into ``x`` through it, and a new value would leave ``x`` as it
-    was -- the gradient of another function."""
+    which differentiates NumPy code, an array Tensor behaves as a NumPy array does instead: the
+    Tensor itself takes the new value, so every name for it sees the change (``b = a; a *= 2``
+    changes ``b``); and one that is a view of another array (``u = x[1:]``) refuses, since NumPy
+    would write into ``x`` through it and the tape cannot follow."""
     op = _binary(fun)[0]
 
     def in_place(self, other):
-        if stack.strict and type(self) is Tensor and self._value.base is not None:
+        if not stack.strict or self._value.ndim == 0:  # 0-d: a Python float, immutable
+            return op(self, other)
+        if type(self) is Tensor and self._value.base is not None:
             raise TypeError(
                 f"pb.grad(mode='tape'): `{symbol}` on a Tensor that may be a view of another "
                 f"array would write into that array in NumPy, which the tape cannot follow; "
                 f"write u = u {symbol[:-1]} v (a new array), or into a .copy()")
-        return op(self, other)
+        new = op(self, other)
+        if not isinstance(new, Tensor) or new.shape != self.shape:
+            raise ValueError(f"non-broadcastable output operand with shape {self.shape} "
+                             f"doesn't match the broadcast shape {np.shape(new)}")
+        self._value, self._id = new._value, new._id  # every name for this array sees it
+        return self
     return in_place
 
 

@@ -147,6 +147,7 @@ class _Normalizer(ControlMixin):
                                            stmt)
                 self.setitem(target, value, stmt)
                 return
+            self._refuse_aliased_in_place(target.id, stmt)
             value = gast.BinOp(left=_name(target.id), op=stmt.op, right=stmt.value)
             gast.copy_location(value, stmt)
             self.bind(target.id, value, stmt)
@@ -187,6 +188,23 @@ class _Normalizer(ControlMixin):
                     f"{gast.unparse(call.func).strip()}(...) (in {self.src.fn.__qualname__}): "
                     f"what an object keeps is not tracked; build the array directly "
                     f"(np.stack([a, b]), np.concatenate(...)), or use mode='tape'"))
+
+    def _refuse_aliased_in_place(self, name, stmt):
+        """``a += v`` writes into a's array, which NumPy changes for every name holding it
+        (``b = a`` earlier); the engine follows names, so it refuses when another name holds
+        the same value -- unless that value is a scalar argument (floats are immutable)."""
+        atom = self.env.get(name)
+        if not isinstance(atom, gast.Name) or self.kinds.get(atom.id) == "scalar":
+            return
+        others = sorted(k for k, v in self.env.items()
+                        if k != name and isinstance(v, gast.Name) and v.id == atom.id)
+        if others:
+            op = gast.unparse(gast.BinOp(left=_name("a"), op=stmt.op, right=_name("b")))
+            op = op.strip().split()[1]
+            raise self.src.error(stmt, (
+                f"pb.grad cannot follow `{name} {op}= ...` (in {self.src.fn.__qualname__}): "
+                f"{name} and {others[0]} hold the same array here, and NumPy changes it for "
+                f"both; write {name} = {name} {op} ... (a new array), or use mode='tape'"))
 
     def assign(self, stmt):
         if len(stmt.targets) != 1:
