@@ -147,3 +147,36 @@ def test_a_float_with_two_names_is_still_followed():
     assert gs == pytest.approx(4.0)
     np.testing.assert_allclose(pb.grad(scalar_accumulator, wrt=(0, 1), mode="tape")(
         np.ones(3), 2.0)[1], 4.0)
+
+
+def loop_of_copies(x, w):
+    v = np.sin(x)
+    for i in range(0):
+        v = v
+    return np.sum(v * w)
+
+
+def test_a_loop_the_passes_leave_empty_is_dropped_and_the_code_compiles():
+    df = pb.grad(loop_of_copies, wrt=(0, 1), mode="source")
+    gx, gw = df(np.array([0.1, 0.2]), 2.0)
+    np.testing.assert_allclose(gx, 2.0 * np.cos([0.1, 0.2]))
+    assert gw == pytest.approx(np.sum(np.sin([0.1, 0.2])))
+    code = [line.strip() for line in df.source.splitlines() if not line.strip().startswith("#")]
+    assert not any(line.startswith("for ") for line in code)
+
+
+def alias_made_in_a_loop(x):
+    a = np.sin(x)
+    b = 0.5 * x
+    for i in range(2):
+        a = b
+    a *= 3.0              # writes into b's array too
+    return np.sum(a * b)
+
+
+def test_an_alias_made_in_a_loop_counts_for_a_later_write():
+    x = np.array([0.3, -0.4, 1.1])
+    with pytest.raises(pb.TransformError, match="hold the same array"):
+        pb.grad(alias_made_in_a_loop, mode="source")(x)
+    # a = b = 1.5 x after the write: the loss is 2.25 x**2
+    np.testing.assert_allclose(pb.grad(alias_made_in_a_loop)(x), 4.5 * x, rtol=1e-13)

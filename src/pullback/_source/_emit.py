@@ -53,8 +53,19 @@ class Comments:
 def emit(module, comments):
     """Python source for the gast ``module``."""
     tree = to_ast(module)
+    _fill_empty_blocks(tree)
     _number_statements(tree.body, 1)
     return comments.replace(_unparse(tree))
+
+
+def _fill_empty_blocks(tree):
+    """A block the passes emptied (a loop whose body was all copies, since propagated) holds
+    ``pass``, so the module always compiles."""
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if field == "body" and isinstance(block, list) and not block:
+                block.append(ast.Pass())
 
 
 _unparse = ast.unparse

@@ -61,7 +61,7 @@ def _sweep(body, loaded, numpy_names, removed):
     for stmt in body:
         for inner in inner_blocks(stmt):
             changed = _sweep(inner, loaded, numpy_names, removed) or changed
-        if _dead(stmt, loaded, numpy_names):
+        if _dead(stmt, loaded, numpy_names) or _empty_loop(stmt, loaded, numpy_names):
             changed = True
             removed.append(stmt)
             continue
@@ -78,6 +78,16 @@ def inner_blocks(stmt):
         inner = getattr(stmt, field, None)
         if isinstance(inner, list) and inner:
             yield inner
+
+
+def _empty_loop(stmt, loaded, numpy_names):
+    """``for i in range(n): pass``: a for loop with nothing left in it, over a pure iterable,
+    whose variable nothing reads afterwards (a while loop stays: its test decides whether the
+    program ends)."""
+    return (isinstance(stmt, gast.For) and not stmt.orelse
+            and all(_is_comment(s) or isinstance(s, gast.Pass) for s in stmt.body)
+            and not any(n.id in loaded for n in name_nodes(stmt.target))
+            and _pure(stmt.iter, *numpy_names))
 
 
 def _is_comment(stmt):
