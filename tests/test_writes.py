@@ -180,3 +180,30 @@ def test_an_alias_made_in_a_loop_counts_for_a_later_write():
         pb.grad(alias_made_in_a_loop, mode="source")(x)
     # a = b = 1.5 x after the write: the loss is 2.25 x**2
     np.testing.assert_allclose(pb.grad(alias_made_in_a_loop)(x), 4.5 * x, rtol=1e-13)
+
+
+def write_after_an_alias_made_in_a_loop(x):
+    a = np.sin(x)
+    b = 0.5 * x
+    for i in range(2):
+        a = b
+    a[0] = 3.0            # NumPy writes into b's array too
+    return np.sum(a * b)
+
+
+def test_a_write_into_an_array_a_loop_gave_two_names_is_refused():
+    with pytest.raises(pb.TransformError, match="'a' .* a and b may hold the same array"):
+        pb.grad(write_after_an_alias_made_in_a_loop, mode="source")(np.ones(3))
+
+
+def test_a_write_into_an_array_two_names_hold_in_straight_code_is_followed():
+    def f(x):
+        a = 0.5 * x
+        b = a
+        a[2] = a[0] * a[1]
+        return np.sum(b * x)
+    x = np.array([0.3, -0.7, 1.2])
+    got = pb.grad(f, mode="source")(x.copy())
+    d = np.array([0.2, 0.1, -0.4])
+    fd = (f(x + 1e-6 * d) - f(x - 1e-6 * d)) / 2e-6
+    assert got @ d == pytest.approx(fd, rel=1e-6)

@@ -647,7 +647,7 @@ def _paired_names(node):
             value, (gast.Tuple, gast.List)) else []
         if not held:
             continue
-        targets = [n.id for t in stmt.targets for n in name_nodes(t)]
+        targets = [n.id for t in stmt.targets for n in _bound_names(t)]
         for a in held[1:] + targets:
             parent[find(a)] = find(held[0])
     groups = {}
@@ -711,3 +711,13 @@ def _number_function(func):
         if func.value.id in ("np", "numpy"):
             return isinstance(getattr(numpy, func.attr, None), numpy.ufunc)
     return False
+
+
+def _bound_names(target):
+    """The names an assignment target binds (``a``, ``a, b``), not those of ``x[i] = ...``,
+    which copies the value into x."""
+    if isinstance(target, gast.Name):
+        return [target]
+    if isinstance(target, (gast.Tuple, gast.List)):
+        return [n for e in target.elts for n in _bound_names(e)]
+    return []
