@@ -43,7 +43,8 @@ def detach_logsumexp_shifts(fn):
     returns the names of the shifts detached."""
     readers = {}
     blocks = []
-    _index(fn.body, readers, blocks)
+    if not _index(fn.body, readers, blocks):
+        return []  # a statement this pass does not know: differentiate everything as written
     for name in _result_names(fn.result):
         readers.setdefault(name, []).append(None)
     detached = []
@@ -110,7 +111,8 @@ def _same_reduction(a, b):
 
 
 def _index(body, readers, blocks):
-    """Who reads each name (one entry per reading statement), and the blocks of statements."""
+    """Who reads each name (one entry per reading statement), and the blocks of statements;
+    False when a statement is of a kind it does not know (so its reads are unknown)."""
     blocks.append(body)
     for node in body:
         if isinstance(node, Op):
@@ -132,11 +134,13 @@ def _index(body, readers, blocks):
         for name in names:
             readers.setdefault(name, []).append(node)
         if isinstance(node, (Branch, Loop)):
-            _index(node.body, readers, blocks)
-            if isinstance(node, Branch):
-                _index(node.orelse, readers, blocks)
+            if not _index(node.body, readers, blocks):
+                return False
+            if isinstance(node, Branch) and not _index(node.orelse, readers, blocks):
+                return False
         elif not isinstance(node, (Op, Plain, LoopExit)):
-            raise TypeError(f"unexpected node {node!r} in a normalized function")
+            return False
+    return True
 
 
 def _result_names(result):

@@ -8,7 +8,11 @@ differentiated arguments stay whole, as the user wrote them.  Whether a value de
 """
 
 
+import math
+import types
+
 import gast
+import numpy
 
 from ._clone import Transformer, clone, name_nodes, same_tree, walk
 
@@ -700,9 +704,6 @@ def _numbers_only(group, node, kinds):
 
 def _number_function(func):
     """``math.f``, ``np.<ufunc>`` and the number builtins: numbers in, a number out."""
-    import math
-
-    import numpy
     if isinstance(func, gast.Name):
         return func.id in ("float", "abs", "min", "max", "pow", "round")
     if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
