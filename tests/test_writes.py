@@ -207,3 +207,67 @@ def test_a_write_into_an_array_two_names_hold_in_straight_code_is_followed():
     d = np.array([0.2, 0.1, -0.4])
     fd = (f(x + 1e-6 * d) - f(x - 1e-6 * d)) / 2e-6
     assert got @ d == pytest.approx(fd, rel=1e-6)
+
+
+# --- functions of yours that write into what they are given --------------------------------
+
+def _zero_first(a):
+    a[0] = 0.0
+    return a * 1.0
+
+
+def calls_a_helper_that_writes(x):
+    a = np.sin(x)
+    b = a * x
+    c = _zero_first(a)          # NumPy: a changes in the caller too
+    return np.sum(a * b) + np.sum(c)
+
+
+def _double(a):
+    a *= 2.0
+    return a
+
+
+def calls_a_helper_that_doubles(x):
+    a = np.sin(x)
+    c = _double(a)
+    return np.sum(a * x) + np.sum(c)
+
+
+def _fill(a):
+    a.fill(1.0)
+
+
+def calls_a_helper_for_its_effect(x):
+    a = np.sin(x) * 1.0
+    b = a * x
+    _fill(a)
+    return np.sum(a * b)
+
+
+def _plus_one(a):
+    b = a * 2.0
+    b += 1.0
+    return b
+
+
+def calls_a_helper_that_writes_its_own_array(x):
+    return np.sum(_plus_one(np.sin(x)) * x)
+
+
+@pytest.mark.parametrize("fn, says", [
+    (calls_a_helper_that_writes, "writes into its argument 'a'"),
+    (calls_a_helper_that_doubles, "the caller's argument"),
+    (calls_a_helper_for_its_effect, "_fill(...)"),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_a_helper_writing_into_the_callers_array_is_refused(fn, says):
+    with pytest.raises(pb.TransformError) as info:
+        pb.grad(fn, mode="source")(np.array([0.3, -0.2, 0.9]))
+    assert says in str(info.value)
+
+
+def test_a_helper_writing_into_an_array_of_its_own_is_followed():
+    x = np.array([0.3, -0.2, 0.9])
+    got = pb.grad(calls_a_helper_that_writes_its_own_array, mode="source")(x)
+    want = 2.0 * np.sin(x) + 1.0 + 2.0 * x * np.cos(x)
+    np.testing.assert_allclose(got, want, rtol=1e-13)

@@ -258,7 +258,8 @@ class _Program:
     def _generate_helper(self, src, helper, all_params, wrt):
         namer = self._namer(src.node)
         kinds = {p: "array" for p in all_params}
-        fn_ir = normalize(src, namer, kinds, wrt, self, extra_params=helper.closure_names)
+        fn_ir = normalize(src, namer, kinds, wrt, self, extra_params=helper.closure_names,
+                          helper=True)
         reverse = self._reverse(fn_ir, namer, kinds)
         body, _ = reverse.forward(fn_ir.body)
         result = fn_ir.result

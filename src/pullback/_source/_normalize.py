@@ -53,18 +53,21 @@ class _Renamer(Transformer):
         return node  # a lambda's own parameters are not the function's locals
 
 
-def normalize(src, namer, kinds, wrt, program, extra_params=()):
+def normalize(src, namer, kinds, wrt, program, extra_params=(), helper=False):
     """The normalized Function for ``src`` with ``wrt`` (parameter names) differentiated.
 
     ``kinds`` maps each parameter to "scalar", "array", "other" or a pytree structure;
-    ``extra_params`` are closure variables of a nested function, passed in as parameters.
+    ``extra_params`` are closure variables of a nested function, passed in as parameters;
+    ``helper``: ``src`` is a function the differentiated one calls, whose arguments are the
+    caller's arrays (a write into one would change the caller's: refused).
     """
-    return _Normalizer(src, namer, kinds, wrt, program, extra_params).run()
+    return _Normalizer(src, namer, kinds, wrt, program, extra_params, helper).run()
 
 
 class _Normalizer(ControlMixin):
-    def __init__(self, src, namer, kinds, wrt, program, extra_params=()):
+    def __init__(self, src, namer, kinds, wrt, program, extra_params=(), helper=False):
         self.src = src
+        self.helper = helper
         self.namer = namer
         self.program = program
         node = src.node
@@ -180,18 +183,25 @@ class _Normalizer(ControlMixin):
         (``print(loss)``) only read it."""
         import types
         for call in gast.walk(stmt):
-            if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)):
+            if not isinstance(call, gast.Call):
                 continue
-            receiver = call.func.value
-            if isinstance(self.scope.static_value(receiver), types.ModuleType):
+            if isinstance(call.func, gast.Attribute):
+                if isinstance(self.scope.static_value(call.func.value), types.ModuleType):
+                    continue
+            elif isinstance(call.func, gast.Name):
+                # a function called for its effect: print reads, a function of yours may write
+                if getattr(self.scope.static_value(call.func), "__module__", None) == "builtins":
+                    continue
+            else:
                 continue
             values = list(call.args) + [kw.value for kw in call.keywords]
             if any(self.activity.expr(v, self.env) for v in values):
                 raise self.src.error(call, (
                     f"pb.grad cannot follow a differentiated value into "
                     f"{gast.unparse(call.func).strip()}(...) (in {self.src.fn.__qualname__}): "
-                    f"what an object keeps is not tracked; build the array directly "
-                    f"(np.stack([a, b]), np.concatenate(...)), or use mode='tape'"))
+                    f"a call made for its effect may keep the value or write into it, which is "
+                    f"not tracked; use what it returns (y = f(x)), build arrays directly "
+                    f"(np.stack([a, b])), or use mode='tape'"))
 
     def _refuse_aliased_in_place(self, name, stmt):
         """``a += v`` writes into a's array, which NumPy changes for every name holding it
@@ -202,6 +212,8 @@ class _Normalizer(ControlMixin):
             return
         others = sorted(k for k, v in self.env.items()
                         if k != name and isinstance(v, gast.Name) and v.id == atom.id)
+        if self.helper and atom.id in self.params:
+            others = [f"the caller's argument (the parameter {atom.id})"]
         if not others:
             # a loop gives each variable a name of its own, and b = a in it (in this iteration,
             # the last, or before the write) shares the array all the same: any such pairing

@@ -308,6 +308,11 @@ class ControlMixin:
         for _ in range(3):  # loops: a value's origin may come round from a later iteration
             _walk_origins(body, origins, written, self)
         params = [p for p in self.params if p in written]
+        if params and self.helper:
+            raise self.src.error(self.src.node, (
+                f"pb.grad cannot transform {self.src.fn.__qualname__}: it writes into its "
+                f"argument {params[0]!r}, which changes the caller's array too, and that is not "
+                f"tracked; write into a .copy() and return it, or use mode='tape'"))
         for p in reversed(params):
             stmt = gast.Assign(targets=[_name(p, gast.Store())], value=gast.Call(
                 func=gast.Attribute(value=_name(p), attr="copy", ctx=gast.Load()), args=[],
