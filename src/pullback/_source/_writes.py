@@ -115,7 +115,7 @@ def _record_views(stmt, views):
         targets = stmt.targets if isinstance(stmt, gast.Assign) else [stmt.target]
         if _may_be_view(stmt.value):
             for target in targets:
-                for n in _names(target):
+                for n in _bound(target):  # x[0] = x[1] copies a value: binds nothing
                     views.setdefault(n, stmt)
 
 
@@ -231,6 +231,15 @@ def _params(node):
 
 def _names(target):
     return [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
+
+
+def _bound(target):
+    """The names an assignment target binds: ``a``, ``a, b`` (not those of ``x[i] = ...``)."""
+    if isinstance(target, gast.Name):
+        return [target.id]
+    if isinstance(target, (gast.Tuple, gast.List)):
+        return [n for e in target.elts for n in _bound(e)]
+    return []
 
 
 def _dotted(node):
