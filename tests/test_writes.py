@@ -279,3 +279,20 @@ def test_a_helper_writing_into_an_array_of_its_own_is_followed():
     got = pb.grad(calls_a_helper_that_writes_its_own_array, mode="source")(x)
     want = 2.0 * np.sin(x) + 1.0 + 2.0 * x * np.cos(x)
     np.testing.assert_allclose(got, want, rtol=1e-13)
+
+
+def nested_function_for_its_effect(x):
+    a = np.sin(x)
+
+    def bump():
+        a[0] = 1.0
+    b = a * x
+    bump()
+    return np.sum(a * b)
+
+
+def test_a_nested_function_called_for_its_effect_is_refused_at_its_line():
+    with pytest.raises(pb.TransformError, match=r"bump\(\) called for its effect") as info:
+        pb.grad(nested_function_for_its_effect, mode="source")(np.ones(3))
+    assert info.value.lineno == nested_function_for_its_effect.__code__.co_firstlineno + 6
+    assert info.value.text.strip() == "bump()"

@@ -190,6 +190,12 @@ class _Normalizer(ControlMixin):
                     continue
             elif isinstance(call.func, gast.Name):
                 # a function called for its effect: print reads, a function of yours may write
+                if call.func.id in self.local_functions:
+                    raise self.src.error(call, (
+                        f"pb.grad cannot follow {call.func.id}() called for its effect (in "
+                        f"{self.src.fn.__qualname__}): a nested function may write into the "
+                        f"arrays it closes over, which is not tracked; use what it returns "
+                        f"(y = {call.func.id}(...)), or use mode='tape'"))
                 if getattr(self.scope.static_value(call.func), "__module__", None) == "builtins":
                     continue
             else:
