@@ -8,12 +8,11 @@ differentiated arguments stay whole, as the user wrote them.  Whether a value de
 """
 
 
-import math
 import types
 
 import gast
-import numpy
 
+from ._aliases import numbers_only, paired_names
 from ._clone import Transformer, clone, name_nodes, same_tree, walk
 
 from .._registry import lookup
@@ -224,8 +223,8 @@ class _Normalizer(ControlMixin):
             # a loop gives each variable a name of its own, and b = a in it (in this iteration,
             # the last, or before the write) shares the array all the same: any such pairing
             # in the function counts, unless all the names ever hold are numbers (immutable)
-            group = _paired_names(self.src.node).get(name, {name})
-            if not _numbers_only(group, self.src.node, self.kinds):
+            group = paired_names(self.src.node).get(name, {name})
+            if not numbers_only(group, self.src.node, self.kinds):
                 others = sorted(group - {name})
         if others:
             op = gast.unparse(gast.BinOp(left=_name("a"), op=stmt.op, right=_name("b")))
@@ -644,99 +643,3 @@ def _key_name(key):
     cleaned = "".join(c if c.isalnum() else "_" for c in text)
     return cleaned if cleaned and not cleaned[0].isdigit() else f"k{cleaned}"
 
-
-def _paired_names(node):
-    """name -> the names that may hold the same object as it somewhere in the function: joined
-    by ``a = b`` and by tuple or list displays (``pair = (a, x)``, ``a, b = b, a``)."""
-    cached = getattr(node, "_pullback_pairs", None)
-    if cached is not None:
-        return cached
-    parent = {}
-
-    def find(n):
-        parent.setdefault(n, n)
-        while parent[n] != n:
-            parent[n] = parent[parent[n]]
-            n = parent[n]
-        return n
-
-    for stmt in gast.walk(node):
-        if not isinstance(stmt, gast.Assign):
-            continue
-        value = stmt.value
-        held = [value.id] if isinstance(value, gast.Name) else [
-            e.id for e in getattr(value, "elts", []) if isinstance(e, gast.Name)] if isinstance(
-            value, (gast.Tuple, gast.List)) else []
-        if not held:
-            continue
-        targets = [n.id for t in stmt.targets for n in _bound_names(t)]
-        for a in held[1:] + targets:
-            parent[find(a)] = find(held[0])
-    groups = {}
-    for n in parent:
-        groups.setdefault(find(n), set()).add(n)
-    pairs = {n: groups[find(n)] for n in parent}
-    node._pullback_pairs = pairs
-    return pairs
-
-
-def _numbers_only(group, node, kinds):
-    """Whether every value the names of ``group`` are given in the function is a number: built
-    from number constants, scalar arguments and the group's own names by arithmetic and calls
-    (NumPy's functions of numbers return immutable NumPy scalars)."""
-    scalars = {p for p, kind in kinds.items() if kind == "scalar"}
-    known = group | scalars
-    if any(p in group for p in kinds if p not in scalars):
-        return False
-
-    def number(expr):
-        if isinstance(expr, gast.Constant):
-            return isinstance(expr.value, (int, float)) and not isinstance(expr.value, bool)
-        if isinstance(expr, gast.Name):
-            return expr.id in known
-        if isinstance(expr, gast.BinOp):
-            return number(expr.left) and number(expr.right)
-        if isinstance(expr, gast.UnaryOp):
-            return number(expr.operand)
-        if isinstance(expr, gast.Call):
-            return _number_function(expr.func) and bool(expr.args) and not expr.keywords \
-                and all(number(a) for a in expr.args)
-        return False
-
-    for stmt in gast.walk(node):
-        if isinstance(stmt, gast.Assign):
-            targets = [n.id for t in stmt.targets for n in name_nodes(t)]
-        elif isinstance(stmt, (gast.AugAssign, gast.AnnAssign)):
-            targets = [n.id for n in name_nodes(stmt.target)]
-        elif isinstance(stmt, gast.For):
-            if any(n.id in group for n in name_nodes(stmt.target)):
-                return False  # a loop variable: whatever the iterable holds
-            continue
-        else:
-            continue
-        if any(t in group for t in targets) and not (
-                stmt.value is not None and number(stmt.value)):
-            return False
-    return True
-
-
-def _number_function(func):
-    """``math.f``, ``np.<ufunc>`` and the number builtins: numbers in, a number out."""
-    if isinstance(func, gast.Name):
-        return func.id in ("float", "abs", "min", "max", "pow", "round")
-    if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
-        if func.value.id == "math":
-            return callable(getattr(math, func.attr, None))
-        if func.value.id in ("np", "numpy"):
-            return isinstance(getattr(numpy, func.attr, None), numpy.ufunc)
-    return False
-
-
-def _bound_names(target):
-    """The names an assignment target binds (``a``, ``a, b``), not those of ``x[i] = ...``,
-    which copies the value into x."""
-    if isinstance(target, gast.Name):
-        return [target]
-    if isinstance(target, (gast.Tuple, gast.List)):
-        return [n for e in target.elts for n in _bound_names(e)]
-    return []

@@ -275,11 +275,12 @@ class ControlMixin:
         if self.activity.expr(target.slice, self.env):
             raise self.src.error(target, "pb.grad cannot write at an index that depends on the "
                                          "differentiated arguments")
-        from ._normalize import _index_value, _numbers_only, _paired_names
-        group = _paired_names(self.src.node).get(base.id, {base.id})
+        from ._aliases import numbers_only, paired_names
+        from ._normalize import _index_value
+        group = paired_names(self.src.node).get(base.id, {base.id})
         hidden = sorted(k for k in group - {base.id} if k in self.env and not (
             isinstance(self.env[k], gast.Name) and self.env[k].id == current.id))
-        if hidden and not _numbers_only(group, self.src.node, self.kinds):
+        if hidden and not numbers_only(group, self.src.node, self.kinds):
             # b = a made through a loop's own names (or in an earlier iteration): the same
             # array under two names the engine follows apart
             raise self.src.error(stmt, (
