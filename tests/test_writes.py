@@ -296,3 +296,36 @@ def test_a_nested_function_called_for_its_effect_is_refused_at_its_line():
         pb.grad(nested_function_for_its_effect, mode="source")(np.ones(3))
     assert info.value.lineno == nested_function_for_its_effect.__code__.co_firstlineno + 6
     assert info.value.text.strip() == "bump()"
+
+
+def write_into_the_base_of_a_view(x):
+    buf = np.zeros(3)
+    u = buf[1:]
+    buf[:] = x[:3]        # NumPy: u sees the new values
+    return np.sum(u * x[1:3])
+
+
+def augmented_base_of_a_view(x):
+    a = np.sin(x)
+    u = a.reshape(-1)
+    a += 1.0              # NumPy: u sees it
+    return np.sum(u * x)
+
+
+@pytest.mark.parametrize("fn", [write_into_the_base_of_a_view, augmented_base_of_a_view],
+                         ids=lambda f: f.__name__)
+def test_a_write_into_an_array_with_a_view_is_refused(fn):
+    with pytest.raises(pb.TransformError, match="is a view of it"):
+        pb.grad(fn, mode="source")(np.array([0.3, -0.2, 0.9, 0.4]))
+
+
+def view_of_an_argument_then_write(x):
+    u = x[1:]
+    x[1] = 0.0            # an argument: copied first, and what shares its memory is tracked
+    return np.sum(u * u)
+
+
+def test_a_write_into_an_argument_with_a_view_is_followed():
+    x = np.array([0.3, -0.2, 0.9, 0.4])
+    got = pb.grad(view_of_an_argument_then_write, mode="source")(x.copy())
+    np.testing.assert_allclose(got, [0.0, 0.0, 2 * 0.9, 2 * 0.4], rtol=1e-14)

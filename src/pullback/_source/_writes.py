@@ -22,6 +22,9 @@ falls back to the tape, which records the values as they were):
   would change that other array too.  (A view of a value no name holds, ``u = np.tanh(a).T``,
   is the only way to its data: writing into it is followed as any other write.)
 
+- a write into an array a view was taken of (``u = a[1:]``, ``a.T``, ``a.reshape(-1)``, then
+  ``a[0] = ...`` or ``a += ...``): the view changes too (``x[i] = v`` into an argument is
+  followed, views included);
 - a write into a list, dict or set the function made (``d["a"] = v``, ``buf = [0.0] * n``
   then ``buf[i] = v``): what a container holds is not tracked.
 
@@ -54,11 +57,35 @@ def refuse_untracked_writes(src):
     local = _assigned(body) | {a.id for a in _params(node)}
     views = {}  # name -> the node that may have made it a view
     containers = {}  # name -> the node that made it a list, dict or set
+    viewed = {}  # name -> (a view of its array, the node that made the view)
     for stmt in _statements(body):
-        _record_views(stmt, views)
+        _record_views(stmt, views, viewed)
         _record_containers(stmt, containers)
+    params = {a.id for a in _params(node)}
     for stmt in _statements(body):
         _check_statement(src, stmt, local, views, containers)
+        _check_viewed(src, stmt, viewed, params)
+
+
+def _check_viewed(src, stmt, viewed, params):
+    """A write into an array a view was taken of (``u = a[1:]`` then ``a[0] = ...`` or
+    ``a += ...``) changes the view too.  (Writes ``x[i] = v`` into an argument are followed,
+    views included: the engine copies the argument and tracks what shares its memory.)"""
+    if isinstance(stmt, gast.AugAssign):
+        base, item = _written_name(stmt.target, True), isinstance(stmt.target, gast.Subscript)
+    elif isinstance(stmt, gast.Assign):
+        base, item = next((b for b in (_subscripted_name(t) for t in stmt.targets) if b), None), True
+    else:
+        calls = [c for c in _calls(stmt) if isinstance(c.func, gast.Attribute)
+                 and c.func.attr in _WRITING_METHODS and isinstance(c.func.value, gast.Name)]
+        base, item = (calls[0].func.value.id, False) if calls else (None, False)
+    if base is None or base not in viewed or (item and base in params):
+        return
+    view, made = viewed[base]
+    raise src.error(stmt, f"pb.grad cannot follow this write into {base!r} (in "
+                          f"{src.fn.__qualname__}): {view} is a view of it (made on line "
+                          f"{made.lineno}) and would change too; take a .copy() for {view}, "
+                          f"or use mode='tape'")
 
 
 def _check_statement(src, stmt, local, views, containers):
@@ -107,16 +134,50 @@ def _check_statement(src, stmt, local, views, containers):
                                   f"instead, or use mode='tape'")
 
 
-def _record_views(stmt, views):
+def _record_views(stmt, views, viewed):
     if isinstance(stmt, gast.For) and not _is_range(stmt.iter):
-        for n in _names(stmt.target):
+        names = _names(stmt.target)
+        for n in names:
             views.setdefault(n, stmt)
     if isinstance(stmt, (gast.Assign, gast.AnnAssign)) and stmt.value is not None:
         targets = stmt.targets if isinstance(stmt, gast.Assign) else [stmt.target]
         if _may_be_view(stmt.value):
-            for target in targets:
-                for n in _bound(target):  # x[0] = x[1] copies a value: binds nothing
-                    views.setdefault(n, stmt)
+            bound = [n for target in targets for n in _bound(target)]
+            for n in bound:  # x[0] = x[1] copies a value: binds nothing
+                views.setdefault(n, stmt)
+            base = _root_name(stmt.value) if _surely_view(stmt.value) else None
+            if base is not None and bound and base not in bound:
+                viewed.setdefault(base, (bound[0], stmt))
+
+
+def _surely_view(value):
+    """A view whatever the array's shape: a slice (``x[1:]``), ``x.T``, ``x.reshape(...)``.
+    (``x[i]`` is a view of a row only when ``x`` has two axes or more, which the source does
+    not say; it is left to the engine.)"""
+    if isinstance(value, gast.Subscript):
+        index = value.slice
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        return any(isinstance(p, gast.Slice) or (isinstance(p, gast.Constant) and (
+            p.value is None or p.value is Ellipsis)) for p in parts)
+    return _may_be_view(value)
+
+
+def _root_name(value):
+    """The name whose array ``value`` views (``x`` for ``x[1:]``, ``x.T``, ``np.ravel(x)``)."""
+    while True:
+        if isinstance(value, (gast.Subscript, gast.Attribute)):
+            value = value.value
+        elif isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+                and value.func.attr in _VIEW_CALLS and _named(value.func.value):
+            value = value.func.value
+        elif isinstance(value, gast.Call) and value.args and (
+                isinstance(value.func, (gast.Attribute, gast.Name))):
+            value = value.args[0]
+        elif isinstance(value, gast.IfExp):
+            return _root_name(value.body) or _root_name(value.orelse)
+        else:
+            break
+    return value.id if isinstance(value, gast.Name) else None
 
 
 def _record_containers(stmt, containers):
