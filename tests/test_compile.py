@@ -60,8 +60,25 @@ def test_generated_code_runs_in_the_users_globals_dict_and_cells():
     assert cells["k"] is f.__closure__[f.__code__.co_freevars.index("k")]
     assert function.__module__ == "pullback.generated"
     assert function.__qualname__ == function.__name__
-    assert "SCALE" not in vars(function)  # nothing of ours leaks into the user's module
     assert not any(name.startswith("grad_") for name in f.__globals__)
+
+
+def peak(x):
+    return np.max(x) * SCALE
+
+
+def test_nothing_of_the_generated_module_lands_in_the_users_globals():
+    import ast
+    df = pb.grad(peak, mode="source")
+    df(np.array([0.5, 2.0, 1.0]))
+    header = set()
+    for stmt in ast.parse(df.source).body:
+        if not isinstance(stmt, ast.FunctionDef):
+            header |= {a.asname or a.name for a in getattr(stmt, "names", [])}
+            header |= {t.id for t in getattr(stmt, "targets", []) if isinstance(t, ast.Name)}
+    assert {"rule", "vjp_max"} <= header          # imports and a bound rule
+    assert not header & (set(globals()) - {"np"})
+    assert "grad_peak" not in globals()
 
 
 def test_the_header_shadows_a_users_global_of_the_same_name():

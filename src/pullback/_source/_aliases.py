@@ -25,7 +25,7 @@ import numpy
 
 from ._clone import name_nodes
 
-__all__ = ["paired_names", "numbers_only"]
+__all__ = ["paired_names", "numbers_only", "bound_names"]
 
 
 def paired_names(node):
@@ -52,7 +52,7 @@ def paired_names(node):
             value, (gast.Tuple, gast.List)) else []
         if not held:
             continue
-        targets = [n.id for t in stmt.targets for n in _bound_names(t)]
+        targets = [n for t in stmt.targets for n in bound_names(t)]
         for a in held[1:] + targets:
             parent[find(a)] = find(held[0])
     groups = {}
@@ -115,11 +115,11 @@ def _number_function(func):
     return False
 
 
-def _bound_names(target):
+def bound_names(target):
     """The names an assignment target binds (``a``, ``a, b``), not those of ``x[i] = ...``,
     which copies the value into x."""
     if isinstance(target, gast.Name):
-        return [target]
+        return [target.id]
     if isinstance(target, (gast.Tuple, gast.List)):
-        return [n for e in target.elts for n in _bound_names(e)]
+        return [n for e in target.elts for n in bound_names(e)]
     return []

@@ -28,6 +28,7 @@ Then every path from ``m`` to the output goes through ``lse``, whose derivative 
 rounding residue, slightly more exact).  Anything else is differentiated as written.
 """
 
+import gast
 import numpy as np
 
 from ._clone import name_nodes, same_tree
@@ -152,7 +153,7 @@ def _result_names(result):
 
 
 def _stored(node):
-    return type(node.ctx).__name__ in ("Store", "Del")
+    return isinstance(node.ctx, (gast.Store, gast.Del))
 
 
 def _fun(op):
@@ -165,8 +166,8 @@ def _arg_names(op):
 
 
 def _is_name(node):
-    return type(node).__name__ == "Name"
+    return isinstance(node, gast.Name)
 
 
 def _is_true(node):
-    return type(node).__name__ == "Constant" and node.value is True
+    return isinstance(node, gast.Constant) and node.value is True

@@ -34,6 +34,8 @@ copied first, ``u = x`` with both names followed) are handled as ``x[i] = v`` is
 
 import gast
 
+from ._aliases import bound_names
+
 __all__ = ["refuse_untracked_writes"]
 
 _WRITING_FUNCTIONS = {"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis",
@@ -142,7 +144,7 @@ def _record_views(stmt, views, viewed):
     if isinstance(stmt, (gast.Assign, gast.AnnAssign)) and stmt.value is not None:
         targets = stmt.targets if isinstance(stmt, gast.Assign) else [stmt.target]
         if _may_be_view(stmt.value):
-            bound = [n for target in targets for n in _bound(target)]
+            bound = [n for target in targets for n in bound_names(target)]
             for n in bound:  # x[0] = x[1] copies a value: binds nothing
                 views.setdefault(n, stmt)
             base = _root_name(stmt.value) if _surely_view(stmt.value) else None
@@ -293,14 +295,6 @@ def _params(node):
 def _names(target):
     return [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
 
-
-def _bound(target):
-    """The names an assignment target binds: ``a``, ``a, b`` (not those of ``x[i] = ...``)."""
-    if isinstance(target, gast.Name):
-        return [target.id]
-    if isinstance(target, (gast.Tuple, gast.List)):
-        return [n for e in target.elts for n in _bound(e)]
-    return []
 
 
 def _dotted(node):
