@@ -69,12 +69,17 @@ def _cond(draw, names):
             draw(st.sampled_from(THRESHOLDS)))
 
 
-def _block(names, depth, loop_vars, aliases=False):
+def _block(names, depth, loop_vars, aliases=False, views=False):
     """A strategy for a list of 1-3 statements (the body of a block)."""
-    return st.lists(_statement(names, depth, loop_vars, aliases), min_size=1, max_size=3)
+    return st.lists(_statement(names, depth, loop_vars, aliases, views), min_size=1, max_size=3)
 
 
-def _statement(names, depth, loop_vars, aliases=False):
+VIEW_FORMS = ("m[0]", "m[1]", "m[1, ::-1]", "m[0][::-1]", "x[::-1]", "m.T[:, 0]")
+WRITE_FORMS = ("m[0] = np.tanh({a})", "m[1, 1] = 0.5 * np.sum({a})", "m += 0.5 * np.sin({a})",
+               "m[0] *= np.cos({a})", "x[1] = 0.5 * np.sum(np.tanh({a}))")
+
+
+def _statement(names, depth, loop_vars, aliases=False, views=False):
     operands = names + loop_vars
     forms = [
         st.tuples(st.just("assign"), st.sampled_from(LOCALS), st.sampled_from(ASSIGN_FORMS),
@@ -89,6 +94,11 @@ def _statement(names, depth, loop_vars, aliases=False):
             lambda a: st.tuples(st.just("pair"), st.just(a), st.tuples(
                 st.just("aug"), st.just(a[2]), st.sampled_from(sorted(AUG_FORMS)),
                 st.sampled_from(operands)))))
+    if views:  # vK = m[0]: a view of a row of m, which a later write into m changes too
+        forms.append(st.tuples(st.just("view"), st.sampled_from(LOCALS),
+                               st.sampled_from(VIEW_FORMS)))
+        forms.append(st.tuples(st.just("write"), st.sampled_from(WRITE_FORMS),
+                               st.sampled_from(operands)))
     simple = st.one_of(*forms)
     if depth >= 2:
         return simple
@@ -97,18 +107,20 @@ def _statement(names, depth, loop_vars, aliases=False):
                                            _cond(operands + [counter])))
     loop = st.tuples(st.just("for"), st.integers(0, 4),
                      st.deferred(lambda: _block(names, depth + 1, loop_vars + [counter],
-                                                aliases)), exits)
+                                                aliases, views)), exits)
     branch = st.tuples(st.just("if"), _cond(operands),
-                       st.deferred(lambda: _block(names, depth + 1, loop_vars, aliases)),
+                       st.deferred(lambda: _block(names, depth + 1, loop_vars, aliases, views)),
                        st.one_of(st.just([]),
                                  st.deferred(lambda: _block(names, depth + 1, loop_vars,
-                                                            aliases))))
+                                                            aliases, views))))
     return st.one_of(simple, simple, loop, branch)
 
 
 programs = st.lists(_statement(list(LOCALS) + ["x", "w"], 0, []), min_size=1, max_size=5)
 aliasing_programs = st.lists(_statement(list(LOCALS) + ["x", "w"], 0, [], aliases=True),
                              min_size=2, max_size=6)
+viewing_programs = st.lists(_statement(list(LOCALS) + ["x", "w"], 0, [], views=True),
+                            min_size=2, max_size=6).map(lambda stmts: [("views",)] + stmts)
 
 # --- rendering -----------------------------------------------------------------------------------
 
@@ -127,6 +139,14 @@ def _render(stmts, indent, loops, instrumented, out):
             out.append(f"{pad}{target} = " + form.format(a=_operand(a), b=_operand(b)))
         elif s[0] == "alias":
             out.append(f"{pad}{s[1]} = {s[2]}")
+        elif s[0] == "views":  # the array the view statements index
+            out.append(f"{pad}m = np.zeros((2, 3))")
+            out.append(f"{pad}m[0] = x")
+            out.append(f"{pad}m[1] = np.cos(x) * w")
+        elif s[0] == "view":
+            out.append(f"{pad}{s[1]} = {s[2]}")
+        elif s[0] == "write":
+            out.append(f"{pad}" + s[1].format(a=_operand(s[2])))
         elif s[0] == "pair":  # an alias, then a write through the other name
             _render([s[1], s[2]], indent, loops, instrumented, out)
         elif s[0] == "aug":
@@ -152,7 +172,10 @@ def _render(stmts, indent, loops, instrumented, out):
 def program_source(stmts, instrumented=False):
     lines = ["def f(x, w):"] + [f"    {p}" for p in PRELUDE]
     _render(stmts, 1, 0, instrumented, lines)
-    lines.append("    return np.sum(v0 * v1) + np.sum(np.sin(v2)) + np.sum(v3 ** 2)")
+    result = "np.sum(v0 * v1) + np.sum(np.sin(v2)) + np.sum(v3 ** 2)"
+    if stmts and stmts[0] == ("views",):
+        result += " + np.sum(m * m)"
+    lines.append(f"    return {result}")
     return "\n".join(lines) + "\n"
 
 
@@ -288,3 +311,53 @@ def test_aliasing_programs_make_writes_through_two_names():
 
     collect()
     assert len(seen) >= 30
+
+
+# Views and writes: vK = m[0] (a row of m), then m[0] = ..., m += ...: NumPy shows the write
+# through the view.  The source engine refuses a write while a view may still be read; the
+# tape refuses to read a view whose array was written.  Whatever each engine returns must be
+# the gradient, and a refusal must say it is about a view.
+VIEW_REFUSALS = ("may be a view of it", "the loop runs over it", "may be a view of another array",
+                 "that array was written after the view was taken")
+
+
+@settings(SETTINGS, max_examples=80)
+@given(stmts=viewing_programs, x=vectors, w=scalars)
+def test_random_program_with_views_is_differentiated_right_or_refused(program_dir, stmts, x, w):
+    case = _prepare(stmts, x, w, program_dir)
+    results = {}
+    for mode in ("source", "tape", "auto"):
+        try:
+            results[mode] = pb.grad(case.fn, wrt=(0, 1), mode=mode)(x.copy(), w)
+        except (TypeError, pb.TransformError) as err:
+            assert any(r in str(err) for r in VIEW_REFUSALS), (mode, str(err))
+            continue
+        assert_matches_fd(case, results[mode])
+    if "source" in results:
+        assert "auto" in results
+        assert_same_gradient(case, results["auto"], results["source"], 1e-9, 1e-12,
+                             "auto vs source")
+
+
+def test_viewing_programs_are_often_accepted_and_sometimes_refused(program_dir):
+    """The view grammar exercises both sides: writes the source engine follows with views
+    taken, and reads of a stale view it refuses."""
+    counts = {"accepted": 0, "refused": 0}
+
+    @given(viewing_programs)
+    @settings(max_examples=200, deadline=None, derandomize=True)
+    def collect(stmts):
+        source = program_source(stmts)
+        if "= m[" not in source and "= x[::-1]" not in source or not any(
+                s[0] == "write" for s in stmts):
+            return
+        f = load(source, program_dir)
+        try:
+            pb.grad(f, wrt=(0, 1), mode="source")(np.array([0.3, -0.2, 0.5]), 0.7)
+            counts["accepted"] += 1
+        except pb.TransformError as err:
+            assert any(r in str(err) for r in VIEW_REFUSALS), str(err)
+            counts["refused"] += 1
+
+    collect()
+    assert counts["accepted"] >= 5 and counts["refused"] >= 20, counts

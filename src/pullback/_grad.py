@@ -253,6 +253,7 @@ def tape_gradient(fn, params, values, wrt):
     """Value and gradients of ``fn`` w.r.t. the parameters ``wrt``, on the runtime tape."""
     from ._tape import GradientTape
     from ._tapenumpy import _buffer_of
+    from ._tapeviews import Views
     from ._tensor import Tensor, constant
     # The function may write into its arguments: it gets copies (writable Buffers for the
     # differentiated ones), never the caller's arrays.
@@ -265,8 +266,8 @@ def tape_gradient(fn, params, values, wrt):
         specs[name] = (spec, len(tensors))
         sources.extend(tensors)
         call[name] = unflatten(spec, [_buffer_of(t) if t.ndim else t for t in tensors])
-    previous = stack.strict
-    stack.strict, stack.lost = True, None
+    previous = stack.strict, stack.views
+    stack.strict, stack.lost, stack.views = True, None, Views()
     try:
         from ._tapenumpy import recording
         with GradientTape() as tape:
@@ -282,7 +283,7 @@ def tape_gradient(fn, params, values, wrt):
             f"makes with np.zeros, np.empty_like, np.copy, ...). Use mode='source', or build the "
             f"array with np.stack / np.concatenate / np.where") from err
     finally:
-        stack.strict = previous
+        stack.strict, stack.views = previous
     from ._runtime import seed
     seed(out._value if isinstance(out, Tensor) else out, getattr(fn, "__qualname__", "f"))
     grads = tape.gradient(out, sources, unconnected_gradients="zero") if isinstance(

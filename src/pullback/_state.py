@@ -19,6 +19,9 @@ class _Stack(threading.local):
         # a plain array or float there would silently drop part of the gradient.
         self.strict = False
         self.lost = None
+        # Also while pb.grad runs a function on the tape: the views taken so far (a
+        # _tapeviews.Views); None otherwise.
+        self.views = None
 
 
 stack = _Stack()

@@ -14,9 +14,10 @@ import numpy as np
 from ._registry import lookup
 from ._rules.core import identity
 from ._rules.indexing import assign_index
+from ._state import stack
 from ._tensor import Tensor, _index_value, call
 
-__all__ = ["Buffer", "recording"]
+__all__ = ["Buffer", "copied", "recording"]
 
 
 class Buffer(Tensor):
@@ -27,12 +28,29 @@ class Buffer(Tensor):
 
     def __setitem__(self, index, value):
         prim = lookup(assign_index)
-        new = call(prim, prim.fun, (_snapshot(self), _index_value(index), value), {})
+        index = _index_value(index)
+        new = call(prim, prim.fun, (_snapshot(self), index, value), {})
+        if stack.views is not None:
+            stack.views.written(self, self._value, index)
         self._value = new._value if isinstance(new, Tensor) else np.asarray(new)
         self._id = new._id if isinstance(new, Tensor) else self._id
 
+    def __getitem__(self, index):
+        result = Tensor.__getitem__(self, index)
+        if stack.views is not None:  # u += v then writes into this buffer
+            stack.views.note_source(result, self, _index_value(index))
+        return result
+
     def copy(self):
-        return _buffer_of(identity(_snapshot(self)))
+        return copied(_snapshot(self))
+
+
+def copied(tensor):
+    """A writable Buffer with a copy of ``tensor``'s value; the gradient flows through it.
+    (The copy is real: views of ``tensor`` must not see writes into it.)"""
+    b = _buffer_of(identity(tensor))
+    b._value = b._value.copy()
+    return b
 
 
 def _snapshot(buffer):
@@ -71,7 +89,7 @@ def _allocator(fun):
 def _copier(fun):
     def copy_(a, *args, **kwargs):
         if isinstance(a, Tensor):
-            return _buffer_of(identity(a))  # a copy keeps the gradient flowing
+            return copied(a)  # a copy keeps the gradient flowing
         return _buffer_of(fun(a, *args, **kwargs))
     copy_.__name__ = fun.__name__
     return copy_

@@ -322,6 +322,9 @@ def _in_place(fun, symbol):
     def in_place(self, other):
         if not stack.strict or self._value.ndim == 0:  # 0-d: a Python float, immutable
             return op(self, other)
+        source = stack.views.source_of(self) if stack.views is not None else None
+        if source is not None:  # u = buf[i]; u += v (and buf[i] += v): writes into buf
+            return _write_through(self, op(self, other), *source)
         if type(self) is Tensor and self._value.base is not None:
             raise TypeError(
                 f"pb.grad(mode='tape'): `{symbol}` on a Tensor that may be a view of another "
@@ -331,9 +334,26 @@ def _in_place(fun, symbol):
         if not isinstance(new, Tensor) or new.shape != self.shape:
             raise ValueError(f"non-broadcastable output operand with shape {self.shape} "
                              f"doesn't match the broadcast shape {np.shape(new)}")
+        if stack.views is not None:
+            stack.views.written(self, self._value)
         self._value, self._id = new._value, new._id  # every name for this array sees it
         return self
     return in_place
+
+
+def _write_through(view, new, buffer, index):
+    """``view op= v`` on ``view = buffer[index]``: NumPy writes into the buffer.  Record the
+    write into the buffer, then make ``view`` the same part of the buffer's new value."""
+    if not isinstance(new, Tensor) or new.shape != view.shape:
+        raise ValueError(f"non-broadcastable output operand with shape {view.shape} "
+                         f"doesn't match the broadcast shape {np.shape(new)}")
+    buffer[index] = new
+    prim = _getitem_rule()
+    fresh = call(prim, prim.fun, (buffer, index), {})
+    view._value, view._id = fresh._value, fresh._id
+    stack.views.note(view)
+    stack.views.note_source(view, buffer, index)
+    return view
 
 
 def _unary(fun):
@@ -410,7 +430,10 @@ class Tensor:
             raise TypeError(
                 f"pullback: {_name(func)}(..., out=...) would write in place, which the tape "
                 f"cannot record; assign the result to a new name instead")
-        return call(_rule_of(func), func, args, kwargs)
+        result = call(_rule_of(func), func, args, kwargs)
+        if stack.views is not None:
+            stack.views.note(result)
+        return result
 
     def __array__(self, dtype=None, copy=None):
         if stack.strict and _is_tracked(self._id):
@@ -501,7 +524,10 @@ class Tensor:
 
     def __getitem__(self, index):
         prim = _getitem_rule()
-        return call(prim, prim.fun, (self, _index_value(index)), {})
+        result = call(prim, prim.fun, (self, _index_value(index)), {})
+        if stack.views is not None:
+            stack.views.note(result)
+        return result
 
     def __setitem__(self, index, value):
         raise TypeError(
@@ -581,7 +607,8 @@ class Tensor:
         return np.ravel(self)
 
     def flatten(self):
-        return np.ravel(self)
+        """A flattened copy, as ndarray.flatten (np.ravel may return a view)."""
+        return np.ravel(self).copy()
 
     def transpose(self, *axes):
         if len(axes) == 1 and not isinstance(axes[0], numbers.Integral):
@@ -602,9 +629,8 @@ class Tensor:
 
     def copy(self):
         """A writable copy (the gradient flows through it)."""
-        from ._tapenumpy import _buffer_of
-        from ._rules.core import identity
-        return _buffer_of(identity(self))
+        from ._tapenumpy import copied
+        return copied(self)
 
     def astype(self, dtype):
         from ._rules.core import cast

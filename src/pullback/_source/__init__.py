@@ -54,7 +54,7 @@ def generate(fn, wrt, kinds, value=True, layout=None):
         TransformError: a construct the engine cannot transform, at the user's file and line.
     """
     src = get_source(fn)
-    fence(src)
+    fence(src, layout)
     program = _Program(src)
     program.lower(src.node)
     entry = program.main(src, wrt, kinds, value, layout)

@@ -32,8 +32,9 @@ if hasattr(gast, "TryStar"):
     _UNSUPPORTED[gast.TryStar] = "a `try` statement"
 
 
-def fence(src):
-    """Raise TransformError at the first construct of ``src`` the engine cannot transform."""
+def fence(src, layout=None):
+    """Raise TransformError at the first construct of ``src`` the engine cannot transform
+    (``layout``, the arguments' symbolic shapes when known, lets it accept more writes)."""
     node = src.node
     args = node.args
     if args.vararg is not None or args.kwarg is not None:
@@ -43,7 +44,7 @@ def fence(src):
     body = node.body if isinstance(node.body, list) else [gast.Return(value=node.body)]
     for stmt in body:
         _check(src, stmt)
-    refuse_untracked_writes(src)
+    refuse_untracked_writes(src, layout)
 
 
 def _check(src, node):

@@ -152,7 +152,7 @@ class Reverse(ControlReverse):
                 getattr(node, "values", None) or [node.left] + node.comparators)) else "array"
         if isinstance(node, gast.Call) and not node.keywords and isinstance(
                 node.func, gast.Attribute) and isinstance(node.func.value, gast.Name) and \
-                node.func.value.id in ("np", "numpy", "math") and node.args and all(
+                _elementwise(node.func.value.id, node.func.attr) and node.args and all(
                     self._expr_kind(a) == "scalar" for a in node.args):
             return "scalar"
         return "array"
@@ -411,3 +411,11 @@ def _defined(body):
         elif isinstance(node, Branch):
             names |= _defined(node.body) | _defined(node.orelse)
     return names
+
+
+def _elementwise(module, attr):
+    """Whether ``module.attr`` of numbers is a number: a math function, or a NumPy ufunc
+    (``np.sin(2.0)``; not ``np.zeros(3)``, an array)."""
+    if module == "math":
+        return True
+    return module in ("np", "numpy") and isinstance(getattr(np, attr, None), np.ufunc)

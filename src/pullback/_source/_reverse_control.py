@@ -42,6 +42,16 @@ def _names(node):
     return {n.id for n in name_nodes(node)}
 
 
+# Primitives whose result may be a view of their first argument: reading it reads that
+# argument's memory, which a later ``x[i] = v`` changes.
+_VIEW_PRIMS = {"pullback._rules.indexing.getitem"} | {f"numpy.{name}" for name in (
+    "transpose", "reshape", "ravel", "squeeze", "expand_dims", "swapaxes", "moveaxis",
+    "rollaxis", "diagonal", "broadcast_to", "real", "imag", "asarray", "asanyarray",
+    "atleast_1d", "atleast_2d", "atleast_3d", "split", "array_split", "hsplit", "vsplit",
+    "dsplit", "unstack", "flip", "fliplr", "flipud", "rot90", "matrix_transpose",
+    "permute_dims", "broadcast_arrays", "ascontiguousarray", "asfortranarray")}
+
+
 class ControlReverse:
     """Saving and restoring values, loops and ``x[i] = v`` for the reverse pass."""
 
@@ -56,6 +66,7 @@ class ControlReverse:
         self._loops = []
         self._position = 0
         self.loop_of = {}         # name -> the innermost loop assigning it
+        self._views = {}          # name -> the names whose memory its value may share
         self.infer_kinds(body)
         self._scan(body)
         needs = {}
@@ -84,17 +95,21 @@ class ControlReverse:
         for node in body:
             self._position += 1
             if isinstance(node, Op):
+                self._note_view(node)
                 if node.in_loop and node.kind != "setitem":
                     self._assigned_in_loops(node.target)
                     self.loop_of[node.target] = id(self._loops[-1]) if self._loops else None
                 if node.kind == "setitem":
                     self.loop_assigned.add(node.target)  # restored in place, loop or not
-                    self._spans.setdefault(("setitem", node.target), (
-                        self._position, self._position, {node.target}))
+                    # from the first write to the last: a read before any of them is undone
+                    start = self._spans.get(("setitem", node.target), (self._position,))[0]
+                    self._spans[("setitem", node.target)] = (
+                        start, self._position, {node.target})
                 if node.pullback and node.in_loop:
                     self._assigned_in_loops(node.pullback)
                 if node.active and node.target in self.useful_active | self.fn.mutated:
                     values, shapes = self._op_reads(node)
+                    values = self._with_bases(values)
                     where = tuple(id(loop) for loop in self._loops)
                     self._raw_reads += [(n, self._position, where, "value") for n in values]
                     self._raw_reads += [(n, self._position, where, "shape") for n in shapes]
@@ -118,6 +133,33 @@ class ControlReverse:
                 self._loops.pop()
                 _, _, assigned = self._spans[id(node)]
                 self._spans[id(node)] = (start, self._position, assigned)
+
+    def _note_view(self, op):
+        """Note the names whose memory ``op``'s result may share: the first argument of a view
+        (``t = m[0]``, ``m.T``, ``np.reshape(m, ...)``), the value a copy or a tuple item
+        names, any array a helper is given."""
+        if op.kind == "prim" and getattr(op.prim, "name", None) in _VIEW_PRIMS and op.args:
+            bases = _names(op.args[0])
+        elif op.kind in ("copy", "item") and op.args:
+            bases = _names(op.args[0])
+        elif op.kind == "call":
+            bases = set().union(*(_names(a) for a in op.args)) if op.args else set()
+        else:
+            return
+        if bases:
+            self._views.setdefault(op.target, set()).update(bases)
+
+    def _with_bases(self, names):
+        """``names`` and every name whose memory one of them may share: reading a view of
+        ``m`` reads ``m``, so a later write into ``m`` must be undone before that read."""
+        out = set(names)
+        todo = list(names)
+        while todo:
+            for base in self._views.get(todo.pop(), ()):
+                if base not in out:
+                    out.add(base)
+                    todo.append(base)
+        return out
 
     def _assigned_in_loops(self, name):
         self.loop_assigned.add(name)

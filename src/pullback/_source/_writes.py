@@ -33,8 +33,11 @@ copied first, ``u = x`` with both names followed) are handled as ``x[i] = v`` is
 """
 
 import gast
+import numpy as np
 
 from ._aliases import bound_names
+from ._live import live_after
+from ._shapes import Facts
 
 __all__ = ["refuse_untracked_writes"]
 
@@ -52,42 +55,179 @@ _VIEW_CALLS = {"reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", 
                "permute_dims", "broadcast_arrays"}
 
 
-def refuse_untracked_writes(src):
-    """Raise TransformError at the first write of ``src``'s function the engine cannot follow."""
+def refuse_untracked_writes(src, layout=None):
+    """Raise TransformError at the first write of ``src``'s function the engine cannot follow.
+    ``layout`` (the arguments' symbolic shapes, see ``_shapes``) tells which reads ``y = a[i]``
+    copy one element rather than view a row."""
     node = src.node
     body = node.body if isinstance(node.body, list) else [gast.Return(value=node.body)]
     local = _assigned(body) | {a.id for a in _params(node)}
     views = {}  # name -> the node that may have made it a view
     containers = {}  # name -> the node that made it a list, dict or set
-    viewed = {}  # name -> (a view of its array, the node that made the view)
     for stmt in _statements(body):
-        _record_views(stmt, views, viewed)
+        _record_views(stmt, views)
         _record_containers(stmt, containers)
-    params = {a.id for a in _params(node)}
+    live = None
     for stmt in _statements(body):
         _check_statement(src, stmt, local, views, containers)
-        _check_viewed(src, stmt, viewed, params)
+        base = _written_base(stmt)
+        if base is not None:
+            if live is None:
+                live, elements = live_after(body), _element_reads(src, body, layout)
+            _check_viewed(src, stmt, base, body, live, elements)
 
 
-def _check_viewed(src, stmt, viewed, params):
-    """A write into an array a view was taken of (``u = a[1:]`` then ``a[0] = ...`` or
-    ``a += ...``) changes the view too.  (Writes ``x[i] = v`` into an argument are followed,
-    views included: the engine copies the argument and tracks what shares its memory.)"""
+def _written_base(stmt):
+    """The name whose array ``stmt`` writes into: ``a`` for ``a[i] = v``, ``a += v``,
+    ``a[i] += v`` and ``a.sort()``."""
     if isinstance(stmt, gast.AugAssign):
-        base, item = _written_name(stmt.target, True), isinstance(stmt.target, gast.Subscript)
-    elif isinstance(stmt, gast.Assign):
-        base, item = next((b for b in (_subscripted_name(t) for t in stmt.targets) if b), None), True
-    else:
-        calls = [c for c in _calls(stmt) if isinstance(c.func, gast.Attribute)
-                 and c.func.attr in _WRITING_METHODS and isinstance(c.func.value, gast.Name)]
-        base, item = (calls[0].func.value.id, False) if calls else (None, False)
-    if base is None or base not in viewed or (item and base in params):
+        return _written_name(stmt.target, True)
+    if isinstance(stmt, gast.Assign):
+        return next((b for b in (_subscripted_name(t) for t in stmt.targets) if b), None)
+    calls = [c for c in _calls(stmt) if isinstance(c.func, gast.Attribute)
+             and c.func.attr in _WRITING_METHODS and isinstance(c.func.value, gast.Name)]
+    return calls[0].func.value.id if calls else None
+
+
+def _check_viewed(src, stmt, base, body, live, elements):
+    """A write into an array a view was taken of (``u = a[1:]``, ``row = A[0]``, ``a.T``, ...)
+    changes the view too, and the generated code would read the view's old values: refused
+    when a view may be read after the write (or the write is in a loop over the array)."""
+    views = _views_of(base, body, elements)
+    if not views:
         return
-    view, made = viewed[base]
+    after = live.get(id(stmt))
+    read_later = [v for v in views if after is None or v in after]
+    for loop in _enclosing_loops(body, stmt):
+        if _shares(loop.iter, set(views) | {base}):
+            read_later.append(None)
+    if not read_later:
+        return
+    view = read_later[0]
+    made = views[view] if view is not None else loop
+    what = f"{view} may be a view of it" if view is not None else "the loop runs over it"
+    fix = f"take a .copy() for {view}" if view is not None else "loop over a .copy()"
     raise src.error(stmt, f"pb.grad cannot follow this write into {base!r} (in "
-                          f"{src.fn.__qualname__}): {view} is a view of it (made on line "
-                          f"{made.lineno}) and would change too; take a .copy() for {view}, "
-                          f"or use mode='tape'")
+                          f"{src.fn.__qualname__}): {what} (line {made.lineno}) and is read "
+                          f"after the write, which NumPy shows there too; {fix}, or use "
+                          f"mode='tape'")
+
+
+def _views_of(base, body, elements=frozenset()):
+    """``{name: the statement that bound it}`` for the names that may hold a view of the array
+    ``base`` holds: bound from indexing it (``base[0]``, a row when it has two axes), ``.T``, a
+    reshaping call, a loop over it, a tuple holding one of those, ... (flow-insensitive)."""
+    views = {}
+    changed = True
+    while changed:
+        changed = False
+        for stmt in _statements(body):
+            if isinstance(stmt, (gast.Assign, gast.AnnAssign)) and stmt.value is not None:
+                targets = stmt.targets if isinstance(stmt, gast.Assign) else [stmt.target]
+                value = stmt.value
+            elif isinstance(stmt, gast.For):
+                targets, value = [stmt.target], gast.Subscript(
+                    value=stmt.iter, slice=gast.Constant(value=0, kind=None), ctx=gast.Load())
+            else:
+                continue
+            if isinstance(value, gast.Name) and value.id == base:
+                continue  # u = a: a second name for the array, which the engine follows
+            if id(value) in elements:
+                continue  # y = a[1] on a 1-D array: a copy of one element
+            if not _shares(value, set(views) | {base}):
+                continue
+            for name in (n for t in targets for n in bound_names(t)):
+                if name != base and name not in views:
+                    views[name] = stmt
+                    changed = True
+    return views
+
+
+def _element_reads(src, body, layout):
+    """The ids of the values ``a[i]`` / ``a[i, j]`` in ``y = a[i]`` that read one element (so
+    copy it): ``a``'s number of axes is known from the layout at that point and every index is
+    an integer.  Known only for statements at the top level or inside a block that does not
+    rebind ``a``."""
+    if not layout:
+        return frozenset()
+    numpy_names = {n for n, v in src.fn.__globals__.items() if v is np}
+    facts = Facts(layout, numpy_names)
+    non_integers = {n for stmt in _statements(body) if isinstance(stmt, gast.Assign)
+              and not _integer_valued(stmt.value, set()) for t in stmt.targets
+              for n in bound_names(t)}
+    found = set()
+    for top in body:
+        rebound = {n.id for n in gast.walk(top) if isinstance(n, gast.Name)
+                   and isinstance(n.ctx, gast.Store)}
+        for stmt in _statements([top]):
+            if not isinstance(stmt, (gast.Assign, gast.AnnAssign)) or not isinstance(
+                    stmt.value, gast.Subscript) or not isinstance(stmt.value.value, gast.Name):
+                continue
+            name, index = stmt.value.value.id, stmt.value.slice
+            if stmt is not top and name in rebound:
+                continue
+            shape = facts.shape.get(name)
+            parts = index.elts if isinstance(index, gast.Tuple) else [index]
+            if shape is not None and len(parts) == len(shape) and all(
+                    _integer_valued(p, non_integers) for p in parts):
+                found.add(id(stmt.value))
+        facts.step(top)
+    return frozenset(found)
+
+
+def _integer_valued(node, non_integers):
+    """Whether ``node`` is an integer (or an index array, which copies too): a literal, a name
+    bound only to integers (or never assigned: a loop counter), arithmetic on those."""
+    if isinstance(node, gast.Constant):
+        return type(node.value) is int
+    if isinstance(node, gast.Name):
+        return node.id not in non_integers
+    if isinstance(node, gast.BinOp):
+        return _integer_valued(node.left, non_integers) and \
+            _integer_valued(node.right, non_integers)
+    if isinstance(node, gast.UnaryOp):
+        return _integer_valued(node.operand, non_integers)
+    if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
+        return node.func.id in ("int", "len")
+    return False
+
+
+def _shares(value, names):
+    """Whether ``value`` may share memory with an array one of ``names`` holds."""
+    if isinstance(value, gast.Name):
+        return value.id in names
+    if isinstance(value, gast.Subscript):
+        return _shares(value.value, names)
+    if isinstance(value, gast.Attribute):
+        return value.attr in _VIEW_ATTRIBUTES and _shares(value.value, names)
+    if isinstance(value, gast.Call):
+        func = value.func
+        if isinstance(func, gast.Attribute) and func.attr in _VIEW_CALLS:
+            return _shares(func.value, names) or bool(value.args) and _shares(value.args[0], names)
+        if isinstance(func, gast.Name) and func.id in _VIEW_CALLS:
+            return bool(value.args) and _shares(value.args[0], names)
+        return False
+    if isinstance(value, gast.IfExp):
+        return _shares(value.body, names) or _shares(value.orelse, names)
+    if isinstance(value, (gast.Tuple, gast.List)):
+        return any(_shares(e, names) for e in value.elts)
+    if isinstance(value, gast.Starred):
+        return _shares(value.value, names)
+    return False
+
+
+def _enclosing_loops(body, target):
+    """The ``for`` statements ``target`` is nested in."""
+    for stmt in body:
+        if stmt is target:
+            return []
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list):
+                found = _enclosing_loops(inner, target)
+                if found is not None:
+                    return ([stmt] if isinstance(stmt, gast.For) and field == "body" else []) + found
+    return None
 
 
 def _check_statement(src, stmt, local, views, containers):
@@ -136,7 +276,7 @@ def _check_statement(src, stmt, local, views, containers):
                                   f"instead, or use mode='tape'")
 
 
-def _record_views(stmt, views, viewed):
+def _record_views(stmt, views):
     if isinstance(stmt, gast.For) and not _is_range(stmt.iter):
         names = _names(stmt.target)
         for n in names:
@@ -147,39 +287,6 @@ def _record_views(stmt, views, viewed):
             bound = [n for target in targets for n in bound_names(target)]
             for n in bound:  # x[0] = x[1] copies a value: binds nothing
                 views.setdefault(n, stmt)
-            base = _root_name(stmt.value) if _surely_view(stmt.value) else None
-            if base is not None and bound and base not in bound:
-                viewed.setdefault(base, (bound[0], stmt))
-
-
-def _surely_view(value):
-    """A view whatever the array's shape: a slice (``x[1:]``), ``x.T``, ``x.reshape(...)``.
-    (``x[i]`` is a view of a row only when ``x`` has two axes or more, which the source does
-    not say; it is left to the engine.)"""
-    if isinstance(value, gast.Subscript):
-        index = value.slice
-        parts = index.elts if isinstance(index, gast.Tuple) else [index]
-        return any(isinstance(p, gast.Slice) or (isinstance(p, gast.Constant) and (
-            p.value is None or p.value is Ellipsis)) for p in parts)
-    return _may_be_view(value)
-
-
-def _root_name(value):
-    """The name whose array ``value`` views (``x`` for ``x[1:]``, ``x.T``, ``np.ravel(x)``)."""
-    while True:
-        if isinstance(value, (gast.Subscript, gast.Attribute)):
-            value = value.value
-        elif isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
-                and value.func.attr in _VIEW_CALLS and _named(value.func.value):
-            value = value.func.value
-        elif isinstance(value, gast.Call) and value.args and (
-                isinstance(value.func, (gast.Attribute, gast.Name))):
-            value = value.args[0]
-        elif isinstance(value, gast.IfExp):
-            return _root_name(value.body) or _root_name(value.orelse)
-        else:
-            break
-    return value.id if isinstance(value, gast.Name) else None
 
 
 def _record_containers(stmt, containers):

@@ -1,0 +1,124 @@
+"""Views on the tape under ``pb.grad(mode="tape")``: a write an earlier view would show.
+
+In NumPy, ``u = a[1:]`` shares ``a``'s memory, so a later write into ``a`` (``a[2] = v``,
+``a += v``) changes ``u`` too.  The tape never writes into an array: a write gives the Tensor a
+new array and records how it was made, so ``u`` would keep the old values and the gradient
+would be that of another function.  While ``pb.grad`` runs a function on the tape, every Tensor
+made by indexing or a NumPy function that returns a view (``x.T``, ``np.reshape``, ...) is
+noted under the array whose memory it shares; a write into that array marks each noted view it
+overlaps as *stale*.  Reading a stale view raises a TypeError that says why and what to write
+instead; a stale view nobody reads again costs nothing, as in NumPy.
+
+Example:
+    >>> import numpy as np, pullback as pb
+    >>> def f(x):
+    ...     buf = np.zeros(3)
+    ...     u = buf[1:]
+    ...     buf[:] = x
+    ...     return np.sum(u * x)
+    >>> try:
+    ...     pb.grad(f, mode="tape")(np.ones(3))
+    ... except TypeError as err:
+    ...     print(str(err)[:72])
+    pb.grad(mode='tape'): this value is a view of an array (taken by indexin
+"""
+
+import numpy as np
+
+__all__ = ["Views", "Stale"]
+
+_TOO_HARD = getattr(np, "exceptions", np).TooHardError  # np.TooHardError before NumPy 1.25
+
+_MESSAGE = (
+    "pb.grad(mode='tape'): this value is a view of an array (taken by indexing, .T, reshape, "
+    "...), and that array was written after the view was taken. In NumPy the write shows "
+    "through the view; the tape keeps the old values, so the gradient would be wrong. Take the "
+    "view after the write, or take a .copy() of it before the write")
+
+
+def _root(array):
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+class Views:
+    """The views taken while one ``pb.grad(mode="tape")`` call runs (``stack.views``)."""
+
+    def __init__(self):
+        self.by_root = {}    # id(array whose memory is shared) -> [view Tensor, ...]
+        self.sources = {}    # id(view) -> (view, Buffer, index): made by indexing a Buffer
+
+    def note(self, result):
+        """Note ``result`` (a Tensor, or a list or tuple of them) if it is a view of an
+        array."""
+        for tensor in (result if type(result) in (list, tuple) else (result,)):
+            value = getattr(tensor, "_value", None)
+            if type(value) is np.ndarray and value.base is not None:
+                self.by_root.setdefault(id(_root(value)), []).append(tensor)
+
+    def note_source(self, view, buffer, index):
+        """``view`` was made as ``buffer[index]``: an in-place operator on it writes there."""
+        if type(getattr(view, "_value", None)) is np.ndarray and view._value.base is not None:
+            self.sources[id(view)] = (view, buffer, index)
+
+    def source_of(self, view):
+        """``(buffer, index)`` when ``view`` was made as ``buffer[index]``, else None."""
+        found = self.sources.get(id(view))
+        return found[1:] if found is not None and found[0] is view else None
+
+    def written(self, tensor, old, index=None):
+        """``tensor``, whose array was ``old``, is being written (at ``index``, or whole):
+        mark the noted views that share memory with the written part as stale."""
+        if type(old) is not np.ndarray:
+            return
+        noted = self.by_root.get(id(_root(old)))
+        if not noted:
+            return
+        region = old if index is None else _region(old, index)
+        for view in noted:
+            value = view._value
+            if view is not tensor and type(value) is np.ndarray and _overlap(value, region):
+                view._value = Stale()
+
+
+def _region(old, index):
+    """The written part of ``old`` as a view, or all of ``old`` when an index copies (an
+    integer or boolean array)."""
+    parts = index if type(index) is tuple else (index,)
+    if not any(p is Ellipsis for p in parts):
+        parts = parts + (Ellipsis,)  # a[0, 1] gives a scalar; a[0, 1, ...] a 0-d view
+    try:
+        region = old[parts]
+    except (IndexError, TypeError, ValueError):
+        return old
+    return region if isinstance(region, np.ndarray) and region.base is not None else old
+
+
+def _overlap(a, b):
+    if not np.may_share_memory(a, b):
+        return False
+    try:
+        return np.shares_memory(a, b, max_work=10_000)
+    except _TOO_HARD:
+        return True
+
+
+class Stale:
+    """Stands for the value of a view whose array was written after it was taken: any use of
+    it raises, saying why."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError(_MESSAGE)
+
+    __array__ = __array_ufunc__ = __array_function__ = _refuse
+    __bool__ = __float__ = __int__ = __index__ = __len__ = __iter__ = _refuse
+    __getitem__ = __add__ = __radd__ = __mul__ = __rmul__ = _refuse
+
+    def __getattr__(self, name):
+        raise TypeError(_MESSAGE)
+
+    def __repr__(self):
+        return "<a view whose array was written after it was taken>"
