@@ -416,9 +416,29 @@ def buffer_of_literal_size(x):
     return np.sum(np.sin(X))
 
 
+def loop_overwrites_what_it_read(x):
+    X = np.zeros(3)
+    s = 0.0
+    for t in range(len(x)):
+        X[0] = x[t] * 2.0     # the next iteration overwrites what this one's sin read
+        s = s + np.sum(np.sin(X))
+    return s
+
+
+def loop_overwrites_a_row_it_read(x):
+    X = np.zeros((2, len(x)))
+    s = 0.0
+    for t in range(3):
+        X[0] = x * (t + 1.0)
+        s = s + np.sum(np.sin(X[0]) * X[1])
+        X[1] = np.cos(X[0])
+    return s
+
+
 @pytest.mark.parametrize("fn", [element_of_a_vector_then_write, view_read_only_before_the_write,
                                 row_scaled_in_place, read_between_two_writes,
-                                buffer_of_literal_size], ids=lambda f: f.__name__)
+                                buffer_of_literal_size, loop_overwrites_what_it_read,
+                                loop_overwrites_a_row_it_read], ids=lambda f: f.__name__)
 def test_writes_after_reads_are_undone_for_the_reads_backward(fn):
     """Each of these gave a wrong gradient (or a crash) before: a write after the last read
     of a view (or after the first write) was not undone for the backward pass of the read."""
@@ -440,8 +460,18 @@ def written_after_a_view_of_a_temporary(x):
     return np.sum(u * x[1:])
 
 
+def written_beside_then_over_a_view(x):
+    m = np.zeros((2, len(x)))
+    m[0] = x
+    row = m[0]
+    m[1, 1] = 5.0         # beside row: row still views m, whose array the tape replaced
+    m[0] = np.tanh(row)   # over row: NumPy shows it through row
+    return np.sum(row * x)
+
+
 @pytest.mark.parametrize("fn", [write_into_the_base_of_a_view, augmented_base_of_a_view,
-                                written_after_a_view_of_a_temporary], ids=lambda f: f.__name__)
+                                written_after_a_view_of_a_temporary,
+                                written_beside_then_over_a_view], ids=lambda f: f.__name__)
 @pytest.mark.parametrize("mode", ["tape", "auto"])
 def test_the_tape_refuses_to_read_a_view_whose_array_was_written(fn, mode):
     """The tape gives a written array a new value; a view taken before would keep the old
@@ -483,8 +513,19 @@ def a_copy_is_not_a_view(x):
     return np.sum(u * c[1:]) + np.sum(f * x)
 
 
+def view_kept_across_writes_beside_it(x):
+    m = np.zeros((2, len(x)))
+    m[0] = x
+    m[1] = 2.0 * x
+    row = m[0]
+    m[1, 1] = 5.0
+    m[1] = np.sin(m[1])
+    return np.sum(row * m[1])
+
+
 @pytest.mark.parametrize("fn", [write_beside_a_view, view_not_read_after_the_write,
-                                rows_of_a_state_buffer, a_copy_is_not_a_view],
+                                rows_of_a_state_buffer, a_copy_is_not_a_view,
+                                view_kept_across_writes_beside_it],
                          ids=lambda f: f.__name__)
 def test_the_tape_follows_writes_no_view_reads_back(fn):
     rng = np.random.default_rng(7)

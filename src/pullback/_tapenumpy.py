@@ -30,10 +30,11 @@ class Buffer(Tensor):
         prim = lookup(assign_index)
         index = _index_value(index)
         new = call(prim, prim.fun, (_snapshot(self), index, value), {})
-        if stack.views is not None:
-            stack.views.written(self, self._value, index)
+        old = self._value
         self._value = new._value if isinstance(new, Tensor) else np.asarray(new)
         self._id = new._id if isinstance(new, Tensor) else self._id
+        if stack.views is not None:
+            stack.views.written(self, old, self._value, index)
 
     def __getitem__(self, index):
         result = Tensor.__getitem__(self, index)

@@ -67,19 +67,44 @@ class Views:
         found = self.sources.get(id(view))
         return found[1:] if found is not None and found[0] is view else None
 
-    def written(self, tensor, old, index=None):
-        """``tensor``, whose array was ``old``, is being written (at ``index``, or whole):
-        mark the noted views that share memory with the written part as stale."""
+    def written(self, tensor, old, new, index=None):
+        """``tensor``'s array ``old`` is replaced by ``new``, a copy with the part at ``index``
+        (or all of it) written: the noted views that share memory with the written part are
+        stale; the others now view ``new`` (NumPy would show them the next write too)."""
         if type(old) is not np.ndarray:
             return
-        noted = self.by_root.get(id(_root(old)))
+        noted = self.by_root.pop(id(_root(old)), None)
         if not noted:
             return
         region = old if index is None else _region(old, index)
+        kept = []
         for view in noted:
             value = view._value
-            if view is not tensor and type(value) is np.ndarray and _overlap(value, region):
+            if type(value) is not np.ndarray or view is tensor:
+                continue
+            moved = None if _overlap(value, region) else _rebased(value, old, new)
+            if moved is None:
                 view._value = Stale()
+            else:
+                view._value = moved
+                kept.append(view)
+        if kept:
+            self.by_root.setdefault(id(_root(new)), []).extend(kept)
+
+
+def _rebased(value, old, new):
+    """The same part of ``new`` as ``value`` is of ``old`` (equal values: it was not written),
+    or None when the two arrays are not laid out alike or ``value`` lies outside ``old``."""
+    if type(new) is not np.ndarray or (old.shape, old.strides, old.dtype) != (
+            new.shape, new.strides, new.dtype) or not (
+            new.flags.c_contiguous or new.flags.f_contiguous):
+        return None
+    offset = value.__array_interface__["data"][0] - old.__array_interface__["data"][0]
+    try:
+        return np.ndarray(value.shape, value.dtype, buffer=new, offset=offset,
+                          strides=value.strides)
+    except (TypeError, ValueError):
+        return None
 
 
 def _region(old, index):

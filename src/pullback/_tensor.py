@@ -335,7 +335,7 @@ def _in_place(fun, symbol):
             raise ValueError(f"non-broadcastable output operand with shape {self.shape} "
                              f"doesn't match the broadcast shape {np.shape(new)}")
         if stack.views is not None:
-            stack.views.written(self, self._value)
+            stack.views.written(self, self._value, new._value)
         self._value, self._id = new._value, new._id  # every name for this array sees it
         return self
     return in_place

@@ -105,6 +105,8 @@ class ControlReverse:
                     start = self._spans.get(("setitem", node.target), (self._position,))[0]
                     self._spans[("setitem", node.target)] = (
                         start, self._position, {node.target})
+                    for loop in self._loops:  # a read anywhere in the loop precedes a write
+                        self._spans[id(loop)][2].add(node.target)
                 if node.pullback and node.in_loop:
                     self._assigned_in_loops(node.pullback)
                 if node.active and node.target in self.useful_active | self.fn.mutated:
