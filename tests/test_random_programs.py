@@ -78,6 +78,10 @@ VIEW_FORMS = ("m[0]", "m[1]", "m[1, ::-1]", "m[0][::-1]", "x[::-1]", "m.T[:, 0]"
               "np.sin(m[0]) * m[1]", "np.sum(np.tanh(m), axis=0)")  # the last two: reads
 WRITE_FORMS = ("m[0] = np.tanh({a})", "m[1, 1] = 0.5 * np.sum({a})", "m += 0.5 * np.sin({a})",
                "m[0] *= np.cos({a})", "x[1] = 0.5 * np.sum(np.tanh({a}))")
+# Inside loops, indexed by the loop counter {i}: each iteration writes or reads another part.
+LOOP_VIEW_FORMS = ("m[{i} % 2]", "np.sin(m[0, {i} % 3]) * m[1]", "m[:, {i} % 3].sum() * x")
+LOOP_WRITE_FORMS = ("m[{i} % 2] = np.tanh({a})", "m[1, {i} % 3] += 0.5 * np.sum({a})",
+                    "m[0, {i} % 3] *= np.cos(np.sum({a}))", "x[{i} % 3] = np.sin(np.sum({a}))")
 
 
 def _statement(names, depth, loop_vars, aliases=False, views=False):
@@ -100,6 +104,11 @@ def _statement(names, depth, loop_vars, aliases=False, views=False):
                                st.sampled_from(VIEW_FORMS)))
         forms.append(st.tuples(st.just("write"), st.sampled_from(WRITE_FORMS),
                                st.sampled_from(operands)))
+        if loop_vars:
+            forms.append(st.tuples(st.just("view"), st.sampled_from(LOCALS), st.sampled_from(
+                LOOP_VIEW_FORMS).map(lambda form: form.format(i=loop_vars[-1]))))
+            forms.append(st.tuples(st.just("write"), st.sampled_from(LOOP_WRITE_FORMS).map(
+                lambda form: form.replace("{i}", loop_vars[-1])), st.sampled_from(operands)))
     simple = st.one_of(*forms)
     if depth >= 2:
         return simple

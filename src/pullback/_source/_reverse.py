@@ -221,6 +221,7 @@ class Reverse(ControlReverse):
             if node.target in self.items:
                 self._gather_tuple(node, adj, out)
             if node.target in adj and node.target in self.useful_active:
+                self.cotangent_as_array(node, adj, out)
                 if node.target in self.runtime and any(
                         isinstance(a, gast.Name) and a.id == node.target for a in node.args):
                     # x = f(x): the new value's cotangent, before x's adjoint restarts

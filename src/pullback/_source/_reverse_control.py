@@ -61,14 +61,17 @@ class ControlReverse:
         """Decide which overwritten values are saved: those the backward pass reads while
         undoing a loop (or code before it) -- not reads of a loop's final value after it."""
         self.loop_assigned = set()
+        self._body = body
         self._raw_reads = []      # (name, position, enclosing loop ids, "value" | "shape")
         self._spans = {}          # loop id -> (start, end, names assigned inside)
         self._loops = []
         self._position = 0
         self.loop_of = {}         # name -> the innermost loop assigning it
         self._views = {}          # name -> the names whose memory its value may share
+        self._writes = []         # (setitem op, position, enclosing loop ids)
         self.infer_kinds(body)
         self._scan(body)
+        self.undone = self._writes_to_undo()
         needs = {}
         for name, pos, loops, kind in self._raw_reads:
             if name in self.loop_assigned and not self._after_its_loops(name, pos, loops):
@@ -82,6 +85,7 @@ class ControlReverse:
         self.saved = set(needs) - self.shape_only
         self.stacks = {}
         self.runtime = set()
+        self.zero_start = set()   # loop adjoints that enter their loop as the number 0.0
         self.loop_ranges = {}     # id(loop over range) -> the name its range is kept in
 
     def _after_its_loops(self, name, pos, loops):
@@ -100,13 +104,8 @@ class ControlReverse:
                     self._assigned_in_loops(node.target)
                     self.loop_of[node.target] = id(self._loops[-1]) if self._loops else None
                 if node.kind == "setitem":
-                    self.loop_assigned.add(node.target)  # restored in place, loop or not
-                    # from the first write to the last: a read before any of them is undone
-                    start = self._spans.get(("setitem", node.target), (self._position,))[0]
-                    self._spans[("setitem", node.target)] = (
-                        start, self._position, {node.target})
-                    for loop in self._loops:  # a read anywhere in the loop precedes a write
-                        self._spans[id(loop)][2].add(node.target)
+                    self._writes.append((node, self._position,
+                                         tuple(id(loop) for loop in self._loops)))
                 if node.pullback and node.in_loop:
                     self._assigned_in_loops(node.pullback)
                 if node.active and node.target in self.useful_active | self.fn.mutated:
@@ -135,6 +134,31 @@ class ControlReverse:
                 self._loops.pop()
                 _, _, assigned = self._spans[id(node)]
                 self._spans[id(node)] = (start, self._position, assigned)
+
+    def _writes_to_undo(self):
+        """The ids of the writes ``x[i] = v`` the backward pass must undo: those before which
+        (or in a loop around which) the backward pass reads the written array's values --
+        through any name that may share its memory (``row = x[0]``, ``y = x`` at a branch's
+        join, ...)."""
+        group = {}
+
+        def find(name):
+            while group.get(name, name) != name:
+                name = group[name]
+            return name
+
+        for name, bases in self._views.items():
+            for base in bases:
+                group[find(name)] = find(base)
+        undone = set()
+        for op, pos, loops in self._writes:
+            memory = find(op.target)
+            for name, read_pos, read_loops, kind in self._raw_reads:
+                if kind == "value" and find(name) == memory and (
+                        read_pos < pos or any(loop in read_loops for loop in loops)):
+                    undone.add(id(op))
+                    break
+        return undone
 
     def _note_view(self, op):
         """Note the names whose memory ``op``'s result may share: the first argument of a view
@@ -244,7 +268,7 @@ class ControlReverse:
     def save_before(self, op, out):
         """Push the value an in-loop assignment is about to overwrite, if it is read later."""
         if op.kind == "setitem":
-            if op.target in self.saved:
+            if id(op) in self.undone:
                 index = clone(op.expr.targets[0].slice)
                 old = gast.Subscript(value=_name(op.target), slice=index, ctx=gast.Load())
                 np_ = self.imports.numpy()
@@ -323,7 +347,7 @@ class ControlReverse:
     def restore_after(self, node, out):
         """Pop the value an in-loop assignment overwrote (undoing it going backward)."""
         if isinstance(node, Op) and node.kind == "setitem":
-            if node.target in self.saved:
+            if id(node) in self.undone:
                 index = clone(node.expr.targets[0].slice)
                 target = gast.Subscript(value=_name(node.target), slice=index, ctx=gast.Store())
                 out.append(gast.Assign(targets=[target], value=_method(
@@ -350,6 +374,61 @@ class ControlReverse:
             if name in self.runtime:
                 out.append(_assign(self.own[name], _const(0.0)))
 
+    def cotangent_as_array(self, op, adj, out):
+        """Before ``op``'s rules take a loop-carried adjoint as their cotangent.  That adjoint
+        restarts as the number 0.0 whenever its value is overwritten going forward; when
+        nothing may have added into it since (the value was overwritten unread), a rule that is
+        not elementwise, here or further back (``np.sum(v, axis=0)``, ``A @ v``), would get
+        0.0 for an array: give it the value's shape first."""
+        name = op.target
+        if name not in self.runtime or self.kind(name) != "array":
+            return
+        if self._accumulated_first(name, op) if op.in_loop else \
+                self._accumulated_after_loops(name):
+            return
+        target = self.own[name]
+        out.append(_assign(target, gast.BinOp(left=_name(target), op=gast.Add(),
+                                              right=self.zeros(_name(name)))))
+        adj[name] = _name(target)
+
+    def _accumulated_after_loops(self, name):
+        """Whether, once the loops that overwrite ``name`` are undone, its adjoint holds what
+        was added in them: in each, a statement before the overwrite reads ``name``."""
+        for loop, op in _assignments_in_loops(self._body, name, None):
+            if not any(self._adds_into(node, name) for node in _before(loop.body, op)):
+                return False
+        return True
+
+    def _accumulated_first(self, name, op):
+        """Whether something adds into ``name``'s adjoint before each undoing of ``op`` (which
+        assigns it) in the loop being undone: a statement that reads ``name`` after ``op`` (in
+        ``op``'s block, or after the statement of the loop's body that holds it); or one before
+        it, or ``op`` itself (``x = A @ x``), when the adjoint enters the loop as an array."""
+        loops = getattr(self, "_emitting_loops", ())
+        if not loops:
+            return True
+        body = loops[-1].body
+        block = _block_of(body, op) or []
+        at = next((i for i, node in enumerate(block) if node is op), len(block))
+        top = next((i for i, node in enumerate(body) if node is op or _holds(node, op)),
+                   len(body))
+        after = block[at + 1:] + body[top + 1:]
+        before = _before(body, op) + [op]
+        if any(self._adds_into(node, name) for node in after):
+            return True   # undone before op, in every iteration
+        # undone after op: adds in before op's next undoing, but not before its first
+        return name not in self.zero_start and any(
+            self._adds_into(node, name) for node in before)
+
+    def _adds_into(self, node, name):
+        """Whether undoing ``node`` adds into ``name``'s adjoint."""
+        if not isinstance(node, Op) or not node.active:
+            return False
+        if node.kind != "setitem" and node.target not in self.useful_active:
+            return False
+        read = node.args[2:] if node.kind == "setitem" else node.args
+        return any(isinstance(a, gast.Name) and a.id == name for a in read)
+
     def backward_loop(self, node, adj, out, nested):
         if nested:
             out.append(_assign(node.trips, _method(self.stack(node.trips), "pop", [])))
@@ -363,8 +442,10 @@ class ControlReverse:
                 body.append(_assign(name, _method(self.stack(f"{name}_loop"), "pop", [])))
         inner = dict(adj)
         self._emitting = getattr(self, "_emitting", ()) + (id(node),)
+        self._emitting_loops = getattr(self, "_emitting_loops", ()) + (node,)
         self._backward_block(node.body, inner, body, [None])
         self._emitting = self._emitting[:-1]
+        self._emitting_loops = self._emitting_loops[:-1]
         for name in carried:
             adj[name] = _name(self.own[name])
         after = [gast.Expr(value=_method(self.stack(f"{name}_shape"), "pop", []))
@@ -403,6 +484,7 @@ class ControlReverse:
         self.own[name] = target
         current = adj.get(name)
         if current is None:
+            self.zero_start.add(name)
             out.append(_assign(target, _const(0.0)))
         elif not (isinstance(current, gast.Name) and current.id == target):
             value = clone(current)
@@ -431,6 +513,46 @@ class ControlReverse:
             self.accumulate(value, contribution, adj, out)
         out.append(_assign(self.own.get(buf.id, badj.id), _call(zero_at, [
             clone(badj), clone(index)])))
+
+
+def _before(body, op):
+    """The statements undone after ``op`` in an iteration of a loop with body ``body``: those
+    before it in its own block, and those before the statement of ``body`` that holds it."""
+    block = _block_of(body, op) or []
+    at = next((i for i, node in enumerate(block) if node is op), len(block))
+    top = next((i for i, node in enumerate(body) if node is op or _holds(node, op)), len(body))
+    return block[:at] + body[:top]
+
+
+def _assignments_in_loops(body, name, loop):
+    """``(innermost loop, op)`` for each op assigning ``name`` inside a loop."""
+    for node in body:
+        if isinstance(node, Op) and node.target == name and node.kind != "setitem" and loop:
+            yield loop, node
+        elif isinstance(node, Branch):
+            yield from _assignments_in_loops(node.body, name, loop)
+            yield from _assignments_in_loops(node.orelse, name, loop)
+        elif isinstance(node, Loop):
+            yield from _assignments_in_loops(node.body, name, node)
+
+
+def _holds(node, target):
+    """Whether ``target`` is inside ``node`` (a branch or a loop, at any depth)."""
+    return isinstance(node, (Branch, Loop)) and any(
+        inner is target or _holds(inner, target)
+        for inner in list(node.body) + list(getattr(node, "orelse", []) or []))
+
+
+def _block_of(body, target):
+    """The statement list (``body`` or a branch's, not a nested loop's) holding ``target``."""
+    for node in body:
+        if node is target:
+            return body
+        if isinstance(node, Branch):
+            found = _block_of(node.body, target) or _block_of(node.orelse, target)
+            if found is not None:
+                return found
+    return None
 
 
 def _is_comment(stmt):

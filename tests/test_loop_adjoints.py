@@ -1,0 +1,81 @@
+"""Loop-carried adjoints restart as the number 0.0 when their value is overwritten going
+forward; a rule that is not elementwise must still get an array cotangent (these crashed with
+"cannot reshape array of size 1") and a value whose shape changes in the loop must keep each
+adjoint's own shape."""
+
+import numpy as np
+import pytest
+
+import pullback as pb
+
+
+def overwritten_unread(x):
+    m = np.stack([x, 2.0 * x])
+    v = np.sin(x)
+    for i in range(2):
+        v = np.sum(np.tanh(m * (i + 1.0)), axis=0)   # v from the last step only
+    return np.sum(v * x)
+
+
+def read_before_overwritten(x):
+    m = np.stack([x, 2.0 * x])
+    s = 0.0
+    v = np.sum(m, axis=0)
+    for i in range(3):
+        s = s + np.sum(np.sin(v))
+        v = np.sum(np.tanh(m * i), axis=0)   # unread after the loop: enters it as 0.0
+    return s
+
+
+def scaled_reduction_overwritten(x):
+    m = np.stack([x, np.cos(x)])
+    v = x
+    for i in range(2):
+        v = 0.5 * np.sum(np.tanh(m * (i + 1.0)), axis=0)
+    return np.sum(v * x)
+
+
+def scalar_becomes_array(x, w):
+    v = np.tanh(w)
+    for i in range(1):
+        v = np.tanh(x * x)
+    return np.sum(v * x)
+
+
+def matmul_overwritten(x):
+    A = np.outer(x, x) + np.eye(len(x))
+    y = x
+    for i in range(3):
+        y = A @ np.sin(x * (i + 1.0))
+    return np.sum(y ** 2)
+
+
+def reduction_before_the_loop_overwritten_in_it(x):
+    m = np.stack([x, 2.0 * x])
+    v = np.sum(np.tanh(m), axis=0)     # its adjoint leaves the loop as the restarted 0.0
+    for i in range(1):
+        v = np.tanh(x * x)
+    return np.sum(v * x) + np.sum(m * m)
+
+
+CASES = [overwritten_unread, read_before_overwritten, scaled_reduction_overwritten,
+         matmul_overwritten, reduction_before_the_loop_overwritten_in_it]
+
+
+@pytest.mark.parametrize("fn", CASES, ids=lambda f: f.__name__)
+def test_a_loop_adjoint_restarted_unread_reaches_a_reduction_as_an_array(fn):
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1.0, 1.0, 3)
+    got = pb.grad(fn, mode="source")(x.copy())
+    d = rng.standard_normal(3)
+    fd = (fn(x + 1e-6 * d) - fn(x - 1e-6 * d)) / 2e-6
+    assert got @ d == pytest.approx(fd, rel=1e-6, abs=1e-9)
+    np.testing.assert_allclose(pb.grad(fn, mode="tape")(x.copy()), got, rtol=1e-10, atol=1e-14)
+
+
+def test_an_adjoint_keeps_the_shape_of_the_value_before_the_loop():
+    x, w = np.array([0.3, -0.6, 0.9]), 0.4
+    gx, gw = pb.grad(scalar_becomes_array, wrt=(0, 1), mode="source")(x, w)
+    assert np.shape(gw) == () and gw == 0.0
+    tx, tw = pb.grad(scalar_becomes_array, wrt=(0, 1), mode="tape")(x, w)
+    np.testing.assert_allclose(gx, tx, rtol=1e-12)
