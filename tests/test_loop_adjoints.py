@@ -79,3 +79,27 @@ def test_an_adjoint_keeps_the_shape_of_the_value_before_the_loop():
     assert np.shape(gw) == () and gw == 0.0
     tx, tw = pb.grad(scalar_becomes_array, wrt=(0, 1), mode="tape")(x, w)
     np.testing.assert_allclose(gx, tx, rtol=1e-12)
+
+
+def scalar_then_array_in_one_loop(x, w):
+    v = np.cos(x) * w
+    u = np.tanh(w)
+    for i in range(1):
+        v = np.sin(u) - u        # a number, overwritten unread by
+        v = np.sin(x) - x        # an array
+    return np.sum(v * x) + np.sin(u)
+
+
+def test_a_value_that_changes_shape_in_the_loop_keeps_each_adjoint_its_shape():
+    """Only a rule that is not elementwise needs the restarted adjoint as an array; making
+    every restarted adjoint an array gave the number ``u`` an array gradient."""
+    x, w = np.array([0.3, -0.6, 0.9]), 0.4
+    gx, gw = pb.grad(scalar_then_array_in_one_loop, wrt=(0, 1), mode="source")(x, w)
+    tx, tw = pb.grad(scalar_then_array_in_one_loop, wrt=(0, 1), mode="tape")(x, w)
+    assert np.shape(gw) == ()
+    np.testing.assert_allclose(gx, tx, rtol=1e-12)
+    assert gw == pytest.approx(float(tw), rel=1e-12)
+    h = 1e-6
+    fd = (scalar_then_array_in_one_loop(x, w + h) - scalar_then_array_in_one_loop(x, w - h)) / (
+        2 * h)
+    assert gw == pytest.approx(fd, rel=1e-6)

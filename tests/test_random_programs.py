@@ -52,6 +52,7 @@ ASSIGN_FORMS = ("np.tanh({a} * {b})", "np.sin({a}) - {b}", "np.tanh({a} + {b})",
                 "np.cos({a}) * {b}", "0.5 * ({a} + {b})", "np.tanh({a}) * np.sin({b})")
 AUG_FORMS = {"+=": "0.5 * np.tanh({a})", "-=": "0.5 * np.sin({a})", "*=": "np.cos({a})"}
 THRESHOLDS = (-0.5, 0.0, 0.3)
+RESULT = "np.sum(v0 * v1) + np.sum(np.sin(v2)) + np.sum(v3 ** 2)"
 
 
 def _operand(name):
@@ -69,9 +70,10 @@ def _cond(draw, names):
             draw(st.sampled_from(THRESHOLDS)))
 
 
-def _block(names, depth, loop_vars, aliases=False, views=False):
+def _block(names, depth, loop_vars, aliases=False, views=False, control=False):
     """A strategy for a list of 1-3 statements (the body of a block)."""
-    return st.lists(_statement(names, depth, loop_vars, aliases, views), min_size=1, max_size=3)
+    return st.lists(_statement(names, depth, loop_vars, aliases, views, control), min_size=1,
+                    max_size=3)
 
 
 VIEW_FORMS = ("m[0]", "m[1]", "m[1, ::-1]", "m[0][::-1]", "x[::-1]", "m.T[:, 0]",
@@ -84,7 +86,7 @@ LOOP_WRITE_FORMS = ("m[{i} % 2] = np.tanh({a})", "m[1, {i} % 3] += 0.5 * np.sum(
                     "m[0, {i} % 3] *= np.cos(np.sum({a}))", "x[{i} % 3] = np.sin(np.sum({a}))")
 
 
-def _statement(names, depth, loop_vars, aliases=False, views=False):
+def _statement(names, depth, loop_vars, aliases=False, views=False, control=False):
     operands = names + loop_vars
     forms = [
         st.tuples(st.just("assign"), st.sampled_from(LOCALS), st.sampled_from(ASSIGN_FORMS),
@@ -109,6 +111,8 @@ def _statement(names, depth, loop_vars, aliases=False, views=False):
                 LOOP_VIEW_FORMS).map(lambda form: form.format(i=loop_vars[-1]))))
             forms.append(st.tuples(st.just("write"), st.sampled_from(LOOP_WRITE_FORMS).map(
                 lambda form: form.replace("{i}", loop_vars[-1])), st.sampled_from(operands)))
+    if control and depth > 0:  # if <cond>: return ... from inside a block
+        forms.append(st.tuples(st.just("return"), _cond(operands)))
     simple = st.one_of(*forms)
     if depth >= 2:
         return simple
@@ -117,18 +121,27 @@ def _statement(names, depth, loop_vars, aliases=False, views=False):
                                            _cond(operands + [counter])))
     loop = st.tuples(st.just("for"), st.integers(0, 4),
                      st.deferred(lambda: _block(names, depth + 1, loop_vars + [counter],
-                                                aliases, views)), exits)
+                                                aliases, views, control)), exits)
     branch = st.tuples(st.just("if"), _cond(operands),
-                       st.deferred(lambda: _block(names, depth + 1, loop_vars, aliases, views)),
+                       st.deferred(lambda: _block(names, depth + 1, loop_vars, aliases, views,
+                                                  control)),
                        st.one_of(st.just([]),
                                  st.deferred(lambda: _block(names, depth + 1, loop_vars,
-                                                            aliases, views))))
-    return st.one_of(simple, simple, loop, branch)
+                                                            aliases, views, control))))
+    if not control:
+        return st.one_of(simple, simple, loop, branch)
+    breaks = st.one_of(st.none(), st.tuples(st.just("break"), _cond(operands + [counter])))
+    while_loop = st.tuples(st.just("while"), st.integers(0, 4),
+                           st.deferred(lambda: _block(names, depth + 1, loop_vars + [counter],
+                                                      aliases, views, control)), breaks)
+    return st.one_of(simple, simple, loop, branch, while_loop)
 
 
 programs = st.lists(_statement(list(LOCALS) + ["x", "w"], 0, []), min_size=1, max_size=5)
 aliasing_programs = st.lists(_statement(list(LOCALS) + ["x", "w"], 0, [], aliases=True),
                              min_size=2, max_size=6)
+control_programs = st.lists(_statement(list(LOCALS) + ["x", "w"], 0, [], control=True),
+                            min_size=2, max_size=5)
 viewing_programs = st.lists(_statement(list(LOCALS) + ["x", "w"], 0, [], views=True),
                             min_size=2, max_size=6).map(lambda stmts: [("views",)] + stmts)
 
@@ -162,6 +175,19 @@ def _render(stmts, indent, loops, instrumented, out):
         elif s[0] == "aug":
             _, target, op, a = s
             out.append(f"{pad}{target} {op} " + AUG_FORMS[op].format(a=_operand(a)))
+        elif s[0] == "return":
+            out.append(f"{pad}if {_test(s[1], instrumented)}:")
+            out.append(f"{pad}    return {RESULT}")
+        elif s[0] == "while":   # i{n} counts the steps, as a for loop's variable does
+            _, k, body, exit_ = s
+            out.append(f"{pad}i{loops} = 0")
+            out.append(f"{pad}while i{loops} < {k}:")
+            _render(body[:1], indent + 1, loops + 1, instrumented, out)
+            if exit_ is not None:
+                out.append(f"{pad}    if {_test(exit_[1], instrumented)}:")
+                out.append(f"{pad}        break")
+            _render(body[1:], indent + 1, loops + 1, instrumented, out)
+            out.append(f"{pad}    i{loops} += 1")
         elif s[0] == "for":
             _, k, body, exit_ = s
             out.append(f"{pad}for i{loops} in range({k}):")
@@ -182,7 +208,7 @@ def _render(stmts, indent, loops, instrumented, out):
 def program_source(stmts, instrumented=False):
     lines = ["def f(x, w):"] + [f"    {p}" for p in PRELUDE]
     _render(stmts, 1, 0, instrumented, lines)
-    result = "np.sum(v0 * v1) + np.sum(np.sin(v2)) + np.sum(v3 ** 2)"
+    result = RESULT
     if stmts and stmts[0] == ("views",):
         result += " + np.sum(m * m)"
     lines.append(f"    return {result}")
@@ -273,6 +299,33 @@ def test_random_program_source_matches_tape_and_finite_differences(program_dir, 
     tape_grads = pb.grad(case.fn, wrt=(0, 1), mode="tape")(x.copy(), w)
     assert_same_gradient(case, grads, tape_grads, 1e-9, 1e-12, "source vs tape")
     assert_matches_fd(case, grads)
+
+
+@settings(SETTINGS, max_examples=80)
+@given(stmts=control_programs, x=vectors, w=scalars)
+def test_random_program_with_while_loops_and_early_returns_matches_tape_and_fd(
+        program_dir, stmts, x, w):
+    """``while`` loops (with ``break``) and ``return`` from inside branches and loops."""
+    case = _prepare(stmts, x, w, program_dir)
+    df = pb.grad(case.fn, wrt=(0, 1), mode="source")
+    grads = df(x.copy(), w)
+    tape_grads = pb.grad(case.fn, wrt=(0, 1), mode="tape")(x.copy(), w)
+    assert_same_gradient(case, grads, tape_grads, 1e-9, 1e-12, "source vs tape")
+    assert_matches_fd(case, grads)
+
+
+def test_control_programs_have_while_loops_breaks_and_early_returns():
+    seen = set()
+
+    @given(control_programs)
+    @settings(max_examples=200, deadline=None, derandomize=True)
+    def collect(stmts):
+        source = program_source(stmts)
+        compile(source, "<random program>", "exec")
+        seen.update(w for w in ("while ", "break", "        return ") if w in source)
+
+    collect()
+    assert seen == {"while ", "break", "        return "}
 
 
 # Large arrays take the tape's other paths: records keep stand-ins for values read only for

@@ -60,12 +60,19 @@ def emit(module, comments):
 
 def _fill_empty_blocks(tree):
     """A block the passes emptied (a loop whose body was all copies, since propagated) holds
-    ``pass``, so the module always compiles."""
-    for node in ast.walk(tree):
-        for field in ("body", "orelse", "finalbody"):
+    ``pass``, so the module always compiles.  (Blocks hold statements: only statements are
+    visited, not the expressions in them.)"""
+    todo = [tree]
+    for node in todo:
+        body = getattr(node, "body", None)
+        if type(body) is list:
+            if not body:
+                body.append(ast.Pass())
+            todo.extend(body)
+        for field in ("orelse", "finalbody", "handlers"):
             block = getattr(node, field, None)
-            if field == "body" and isinstance(block, list) and not block:
-                block.append(ast.Pass())
+            if type(block) is list:
+                todo.extend(block)
 
 
 _unparse = ast.unparse

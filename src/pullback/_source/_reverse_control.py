@@ -9,6 +9,7 @@ ordinary variables, reset when the value they belong to is overwritten.
 
 
 import gast
+import numpy as np
 
 from ._clone import clone, name_nodes, nodes
 from ._ir import Branch, Loop, LoopExit, Op, Plain
@@ -69,6 +70,7 @@ class ControlReverse:
         self.loop_of = {}         # name -> the innermost loop assigning it
         self._views = {}          # name -> the names whose memory its value may share
         self._writes = []         # (setitem op, position, enclosing loop ids)
+        self._made_by = {}        # name -> the op assigning it, if only one does
         self.infer_kinds(body)
         self._scan(body)
         self.undone = self._writes_to_undo()
@@ -100,6 +102,9 @@ class ControlReverse:
             self._position += 1
             if isinstance(node, Op):
                 self._note_view(node)
+                if node.kind != "setitem":  # a name assigned twice is no temporary
+                    self._made_by[node.target] = None if node.target in self._made_by \
+                        else node
                 if node.in_loop and node.kind != "setitem":
                     self._assigned_in_loops(node.target)
                     self.loop_of[node.target] = id(self._loops[-1]) if self._loops else None
@@ -381,7 +386,7 @@ class ControlReverse:
         not elementwise, here or further back (``np.sum(v, axis=0)``, ``A @ v``), would get
         0.0 for an array: give it the value's shape first."""
         name = op.target
-        if name not in self.runtime or self.kind(name) != "array":
+        if name not in self.runtime or self.kind(name) != "array" or not self._needs_array(op):
             return
         if self._accumulated_first(name, op) if op.in_loop else \
                 self._accumulated_after_loops(name):
@@ -390,6 +395,25 @@ class ControlReverse:
         out.append(_assign(target, gast.BinOp(left=_name(target), op=gast.Add(),
                                               right=self.zeros(_name(name)))))
         adj[name] = _name(target)
+
+    def _needs_array(self, op, seen=None):
+        """Whether undoing ``op`` reaches a rule that is not elementwise, through ``op`` or
+        the temporaries it reads (``v = 0.5 * t`` with ``t = np.sum(m, axis=0)``): 0.0 times
+        an elementwise partial is still the zero it stands for."""
+        if op.kind == "call" or op.kind == "prim" and op.prim.partials is None and \
+                not isinstance(op.prim.fun, np.ufunc):
+            return True
+        if op.kind not in ("prim", "copy"):
+            return False
+        seen = set() if seen is None else seen
+        for arg in op.args:
+            if isinstance(arg, gast.Name) and arg.id not in seen and \
+                    arg.id in self.useful_active:
+                seen.add(arg.id)
+                made = self._made_by.get(arg.id)
+                if made is not None and self._needs_array(made, seen):
+                    return True
+        return False
 
     def _accumulated_after_loops(self, name):
         """Whether, once the loops that overwrite ``name`` are undone, its adjoint holds what
