@@ -451,6 +451,50 @@ def test_writes_after_reads_are_undone_for_the_reads_backward(fn):
         np.testing.assert_allclose(pb.grad(fn, mode="tape")(x.copy()), got, rtol=1e-10)
 
 
+def _first_row(a):
+    return a[0]
+
+
+def helper_view_read_after_write(x):
+    m = np.zeros((2, len(x)))
+    m[0] = x
+    m[1] = 2.0 * x
+    r = _first_row(m)     # your function may return a view of what it is given
+    m[0, 1] = 5.0
+    return np.sum(r * x)
+
+
+def write_into_a_helper_view(x):
+    m = np.zeros((2, len(x)))
+    m[0] = x
+    r = _first_row(m)
+    r *= 2.0              # writes into m
+    return np.sum(m * x)
+
+
+def lambda_view_read_after_write(x):
+    m = np.zeros((2, len(x)))
+    m[0] = x
+    r = (lambda a: a[0])(m)
+    m[0, 1] = 5.0
+    return np.sum(r * x)
+
+
+@pytest.mark.parametrize("fn", [helper_view_read_after_write, write_into_a_helper_view,
+                                lambda_view_read_after_write], ids=lambda f: f.__name__)
+def test_what_your_functions_return_may_be_a_view_of_their_arguments(fn):
+    """These gave wrong gradients: the fence took a call of your function for a new array."""
+    x = np.array([0.3, -0.2, 0.9])
+    with pytest.raises(pb.TransformError, match="may be a view of"):
+        pb.grad(fn, mode="source")(x.copy())
+    try:
+        got = pb.grad(fn)(x.copy())         # auto: the tape, right or loud
+    except TypeError as err:
+        assert "view" in str(err) or "immutable" in str(err)
+    else:
+        directional_fd_check(fn, got, x, np.random.default_rng(2))
+
+
 # --- the tape (pb.grad(mode="tape"), and auto once the source engine refuses) -----------------
 
 def written_after_a_view_of_a_temporary(x):

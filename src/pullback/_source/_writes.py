@@ -32,6 +32,9 @@ Writes into a name that holds an array of its own (``out = np.zeros(n)``, an arg
 copied first, ``u = x`` with both names followed) are handled as ``x[i] = v`` is.
 """
 
+import builtins
+import types
+
 import gast
 import numpy as np
 
@@ -64,8 +67,9 @@ def refuse_untracked_writes(src, layout=None):
     local = _assigned(body) | {a.id for a in _params(node)}
     views = {}  # name -> the node that may have made it a view
     containers = {}  # name -> the node that made it a list, dict or set
+    returns_view = _ReturnsView(src)
     for stmt in _statements(body):
-        _record_views(stmt, views)
+        _record_views(stmt, views, returns_view)
         _record_containers(stmt, containers)
     live = None
     for stmt in _statements(body):
@@ -74,7 +78,7 @@ def refuse_untracked_writes(src, layout=None):
         if base is not None:
             if live is None:
                 live, elements = live_after(body), _element_reads(src, body, layout)
-            _check_viewed(src, stmt, base, body, live, elements)
+            _check_viewed(src, stmt, base, body, live, elements, returns_view)
 
 
 def _written_base(stmt):
@@ -89,17 +93,17 @@ def _written_base(stmt):
     return calls[0].func.value.id if calls else None
 
 
-def _check_viewed(src, stmt, base, body, live, elements):
+def _check_viewed(src, stmt, base, body, live, elements, returns_view):
     """A write into an array a view was taken of (``u = a[1:]``, ``row = A[0]``, ``a.T``, ...)
     changes the view too, and the generated code would read the view's old values: refused
     when a view may be read after the write (or the write is in a loop over the array)."""
-    views = _views_of(base, body, elements)
+    views = _views_of(base, body, elements, returns_view)
     if not views:
         return
     after = live.get(id(stmt))
     read_later = [v for v in views if after is None or v in after]
     for loop in _enclosing_loops(body, stmt):
-        if _shares(loop.iter, set(views) | {base}):
+        if _shares(loop.iter, set(views) | {base}, returns_view):
             read_later.append(None)
     if not read_later:
         return
@@ -113,7 +117,7 @@ def _check_viewed(src, stmt, base, body, live, elements):
                           f"mode='tape'")
 
 
-def _views_of(base, body, elements=frozenset()):
+def _views_of(base, body, elements=frozenset(), returns_view=None):
     """``{name: the statement that bound it}`` for the names that may hold a view of the array
     ``base`` holds: bound from indexing it (``base[0]``, a row when it has two axes), ``.T``, a
     reshaping call, a loop over it, a tuple holding one of those, ... (flow-insensitive)."""
@@ -134,7 +138,7 @@ def _views_of(base, body, elements=frozenset()):
                 continue  # u = a: a second name for the array, which the engine follows
             if id(value) in elements:
                 continue  # y = a[1] on a 1-D array: a copy of one element
-            if not _shares(value, set(views) | {base}):
+            if not _shares(value, set(views) | {base}, returns_view):
                 continue
             for name in (n for t in targets for n in bound_names(t)):
                 if name != base and name not in views:
@@ -192,28 +196,83 @@ def _integer_valued(node, non_integers):
     return False
 
 
-def _shares(value, names):
-    """Whether ``value`` may share memory with an array one of ``names`` holds."""
+def _shares(value, names, returns_view=None):
+    """Whether ``value`` may share memory with an array one of ``names`` holds (``returns_view``
+    tells which other calls may return a view of an argument)."""
+    def shares(node):
+        return _shares(node, names, returns_view)
+
     if isinstance(value, gast.Name):
         return value.id in names
     if isinstance(value, gast.Subscript):
-        return _shares(value.value, names)
+        return shares(value.value)
     if isinstance(value, gast.Attribute):
-        return value.attr in _VIEW_ATTRIBUTES and _shares(value.value, names)
+        return value.attr in _VIEW_ATTRIBUTES and shares(value.value)
     if isinstance(value, gast.Call):
         func = value.func
         if isinstance(func, gast.Attribute) and func.attr in _VIEW_CALLS:
-            return _shares(func.value, names) or bool(value.args) and _shares(value.args[0], names)
+            return shares(func.value) or bool(value.args) and shares(value.args[0])
         if isinstance(func, gast.Name) and func.id in _VIEW_CALLS:
-            return bool(value.args) and _shares(value.args[0], names)
+            return bool(value.args) and shares(value.args[0])
+        if returns_view is not None and returns_view(func):
+            return any(shares(a) for a in value.args) or any(
+                shares(k.value) for k in value.keywords)
         return False
     if isinstance(value, gast.IfExp):
-        return _shares(value.body, names) or _shares(value.orelse, names)
+        return shares(value.body) or shares(value.orelse)
     if isinstance(value, (gast.Tuple, gast.List)):
-        return any(_shares(e, names) for e in value.elts)
+        return any(shares(e) for e in value.elts)
     if isinstance(value, gast.Starred):
-        return _shares(value.value, names)
+        return shares(value.value)
     return False
+
+
+class _ReturnsView:
+    """Whether a called function may return (a view of) an array it is given: your own
+    functions, lambdas and methods of your objects may (``def first(a): return a[0]``); NumPy
+    and math functions, array methods and most builtins return new values."""
+
+    _PASSING = {"max", "min", "sorted", "list", "tuple", "iter", "next", "reversed", "zip",
+                "enumerate", "dict", "getattr", "map", "filter"}
+
+    def __init__(self, src):
+        fn = src.fn
+        self.local = _assigned(src.node.body if isinstance(src.node.body, list) else []) | {
+            a.id for a in _params(src.node)}
+        self.values = dict(vars(builtins))
+        self.values.update(fn.__globals__)
+        for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
+            try:
+                self.values[name] = cell.cell_contents
+            except ValueError:  # an empty cell
+                pass
+
+    def __call__(self, func):
+        if isinstance(func, gast.Name):
+            if func.id in self.local:
+                return True   # a function the code made or was given
+            value = self.values.get(func.id)
+            if getattr(value, "__module__", None) == "builtins":
+                return func.id in self._PASSING
+            return not _library(value)
+        if isinstance(func, gast.Attribute):
+            receiver = func.value
+            if isinstance(receiver, gast.Name) and receiver.id in self.local:
+                return False  # an array's method: a new array (its views are _VIEW_CALLS)
+            if isinstance(receiver, gast.Name) and isinstance(
+                    self.values.get(receiver.id), types.ModuleType):
+                return not _library(getattr(self.values[receiver.id], func.attr, None))
+            return isinstance(receiver, gast.Name)  # a method of one of your objects
+        return True   # a lambda, a call's result, ...
+
+
+def _library(value):
+    """A function of NumPy (or of a module of Python's) that returns a new value."""
+    if isinstance(value, np.ufunc):
+        return True
+    module = getattr(value, "__module__", None) or ""
+    return module.split(".")[0] in ("numpy", "math", "cmath", "builtins", "operator",
+                                    "pullback")
 
 
 def _enclosing_loops(body, target):
@@ -276,14 +335,14 @@ def _check_statement(src, stmt, local, views, containers):
                                   f"instead, or use mode='tape'")
 
 
-def _record_views(stmt, views):
+def _record_views(stmt, views, returns_view):
     if isinstance(stmt, gast.For) and not _is_range(stmt.iter):
         names = _names(stmt.target)
         for n in names:
             views.setdefault(n, stmt)
     if isinstance(stmt, (gast.Assign, gast.AnnAssign)) and stmt.value is not None:
         targets = stmt.targets if isinstance(stmt, gast.Assign) else [stmt.target]
-        if _may_be_view(stmt.value):
+        if _may_be_view(stmt.value, returns_view):
             bound = [n for target in targets for n in bound_names(target)]
             for n in bound:  # x[0] = x[1] copies a value: binds nothing
                 views.setdefault(n, stmt)
@@ -316,9 +375,10 @@ def _subscripted_name(target):
     return target.id if isinstance(target, gast.Name) else None
 
 
-def _may_be_view(value):
+def _may_be_view(value, returns_view=None):
     """Whether ``value`` may be a view of an array a name holds (a view of a temporary, as in
-    ``np.tanh(a).T``, is the only name for its data)."""
+    ``np.tanh(a).T``, is the only name for its data); ``returns_view`` tells which other calls
+    may return a view of an argument (``first_row(m)``)."""
     if isinstance(value, gast.Subscript):
         return _named(value.value)
     if isinstance(value, gast.Attribute):
@@ -330,9 +390,13 @@ def _may_be_view(value):
             return _named(func.value) or bool(value.args) and _named(value.args[0])
         if isinstance(func, gast.Name) and func.id in _VIEW_CALLS:
             return bool(value.args) and _named(value.args[0])
+        if returns_view is not None and returns_view(func):
+            return any(_named(a) for a in value.args) or any(
+                _named(k.value) for k in value.keywords)
         return False
     if isinstance(value, gast.IfExp):
-        return _may_be_view(value.body) or _may_be_view(value.orelse)
+        return _may_be_view(value.body, returns_view) or _may_be_view(value.orelse,
+                                                                      returns_view)
     return False
 
 
