@@ -259,11 +259,27 @@ class _Normalizer(ControlMixin):
             for t, atom in zip(target.elts, atoms):
                 if isinstance(t, gast.Name):
                     self.alias(t.id, atom)
+                elif isinstance(t, gast.Subscript):   # y[1], y[2] = y[2], y[1]
+                    self.setitem(t, atom, stmt)
                 else:
                     self.unpack(t, atom, stmt)
             return
+        if not isinstance(target, (gast.Tuple, gast.List)) or any(
+                isinstance(t, gast.Starred) for t in target.elts):
+            raise self.src.error(stmt, "pb.grad cannot assign to this target; assign to "
+                                       "names, x[i], or a tuple of those")
         whole = self.expr(value)
         whole_active = isinstance(whole, gast.Name) and whole.id in self.activity.active
+        if not whole_active and any(isinstance(n, gast.Subscript) for n in gast.walk(target)):
+            for i, t in enumerate(target.elts):  # a, y[0] = pair: one target at a time
+                item = gast.Subscript(value=clone(whole), slice=_const(i), ctx=gast.Load())
+                if isinstance(t, gast.Name):
+                    self.bind(t.id, item, stmt)
+                elif isinstance(t, gast.Subscript):
+                    self.setitem(t, item, stmt)
+                else:
+                    self.unpack(t, item, stmt)
+            return
         if not whole_active:
             names = self.store_targets(target)
             self.out.append(Plain(gast.Assign(targets=[self.ssa_target(target)],
@@ -286,6 +302,8 @@ class _Normalizer(ControlMixin):
                 new = self.new_version(t.id)
                 self.out.append(Op("item", new, item, self.line, args=[whole], index=i))
                 self.activity.active.add(new)
+            elif isinstance(t, gast.Subscript):
+                self.setitem(t, item, stmt)
             else:
                 self.unpack(t, item, stmt)
 

@@ -288,7 +288,7 @@ class ControlMixin:
                 f"{self.src.fn.__qualname__}): {base.id} and {hidden[0]} may hold the same array "
                 f"(one was assigned the other in a loop or before it), and the write would "
                 f"change both; write into a .copy(), or use mode='tape'"))
-        index = self.rename(target.slice)
+        index = self._index_once(target.slice)
         atom = self.expr(value)
         buf = current.id
         active = self.activity.atom(atom) or buf in self.activity.active
@@ -301,6 +301,21 @@ class ControlMixin:
             self.activity.active.add(buf)
             self.mutated.add(buf)
         self.out.append(op)
+
+    def _index_once(self, index):
+        """``index`` renamed, with each part that computes an array (``y > 0``, ``x[0]``,
+        ``np.argmax(v)``) computed into a temporary first: the backward pass reads the index
+        again, after the write, which may change what such a part computes
+        (``y[y > 0] = 0.0``)."""
+        if isinstance(index, gast.Tuple):
+            return gast.Tuple(elts=[self._index_once(e) for e in index.elts], ctx=gast.Load())
+        if isinstance(index, gast.Slice) or not any(
+                isinstance(n, (gast.Compare, gast.Call, gast.Subscript, gast.Attribute,
+                               gast.BoolOp)) for n in gast.walk(index)):
+            return self.rename(index)   # a number, a name, a slice, i + 1: read again as is
+        target = self.namer.temp()
+        self.out.append(Op("const", target, self.rename(index), self.line, active=False))
+        return _name(target)
 
     def copy_written_params(self, body):
         """Copy, on entry, every argument whose memory an ``x[i] = v`` may write into."""

@@ -264,6 +264,12 @@ class Facts:
             if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and \
                     func.value.id in self.math_names and not node.keywords:
                 return (), float, False  # math.<f>(...) returns a Python float (or raises)
+            if isinstance(func, gast.Attribute) and func.attr == "copy" and not node.args \
+                    and not node.keywords and isinstance(func.value, gast.Name) and \
+                    self.dtype.get(func.value.id) is not None and \
+                    not isinstance(self.dtype[func.value.id], type):
+                shape, dtype, _ = self.infer(func.value)   # x.copy(): an array like x
+                return shape, dtype, shape is not None
             return None, None, False
         if isinstance(fn, np.ufunc):
             if fn.nout != 1 or len(node.args) != fn.nin:

@@ -74,23 +74,49 @@ def refuse_untracked_writes(src, layout=None):
     live = None
     for stmt in _statements(body):
         _check_statement(src, stmt, local, views, containers)
-        base = _written_base(stmt)
-        if base is not None:
+        for base in _written_bases(stmt):
             if live is None:
                 live, elements = live_after(body), _element_reads(src, body, layout)
+            _check_swap(src, stmt, base, body, elements, returns_view)
             _check_viewed(src, stmt, base, body, live, elements, returns_view)
 
 
-def _written_base(stmt):
-    """The name whose array ``stmt`` writes into: ``a`` for ``a[i] = v``, ``a += v``,
-    ``a[i] += v`` and ``a.sort()``."""
+def _written_bases(stmt):
+    """The names whose arrays ``stmt`` writes into: ``a`` for ``a[i] = v``, ``a += v``,
+    ``a[i] += v``, ``a.sort()``, and each ``a[i]`` of ``a[0], b[1] = ...``."""
     if isinstance(stmt, gast.AugAssign):
-        return _written_name(stmt.target, True)
+        base = _written_name(stmt.target, True)
+        return [base] if base is not None else []
     if isinstance(stmt, gast.Assign):
-        return next((b for b in (_subscripted_name(t) for t in stmt.targets) if b), None)
+        bases = []
+        todo = list(stmt.targets)
+        for target in todo:
+            if isinstance(target, (gast.Tuple, gast.List)):
+                todo.extend(target.elts)
+            elif _subscripted_name(target) not in (None, *bases):
+                bases.append(_subscripted_name(target))
+        return bases
     calls = [c for c in _calls(stmt) if isinstance(c.func, gast.Attribute)
              and c.func.attr in _WRITING_METHODS and isinstance(c.func.value, gast.Name)]
-    return calls[0].func.value.id if calls else None
+    return [calls[0].func.value.id] if calls else []
+
+
+def _check_swap(src, stmt, base, body, elements, returns_view):
+    """``X[0], X[1] = X[1], X[0]``: Python reads the right side first, but a row of ``X`` is a
+    view, so the second write copies the row the first one wrote (NumPy's classic swap bug);
+    the generated code would give the rows their old values' gradients.  (On a 1-D array the
+    right side holds numbers and the swap is followed.)"""
+    if not isinstance(stmt, gast.Assign) or not isinstance(stmt.value, gast.Tuple) or not any(
+            isinstance(t, (gast.Tuple, gast.List)) for t in stmt.targets):
+        return
+    names = set(_views_of(base, body, elements, returns_view)) | {base}
+    for value in stmt.value.elts:
+        if id(value) not in elements and _shares(value, names, returns_view):
+            raise src.error(stmt, f"pb.grad cannot follow this write into {base!r} (in "
+                                  f"{src.fn.__qualname__}): the right side may hold views of "
+                                  f"{base} that the first writes change before the next ones "
+                                  f"copy them; swap with .copy() (or {base}[[0, 1]] = "
+                                  f"{base}[[1, 0]]), or use mode='tape'")
 
 
 def _check_viewed(src, stmt, base, body, live, elements, returns_view):
@@ -128,23 +154,34 @@ def _views_of(base, body, elements=frozenset(), returns_view=None):
         for stmt in _statements(body):
             if isinstance(stmt, (gast.Assign, gast.AnnAssign)) and stmt.value is not None:
                 targets = stmt.targets if isinstance(stmt, gast.Assign) else [stmt.target]
-                value = stmt.value
+                pairs = [p for t in targets for p in _pairs(t, stmt.value)]
             elif isinstance(stmt, gast.For):
-                targets, value = [stmt.target], gast.Subscript(
-                    value=stmt.iter, slice=gast.Constant(value=0, kind=None), ctx=gast.Load())
+                pairs = [(stmt.target, gast.Subscript(
+                    value=stmt.iter, slice=gast.Constant(value=0, kind=None), ctx=gast.Load()))]
             else:
                 continue
-            if isinstance(value, gast.Name) and value.id == base:
-                continue  # u = a: a second name for the array, which the engine follows
-            if id(value) in elements:
-                continue  # y = a[1] on a 1-D array: a copy of one element
-            if not _shares(value, set(views) | {base}, returns_view):
-                continue
-            for name in (n for t in targets for n in bound_names(t)):
-                if name != base and name not in views:
-                    views[name] = stmt
-                    changed = True
+            for target, value in pairs:
+                if isinstance(value, gast.Name) and value.id == base:
+                    continue  # u = a: a second name for the array, which the engine follows
+                if id(value) in elements:
+                    continue  # y = a[1] on a 1-D array: a copy of one element
+                if not _shares(value, set(views) | {base}, returns_view):
+                    continue
+                for name in bound_names(target):
+                    if name != base and name not in views:
+                        views[name] = stmt
+                        changed = True
     return views
+
+
+def _pairs(target, value):
+    """(target, value) pairs of an assignment, matched up through tuples of the same length
+    (``a, b = x[0], 2.0 * y``)."""
+    if isinstance(target, (gast.Tuple, gast.List)) and isinstance(value, (gast.Tuple, gast.List)) \
+            and len(target.elts) == len(value.elts) and not any(
+                isinstance(e, gast.Starred) for e in target.elts + value.elts):
+        return [p for t, v in zip(target.elts, value.elts) for p in _pairs(t, v)]
+    return [(target, value)]
 
 
 def _element_reads(src, body, layout):
@@ -164,17 +201,21 @@ def _element_reads(src, body, layout):
         rebound = {n.id for n in gast.walk(top) if isinstance(n, gast.Name)
                    and isinstance(n.ctx, gast.Store)}
         for stmt in _statements([top]):
-            if not isinstance(stmt, (gast.Assign, gast.AnnAssign)) or not isinstance(
-                    stmt.value, gast.Subscript) or not isinstance(stmt.value.value, gast.Name):
+            if not isinstance(stmt, (gast.Assign, gast.AnnAssign)) or stmt.value is None:
                 continue
-            name, index = stmt.value.value.id, stmt.value.slice
-            if stmt is not top and name in rebound:
-                continue
-            shape = facts.shape.get(name)
-            parts = index.elts if isinstance(index, gast.Tuple) else [index]
-            if shape is not None and len(parts) == len(shape) and all(
-                    _integer_valued(p, non_integers) for p in parts):
-                found.add(id(stmt.value))
+            values = stmt.value.elts if isinstance(stmt.value, gast.Tuple) else [stmt.value]
+            for value in values:   # y = a[i], and each of y[0], y[1] = a[1], a[0]
+                if not isinstance(value, gast.Subscript) or not isinstance(value.value,
+                                                                             gast.Name):
+                    continue
+                name, index = value.value.id, value.slice
+                if stmt is not top and name in rebound:
+                    continue
+                shape = facts.shape.get(name)
+                parts = index.elts if isinstance(index, gast.Tuple) else [index]
+                if shape is not None and len(parts) == len(shape) and all(
+                        _integer_valued(p, non_integers) for p in parts):
+                    found.add(id(value))
         facts.step(top)
     return frozenset(found)
 
