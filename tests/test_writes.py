@@ -538,6 +538,31 @@ def test_a_row_swap_through_a_tuple_is_refused():
         pb.grad(swap_rows_through_a_tuple, mode="source")(np.array([0.4, -0.3, 0.8, 0.6]))
 
 
+def triangle_filled_upward(x):
+    M = np.zeros((len(x), len(x)))
+    for i in range(len(x)):
+        M[i, :i + 1] = x[:i + 1]     # the written part grows with i
+    return np.sum(np.tanh(M) @ x)
+
+
+def triangle_filled_downward(x):
+    M = np.zeros((len(x), len(x)))
+    for i in range(len(x) - 1, -1, -1):
+        M[i, :i + 1] = x[:i + 1]     # the last value written has one element
+    return np.sum(np.tanh(M) @ x)
+
+
+@pytest.mark.parametrize("fn", [triangle_filled_upward, triangle_filled_downward],
+                         ids=lambda f: f.__name__)
+def test_a_loop_writing_parts_of_changing_shape_keeps_each_values_shape(fn):
+    """The value's shape was read after the loop, from its last iteration: upward it crashed,
+    downward the gradient of every row was summed into one number, a wrong gradient."""
+    x = np.array([0.4, -0.3, 0.8, 0.6])
+    got = pb.grad(fn, mode="source")(x.copy())
+    directional_fd_check(fn, got, x, np.random.default_rng(8))
+    np.testing.assert_allclose(pb.grad(fn, mode="tape")(x.copy()), got, rtol=1e-12)
+
+
 # --- the tape (pb.grad(mode="tape"), and auto once the source engine refuses) -----------------
 
 def written_after_a_view_of_a_temporary(x):

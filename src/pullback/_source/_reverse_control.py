@@ -202,8 +202,11 @@ class ControlReverse:
         expressions as they will be emitted (a rule that needs only ``ans`` reads only it)."""
         if op.kind == "call":
             return {op.pullback}, set()
-        if op.kind == "setitem":
-            return _names(op.args[1]), set()
+        if op.kind == "setitem":   # the index, and the value's shape (unbroadcast's target)
+            value = op.args[2]      # when the written region's shape may change in a loop
+            shapes = {value.id} if isinstance(value, gast.Name) and \
+                value.id in self.useful_active and self._region_may_vary(op.args[1]) else set()
+            return _names(op.args[1]), shapes - _names(op.args[1])
         if op.kind != "prim":
             return set(), set()
         placeholder = _name("__cotangent__")
@@ -216,6 +219,21 @@ class ControlReverse:
                 values |= v
                 shapes |= s
         return values - {"__cotangent__"}, shapes
+
+    def _region_may_vary(self, index):
+        """Whether the part of an array an index selects may change shape from one iteration
+        to the next: a slice with a bound that is not a constant (``M[i, :i + 1]``), or an
+        index array (``y[mask]``).  Integers and constant slices select the same shape."""
+        for node in nodes(index):
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+                    node.func.id == "slice" and not all(
+                        isinstance(a, gast.Constant) for a in node.args):
+                return True
+        slice_names = {n.id for c in nodes(index) if isinstance(c, gast.Call)
+                       for a in c.args for n in name_nodes(a)}
+        counters = _range_counters(self._body)
+        return any(self.kinds.get(n.id, "array") != "scalar" for n in name_nodes(index)
+                   if n.id not in slice_names | counters and n.id != "slice")
 
     def _split_reads(self, expr):
         """(names whose values ``expr`` reads, names whose shapes only it reads)."""
@@ -386,7 +404,8 @@ class ControlReverse:
         not elementwise, here or further back (``np.sum(v, axis=0)``, ``A @ v``), would get
         0.0 for an array: give it the value's shape first."""
         name = op.target
-        if name not in self.runtime or self.kind(name) != "array" or not self._needs_array(op):
+        if name not in self.runtime or self.kinds.get(name, "array") != "array" or \
+                not self._needs_array(op):
             return
         if self._accumulated_first(name, op) if op.in_loop else \
                 self._accumulated_after_loops(name):
@@ -533,7 +552,7 @@ class ControlReverse:
             part = self.namer.fresh(f"b{value.id}_written")
             out.append(_assign(part, _call(take, [clone(badj), clone(index)])))
             unbroadcast = self.imports.name("pullback._registry", "unbroadcast", None)
-            contribution = _call(unbroadcast, [_name(part), clone(value)])
+            contribution = self.shape_of(_call(unbroadcast, [_name(part), clone(value)]))
             self.accumulate(value, contribution, adj, out)
         out.append(_assign(self.own.get(buf.id, badj.id), _call(zero_at, [
             clone(badj), clone(index)])))
@@ -558,6 +577,21 @@ def _assignments_in_loops(body, name, loop):
             yield from _assignments_in_loops(node.orelse, name, loop)
         elif isinstance(node, Loop):
             yield from _assignments_in_loops(node.body, name, node)
+
+
+def _range_counters(body):
+    """The variables of ``for`` loops over ``range(...)``: integers."""
+    names = set()
+    for node in body:
+        if isinstance(node, Loop):
+            if node.kind == "for" and isinstance(node.target, gast.Name) and isinstance(
+                    node.iter, gast.Call) and isinstance(node.iter.func, gast.Name) and \
+                    node.iter.func.id == "range":
+                names.add(node.target.id)
+            names |= _range_counters(node.body)
+        elif isinstance(node, Branch):
+            names |= _range_counters(node.body) | _range_counters(node.orelse)
+    return names
 
 
 def _holds(node, target):
