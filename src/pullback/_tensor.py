@@ -495,6 +495,8 @@ class Tensor:
         return int(self._value)
 
     def __complex__(self):
+        if stack.strict and _is_tracked(self._id):
+            _lost_gradient("converted to a Python complex")
         return complex(self._value)
 
     def __format__(self, spec):

@@ -563,7 +563,7 @@ class _Normalizer(ControlMixin):
             return self.prim_call(node, into, callee.prim)
         if callee.kind == "identity":
             if len(node.args) != 1 or node.keywords:
-                raise self.src.error(node, "float() takes one argument")
+                raise self.src.error(node, f"{callee.name}() takes one argument")
             atom = self.expr(node.args[0])
             if into is not None:
                 self.alias(into, atom)

@@ -169,6 +169,13 @@ class ControlMixin:
             return _name(index, gast.Store()), self._range_of(seq), [(target.id, _item(seq, index))]
         return self.ssa_target(target), self.rename(it), []
 
+    def _enumerates(self, stmt):
+        """``for i, v in enumerate(seq)``: ``i`` is a count, whatever ``seq`` holds."""
+        it, target = stmt.iter, stmt.target
+        return isinstance(it, gast.Call) and len(it.args) == 1 and not it.keywords and \
+            self.scope.static_value(it.func) is enumerate and \
+            isinstance(target, gast.Tuple) and len(target.elts) == 2
+
     def _bad_target(self, stmt):
         raise self.src.error(stmt, "pb.grad can loop over a differentiated array into plain "
                                    "names only")
@@ -251,7 +258,10 @@ class ControlMixin:
                     if probe.expr(node.value, env) or names_ & active:
                         active |= names_
                 elif isinstance(node, gast.For) and probe.expr(node.iter, env):
-                    active |= _target_names(node.target)
+                    target = node.target
+                    if self._enumerates(node):   # for i, v in enumerate(x): i counts
+                        target = target.elts[1]
+                    active |= _target_names(target)
             if len(active) == before:
                 return active
 

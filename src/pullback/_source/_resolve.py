@@ -54,8 +54,11 @@ MATH = {math.sin: np.sin, math.cos: np.cos, math.tan: np.tan, math.exp: np.exp,
 
 # Builtins with a NumPy equivalent for differentiated values.
 BUILTINS = {abs: np.absolute, max: np.maximum, min: np.minimum, pow: np.power}
-NONDIFF_BUILTINS = {len, range, int, bool, print, isinstance, type, str, round, enumerate, zip,
-                    hasattr, getattr, id, repr, sorted, list, tuple, dict, set, any, all}
+# Builtins whose result carries no gradient: it is constant where it is differentiable (int,
+# round, len) or not a number.  Others that pass values on (list, sorted, zip) are "unknown":
+# refused on differentiated values, never silently made constants.
+NONDIFF_BUILTINS = {len, range, int, bool, print, isinstance, type, str, round, hasattr, id,
+                    repr, any, all}
 
 
 class Callee:
@@ -127,10 +130,11 @@ def classify(obj, name):
         return Callee("prim" if prim.differentiable else "nondiff", prim=prim, name=name)
     if obj in BUILTINS:
         return Callee("prim", prim=lookup(BUILTINS[obj]), name=name)
-    if obj is float:
+    if obj is float or obj is np.float64:
         return Callee("identity", name=name)
-    if obj in NONDIFF_BUILTINS or isinstance(obj, type):
-        return Callee("nondiff", name=name)
+    if obj in NONDIFF_BUILTINS or isinstance(obj, type) and issubclass(
+            obj, (int, np.integer, np.bool_)):
+        return Callee("nondiff", name=name)   # bool is an int; their gradient is zero
     if isinstance(obj, types.FunctionType):
         return Callee("user", fn=obj, name=name)
     return Callee("unknown", name=name)
