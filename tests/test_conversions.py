@@ -61,3 +61,20 @@ def test_conversions_that_would_drop_the_gradient_are_refused(fn, args):
     if fn is through_complex:   # the tape too: complex() of a differentiated Tensor
         with pytest.raises(TypeError, match="converted to a Python complex"):
             pb.grad(fn, wrt=wrt, mode="tape")(*args)
+
+
+def through_item(x):
+    return x[0].item() * x[1]
+
+
+def through_tolist(x):
+    return np.sum(np.array(x.tolist()) * x)
+
+
+@pytest.mark.parametrize("fn", [through_item, through_tolist], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("mode", ["tape", "auto"])
+def test_the_tape_refuses_to_turn_a_differentiated_tensor_into_python_numbers(fn, mode):
+    """``.item()`` and ``.tolist()`` dropped the gradient of what they converted."""
+    with pytest.raises(TypeError, match=r"converted to Python numbers|converted to a Python "
+                                        r"number"):
+        pb.grad(fn, mode=mode)(np.array([0.3, -0.1, 0.5]))

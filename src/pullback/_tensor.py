@@ -639,9 +639,13 @@ class Tensor:
         return cast(self, np.dtype(_dtype(dtype)))
 
     def item(self):
+        if stack.strict and _is_tracked(self._id):
+            _lost_gradient("converted to a Python number with .item()")
         return self._value.item()
 
     def tolist(self):
+        if stack.strict and _is_tracked(self._id):
+            _lost_gradient("converted to Python numbers with .tolist()")
         return np.asarray(self._value).tolist()
 
 
