@@ -102,6 +102,18 @@ def test_array_methods():
     assert t.astype(np.float32).dtype == np.float32
     assert t[1, 2].numpy() == 5.0 and t[:, 1].numpy().tolist() == [1.0, 4.0]
     assert t.cumsum().numpy().tolist() == [0.0, 1.0, 3.0, 6.0, 10.0, 15.0]
+    assert t.real.numpy().tolist() == t.numpy().tolist() and t.imag.numpy().sum() == 0.0
+    assert t.conj().numpy().tolist() == t.conjugate().numpy().tolist() == t.numpy().tolist()
+    assert (t / 3.0).round(2).numpy().tolist() == [[0.0, 0.33, 0.67], [1.0, 1.33, 1.67]]
+
+
+def test_real_conj_and_round_on_the_tape():
+    """``.real`` and ``.conj()`` pass the gradient on; ``.round()`` has gradient zero."""
+    t = pb.constant([1.2, -2.7])
+    with pb.GradientTape() as tape:
+        tape.watch(t)
+        y = np.sum(t.real * t.conj() + t.round() * t)
+    np.testing.assert_allclose(tape.gradient(y, t).numpy(), [2 * 1.2 + 1.0, 2 * -2.7 - 3.0])
 
 
 def test_ufunc_reduce_maps_to_sum():

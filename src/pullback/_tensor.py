@@ -626,6 +626,22 @@ class Tensor:
     def dot(self, other):
         return np.dot(self, other)
 
+    @property
+    def real(self):
+        return np.real(self)
+
+    @property
+    def imag(self):
+        return np.imag(self)
+
+    def conj(self):
+        return np.conjugate(self)
+
+    conjugate = conj
+
+    def round(self, decimals=0):
+        return np.round(self, decimals)
+
     def clip(self, min=None, max=None):
         return np.clip(self, min, max)
 
