@@ -23,6 +23,8 @@ Example:
     pb.grad(mode='tape'): this value is a view of an array (taken by indexin
 """
 
+import weakref
+
 import numpy as np
 
 __all__ = ["Views", "Stale"]
@@ -43,11 +45,13 @@ def _root(array):
 
 
 class Views:
-    """The views taken while one ``pb.grad(mode="tape")`` call runs (``stack.views``)."""
+    """The views taken while one ``pb.grad(mode="tape")`` call runs (``stack.views``).  Views
+    are held weakly: one the function no longer holds is forgotten, so a loop that takes a
+    row per step (``h = H[t]``) costs the same at every step."""
 
     def __init__(self):
-        self.by_root = {}    # id(array whose memory is shared) -> [view Tensor, ...]
-        self.sources = {}    # id(view) -> (view, Buffer, index): made by indexing a Buffer
+        self.by_root = {}    # id(array whose memory is shared) -> [weakref to a view, ...]
+        self.sources = {}    # id(view) -> (weakref to view, Buffer, index): buffer[index]
 
     def note(self, result):
         """Note ``result`` (a Tensor, or a list or tuple of them) if it is a view of an
@@ -55,17 +59,19 @@ class Views:
         for tensor in (result if type(result) in (list, tuple) else (result,)):
             value = getattr(tensor, "_value", None)
             if type(value) is np.ndarray and value.base is not None:
-                self.by_root.setdefault(id(_root(value)), []).append(tensor)
+                self.by_root.setdefault(id(_root(value)), []).append(weakref.ref(tensor))
 
     def note_source(self, view, buffer, index):
         """``view`` was made as ``buffer[index]``: an in-place operator on it writes there."""
         if type(getattr(view, "_value", None)) is np.ndarray and view._value.base is not None:
-            self.sources[id(view)] = (view, buffer, index)
+            key = id(view)
+            self.sources[key] = (weakref.ref(view, lambda _, k=key: self.sources.pop(k, None)),
+                                 buffer, index)
 
     def source_of(self, view):
         """``(buffer, index)`` when ``view`` was made as ``buffer[index]``, else None."""
         found = self.sources.get(id(view))
-        return found[1:] if found is not None and found[0] is view else None
+        return found[1:] if found is not None and found[0]() is view else None
 
     def written(self, tensor, old, new, index=None):
         """``tensor``'s array ``old`` is replaced by ``new``, a copy with the part at ``index``
@@ -78,16 +84,17 @@ class Views:
             return
         region = old if index is None else _region(old, index)
         kept = []
-        for view in noted:
+        for ref in noted:
+            view = ref()
+            if view is None or view is tensor or type(view._value) is not np.ndarray:
+                continue   # no longer held, the array itself, or already stale
             value = view._value
-            if type(value) is not np.ndarray or view is tensor:
-                continue
             moved = None if _overlap(value, region) else _rebased(value, old, new)
             if moved is None:
                 view._value = Stale()
             else:
                 view._value = moved
-                kept.append(view)
+                kept.append(ref)
         if kept:
             self.by_root.setdefault(id(_root(new)), []).extend(kept)
 

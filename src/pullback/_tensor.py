@@ -398,7 +398,7 @@ class Tensor:
         <pb.Tensor: shape=(), dtype=float64, numpy=9.0>
     """
 
-    __slots__ = ("_value", "_id")
+    __slots__ = ("_value", "_id", "__weakref__")  # weakly referenced: see _tapeviews
     __array_priority__ = 1000
     __hash__ = None  # == is elementwise, as in NumPy and TensorFlow 2
 
