@@ -103,3 +103,27 @@ def test_a_value_that_changes_shape_in_the_loop_keeps_each_adjoint_its_shape():
     fd = (scalar_then_array_in_one_loop(x, w + h) - scalar_then_array_in_one_loop(x, w - h)) / (
         2 * h)
     assert gw == pytest.approx(fd, rel=1e-6)
+
+
+def number_then_zero_trip_loop(x, w):
+    v = np.sin(x)
+    u = np.cos(x) * w
+    v = np.tanh(w * w)         # a number now: its product with u is u-shaped
+    for i in range(0):
+        v *= np.cos(v)
+    return np.sum(v * u)
+
+
+def test_facts_after_a_loop_keep_what_later_rewrites_made_of_other_names():
+    """The in-place pass took the facts of every name after a loop from before the rewrite
+    that left the sum's cotangent a number, and wrote into a Python float with out= (a
+    crash: 'return arrays must be of ArrayType')."""
+    x, w = np.array([0.1, 0.2, 0.3]), 0.5
+    got = pb.grad(number_then_zero_trip_loop, wrt=(0, 1), mode="source")(x, w)
+    tape = pb.grad(number_then_zero_trip_loop, wrt=(0, 1), mode="tape")(x, w)
+    np.testing.assert_allclose(got[0], tape[0], rtol=1e-12)
+    assert got[1] == pytest.approx(float(tape[1]), rel=1e-12)
+    d = np.array([0.3, -0.5, 0.2])
+    fd = (number_then_zero_trip_loop(x + 1e-6 * d, w) -
+          number_then_zero_trip_loop(x - 1e-6 * d, w)) / 2e-6
+    assert got[0] @ d == pytest.approx(fd, rel=1e-6)

@@ -337,7 +337,15 @@ class _Pass:
         with ``virtual``, a name ``lazy_reductions`` rewrote keeps its original shape (what
         the rewrite's checks reason about; the code's real shapes are the others)."""
         if id(stmt) in self.after_loop:
-            facts.__dict__.update(self.after_loop[id(stmt)].copy().__dict__)
+            # The names the loop assigns have the facts of its head, found before the later
+            # rewrites; every other name keeps what the code now says (a rewrite after that,
+            # lazy_reductions', may have made it smaller)
+            head = self.after_loop[id(stmt)]
+            for name in {n.id for n in name_nodes(stmt) if isinstance(n.ctx, gast.Store)}:
+                facts._set(name, head.shape.get(name), head.dtype.get(name),
+                           bool(head.fresh.get(name)))
+                if name in head.none:
+                    facts.none.add(name)
             facts.stacks = facts.shape_stacks = None
             return
         facts.step(stmt)
