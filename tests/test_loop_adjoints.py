@@ -127,3 +127,39 @@ def test_facts_after_a_loop_keep_what_later_rewrites_made_of_other_names():
     fd = (number_then_zero_trip_loop(x + 1e-6 * d, w) -
           number_then_zero_trip_loop(x - 1e-6 * d, w)) / 2e-6
     assert got[0] @ d == pytest.approx(fd, rel=1e-6)
+
+
+def reduction_read_only_in_a_loop_of_no_steps(x, w):
+    m = np.stack([x, np.cos(x) * w])
+    v = np.sin(x)
+    u = np.sum(np.tanh(m), axis=0)   # its adjoint enters the loop as 0.0 and leaves it so
+    for i in range(0):
+        v = np.tanh(v * u)
+    u = np.tanh(v * v)
+    return np.sum(v * u) + np.sum(m * m)
+
+
+def while_loop_whose_work_is_overwritten(x, w):
+    v = np.cos(x) * w
+    u = np.tanh(np.sin(x) ** 2)
+    i = 0
+    while i < 1:
+        v *= np.cos(u)    # overwritten below: the loop's backward pass is empty
+        i += 1
+    v = np.tanh(u * u)
+    return np.sum(u * v)
+
+
+@pytest.mark.parametrize("fn", [reduction_read_only_in_a_loop_of_no_steps,
+                                while_loop_whose_work_is_overwritten], ids=lambda f: f.__name__)
+def test_loops_that_add_nothing_to_an_adjoint(fn):
+    """Both crashed: a sum's rule got 0.0 for its cotangent; a while loop's step counter was
+    dropped with its backward loop but still counted (UnboundLocalError)."""
+    x, w = np.array([0.1, 0.2, 0.3]), 0.5
+    got = pb.grad(fn, wrt=(0, 1), mode="source")(x, w)
+    tape = pb.grad(fn, wrt=(0, 1), mode="tape")(x, w)
+    np.testing.assert_allclose(got[0], tape[0], rtol=1e-12, atol=1e-15)
+    assert got[1] == pytest.approx(float(tape[1]), rel=1e-12, abs=1e-15)
+    d = np.array([0.3, -0.5, 0.2])
+    fd = (fn(x + 1e-6 * d, w) - fn(x - 1e-6 * d, w)) / 2e-6
+    assert got[0] @ d == pytest.approx(fd, rel=1e-6, abs=1e-9)

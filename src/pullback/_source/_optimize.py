@@ -104,6 +104,10 @@ def _dead(stmt, loaded, numpy_names):
             stmt.targets[:] = kept
             return not kept
         return False
+    if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
+        # ``trips += 1`` with nothing reading trips (the loop it counted for went away): it
+        # goes with ``trips = 0``, which it would otherwise read unbound
+        return stmt.target.id not in loaded and _pure(stmt.value, *numpy_names)
     if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
             and isinstance(stmt.targets[0], gast.Name)):
         return False

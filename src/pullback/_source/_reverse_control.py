@@ -436,7 +436,11 @@ class ControlReverse:
 
     def _accumulated_after_loops(self, name):
         """Whether, once the loops that overwrite ``name`` are undone, its adjoint holds what
-        was added in them: in each, a statement before the overwrite reads ``name``."""
+        was added in them: in each, a statement before the overwrite reads ``name``.  (An
+        adjoint that entered a loop as the number 0.0 may leave it so: the loop may run no
+        step, or read ``name`` only in a branch.)"""
+        if name in self.zero_start:
+            return False
         for loop, op in _assignments_in_loops(self._body, name, None):
             if not any(self._adds_into(node, name) for node in _before(loop.body, op)):
                 return False
