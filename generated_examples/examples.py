@@ -94,6 +94,17 @@ def filled_buffer(x, w):
     return np.sum(out ** 2)
 
 
+def scalar_recurrence(w, x0):
+    """The benchmark's W2: a recurrence on Python floats with a branch on the step."""
+    x = x0
+    for i in range(200):
+        if i % 3 == 0:
+            x = np.sin(x) * w
+        else:
+            x = x * w + 0.1
+    return x
+
+
 def _data():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(8, 3))
@@ -119,4 +130,5 @@ EXAMPLES = [
     (euler_decay, (0.7, 1.3), (0, 1)),
     (newton_sqrt, (2.0,), 0),
     (filled_buffer, (_rng.normal(size=4), 0.8), (0, 1)),
+    (scalar_recurrence, (0.9, 0.3), (0, 1)),
 ]

@@ -115,7 +115,6 @@ class ControlReverse:
                     self._assigned_in_loops(node.pullback)
                 if node.active and node.target in self.useful_active | self.fn.mutated:
                     values, shapes = self._op_reads(node)
-                    values = self._with_bases(values)
                     where = tuple(id(loop) for loop in self._loops)
                     self._raw_reads += [(n, self._position, where, "value") for n in values]
                     self._raw_reads += [(n, self._position, where, "shape") for n in shapes]
@@ -179,18 +178,6 @@ class ControlReverse:
             return
         if bases:
             self._views.setdefault(op.target, set()).update(bases)
-
-    def _with_bases(self, names):
-        """``names`` and every name whose memory one of them may share: reading a view of
-        ``m`` reads ``m``, so a later write into ``m`` must be undone before that read."""
-        out = set(names)
-        todo = list(names)
-        while todo:
-            for base in self._views.get(todo.pop(), ()):
-                if base not in out:
-                    out.add(base)
-                    todo.append(base)
-        return out
 
     def _assigned_in_loops(self, name):
         self.loop_assigned.add(name)
