@@ -645,3 +645,30 @@ def test_the_tape_follows_writes_no_view_reads_back(fn):
     got = pb.grad(fn, mode="tape")(x.copy())
     directional_fd_check(fn, got, x, rng)
     np.testing.assert_allclose(pb.grad(fn)(x.copy()), got, rtol=1e-10)  # auto: either engine
+
+
+def plain_array_of_a_buffer_then_write(x):
+    buf = np.zeros(len(x))
+    a = np.asarray(buf)       # a NumPy view of buf: NumPy shows it the write below
+    buf[:] = x
+    return np.sum(a * x)
+
+
+def plain_array_used_before_the_write(x):
+    buf = np.zeros(len(x))
+    n = np.asarray(buf).shape[0]   # the view is gone before the write
+    buf[:] = x
+    return np.sum(buf * x) * n
+
+
+@pytest.mark.parametrize("mode", ["tape", "auto"])
+def test_a_write_a_plain_numpy_view_would_show_is_refused_on_the_tape(mode):
+    """The plain array kept the buffer's old zeros: the gradient was 0 instead of 2x."""
+    with pytest.raises(TypeError, match="a plain NumPy array taken from it"):
+        pb.grad(plain_array_of_a_buffer_then_write, mode=mode)(np.array([0.1, 0.2, 0.3]))
+
+
+def test_a_plain_view_no_longer_held_does_not_stop_a_write():
+    x = np.array([0.1, 0.2, 0.3])
+    got = pb.grad(plain_array_used_before_the_write, mode="tape")(x.copy())
+    np.testing.assert_allclose(got, 6.0 * x, rtol=1e-12)

@@ -38,6 +38,12 @@ _MESSAGE = (
     "view after the write, or take a .copy() of it before the write")
 
 
+_PLAIN = (
+    "pb.grad(mode='tape'): this write goes into an array that a plain NumPy array taken from it "
+    "earlier (np.asarray(...)) still views; NumPy would show the write through it, which the "
+    "tape cannot follow. Take np.array(...) (a copy), or take it after the write")
+
+
 def _root(array):
     while isinstance(array.base, np.ndarray):
         array = array.base
@@ -52,6 +58,12 @@ class Views:
     def __init__(self):
         self.by_root = {}    # id(array whose memory is shared) -> [weakref to a view, ...]
         self.sources = {}    # id(view) -> (weakref to view, Buffer, index): buffer[index]
+        self.plain = {}      # id(array) -> [weakref to a NumPy array viewing it, ...]
+
+    def note_plain(self, array):
+        """``array`` (what ``np.asarray(t)`` returned) is a plain NumPy view of a Tensor's
+        array: NumPy would show it a later write, which the tape cannot."""
+        self.plain.setdefault(id(_root(array)), []).append(weakref.ref(array))
 
     def note(self, result):
         """Note ``result`` (a Tensor, or a list or tuple of them) if it is a view of an
@@ -79,6 +91,8 @@ class Views:
         stale; the others now view ``new`` (NumPy would show them the next write too)."""
         if type(old) is not np.ndarray:
             return
+        if any(ref() is not None for ref in self.plain.get(id(_root(old)), ())):
+            raise TypeError(_PLAIN)
         noted = self.by_root.pop(id(_root(old)), None)
         if not noted:
             return

@@ -445,6 +445,8 @@ class Tensor:
         if value is self._value or value.base is self._value:
             value = value.view()
             value.flags.writeable = False  # the tape may still need this value
+            if stack.views is not None:
+                stack.views.note_plain(value)
         return value
 
     # basic attributes
