@@ -441,13 +441,8 @@ class ControlReverse:
         loops = getattr(self, "_emitting_loops", ())
         if not loops:
             return True
-        body = loops[-1].body
-        block = _block_of(body, op) or []
-        at = next((i for i, node in enumerate(block) if node is op), len(block))
-        top = next((i for i, node in enumerate(body) if node is op or _holds(node, op)),
-                   len(body))
-        after = block[at + 1:] + body[top + 1:]
-        before = _before(body, op) + [op]
+        before, after = _around(loops[-1].body, op)
+        before = before + [op]
         if any(self._adds_into(node, name) for node in after):
             return True   # undone before op, in every iteration
         # undone after op: adds in before op's next undoing, but not before its first
@@ -549,13 +544,19 @@ class ControlReverse:
             clone(badj), clone(index)])))
 
 
-def _before(body, op):
-    """The statements undone after ``op`` in an iteration of a loop with body ``body``: those
-    before it in its own block, and those before the statement of ``body`` that holds it."""
+def _around(body, op):
+    """(before, after): the statements of a loop with body ``body`` that run before ``op`` in
+    an iteration (before it in its own block, and before the statement of ``body`` that holds
+    it), and those that run after it, in the same way."""
     block = _block_of(body, op) or []
     at = next((i for i, node in enumerate(block) if node is op), len(block))
     top = next((i for i, node in enumerate(body) if node is op or _holds(node, op)), len(body))
-    return block[:at] + body[:top]
+    return block[:at] + body[:top], block[at + 1:] + body[top + 1:]
+
+
+def _before(body, op):
+    """The statements of a loop's body that run before ``op`` in an iteration."""
+    return _around(body, op)[0]
 
 
 def _assignments_in_loops(body, name, loop):
