@@ -163,3 +163,27 @@ def test_loops_that_add_nothing_to_an_adjoint(fn):
     d = np.array([0.3, -0.5, 0.2])
     fd = (fn(x + 1e-6 * d, w) - fn(x - 1e-6 * d, w)) / 2e-6
     assert got[0] @ d == pytest.approx(fd, rel=1e-6, abs=1e-9)
+
+
+def reduction_before_a_loop_that_makes_it_a_number(x, w):
+    m = np.stack([x, np.cos(x) * w])
+    u = np.sum(np.tanh(m), axis=0)   # an array here, overwritten unread by a number below
+    v = np.sin(x)
+    for i in range(1):
+        v = np.tanh(w * w)
+        u = np.sin(v) - v
+    return np.sum(v * u) + np.sum(m * m)
+
+
+def test_a_reduction_takes_the_number_zero_as_its_cotangent():
+    """The adjoint of ``u`` leaves the loop as 0.0 and the value's shape there is a number's,
+    so no guard can give it the array's shape: the reductions' rules broadcast a number."""
+    x, w = np.array([0.1, 0.2, 0.3]), 0.5
+    fn = reduction_before_a_loop_that_makes_it_a_number
+    got = pb.grad(fn, wrt=(0, 1), mode="source")(x, w)
+    tape = pb.grad(fn, wrt=(0, 1), mode="tape")(x, w)
+    np.testing.assert_allclose(got[0], tape[0], rtol=1e-12)
+    assert got[1] == pytest.approx(float(tape[1]), rel=1e-12)
+    d = np.array([0.3, -0.5, 0.2])
+    fd = (fn(x + 1e-6 * d, w) - fn(x - 1e-6 * d, w)) / 2e-6
+    assert got[0] @ d == pytest.approx(fd, rel=1e-6)

@@ -98,9 +98,13 @@ def _moments(name, a, axis, keepdims, out, where, mean, ddof, correction):
 # --- broadcasting a reduced value back over the reduced axes --------------------------------
 
 def _kept(v, a, axes, keepdims):
-    """``v`` (a reduction of ``a`` over ``axes``) reshaped as if computed with keepdims=True."""
+    """``v`` (a reduction of ``a`` over ``axes``) reshaped as if computed with keepdims=True.
+    A number stands for the same value everywhere (the generated code's 0.0, an adjoint
+    nothing added into): it broadcasts as it is."""
     kept = tuple([1 if i in axes else n for i, n in enumerate(_shape(a))])
-    return v if keepdims or _shape(v) == kept else np.reshape(v, kept)
+    if keepdims or _shape(v) == kept or np.ndim(v) == 0:
+        return v
+    return np.reshape(v, kept)
 
 
 def _expand(g, a, axes, keepdims):
