@@ -1,6 +1,8 @@
 """Writes the source engine follows stay accepted (``_source._writes`` refuses only what it
 cannot follow; the refused ones are in tests/corpus_unsupported.py)."""
 
+import operator
+
 import numpy as np
 import pytest
 
@@ -672,3 +674,39 @@ def test_a_plain_view_no_longer_held_does_not_stop_a_write():
     x = np.array([0.1, 0.2, 0.3])
     got = pb.grad(plain_array_used_before_the_write, mode="tape")(x.copy())
     np.testing.assert_allclose(got, 6.0 * x, rtol=1e-12)
+
+
+def positional_out(x):
+    y = x * 1.0
+    np.add(y, 1.0, y)         # the third argument of a two-input ufunc is out
+    return np.sum(y * x)
+
+
+def explicit_setitem(x):
+    y = x * 1.0
+    y.__setitem__(0, 5.0)
+    return np.sum(y * x)
+
+
+def operator_iadd(x):
+    y = x * 1.0
+    operator.iadd(y, x)
+    return np.sum(y * x)
+
+
+@pytest.mark.parametrize("fn, says", [(positional_out, "add's output argument"),
+                                      (explicit_setitem, r"y.__setitem__\(...\)"),
+                                      (operator_iadd, r"operator.iadd\(...\)")],
+                         ids=lambda v: getattr(v, "__name__", ""))
+def test_writes_spelled_another_way_are_refused(fn, says):
+    """A ufunc's output passed by position and an explicit __setitem__ gave wrong gradients:
+    the fence looked for out= and for y[i] = v only."""
+    x = np.array([0.4, -0.3, 0.8, 0.6])
+    with pytest.raises(pb.TransformError, match=says):
+        pb.grad(fn, mode="source")(x.copy())
+    try:
+        got = pb.grad(fn)(x.copy())       # auto: the tape, right or loud
+    except TypeError as err:
+        assert "out=" in str(err) or "immutable" in str(err)
+    else:
+        directional_fd_check(fn, got, x, np.random.default_rng(9))

@@ -45,10 +45,14 @@ from ._shapes import Facts
 __all__ = ["refuse_untracked_writes"]
 
 _WRITING_FUNCTIONS = {"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis",
-                      "shuffle"}
+                      "shuffle",   # and the operator module's writing functions:
+                      "setitem", "delitem", "iadd", "isub", "imul", "itruediv", "ifloordiv",
+                      "imod", "ipow", "imatmul", "iand", "ior", "ixor", "ilshift", "irshift"}
 _UFUNC_WRITERS = {"at"}
 _WRITING_METHODS = {"fill", "sort", "resize", "put", "partition", "itemset", "setfield",
-                    "byteswap"}
+                    "byteswap", "__setitem__", "__delitem__", "__iadd__", "__isub__",
+                    "__imul__", "__itruediv__", "__ifloordiv__", "__imod__", "__ipow__",
+                    "__imatmul__", "__iand__", "__ior__", "__ixor__"}
 _VIEW_ATTRIBUTES = {"T", "mT", "real", "imag", "flat"}
 _VIEW_CALLS = {"reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "rollaxis",
                "squeeze", "expand_dims", "broadcast_to", "asarray", "asanyarray",
@@ -307,6 +311,18 @@ class _ReturnsView:
         return True   # a lambda, a call's result, ...
 
 
+def _ufunc_called(src, func):
+    """The NumPy ufunc a call calls (``np.add``, ``add`` imported from numpy), or None."""
+    value = None
+    if isinstance(func, gast.Name):
+        value = src.fn.__globals__.get(func.id)
+    elif isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
+        module = src.fn.__globals__.get(func.value.id)
+        if isinstance(module, types.ModuleType):
+            value = getattr(module, func.attr, None)
+    return value if isinstance(value, np.ufunc) else None
+
+
 def _library(value):
     """A function of NumPy (or of a module of Python's) that returns a new value."""
     if isinstance(value, np.ufunc):
@@ -352,12 +368,18 @@ def _check_statement(src, stmt, local, views, containers):
                                   f"{views[base].lineno}), and the write would change that "
                                   f"array too; write into a .copy(), or use mode='tape'")
     for call in _calls(stmt):
+        ufunc = _ufunc_called(src, call.func)
         for kw in call.keywords:
             if kw.arg == "out":  # out=None too: the rules take no out argument
                 raise src.error(call, f"pb.grad cannot follow a write through out= (in {name}): "
                                       f"the generated code reads arrays after the call as they "
                                       f"were before it; assign the result to a name instead "
                                       f"(y = np.exp(v)), or use mode='tape'")
+        if ufunc is not None and len(call.args) > ufunc.nin:  # np.add(y, 1.0, y)
+            raise src.error(call, f"pb.grad cannot follow a write through {ufunc.__name__}'s "
+                                  f"output argument (in {name}): the generated code reads arrays "
+                                  f"after the call as they were before it; assign the result "
+                                  f"to a name instead, or use mode='tape'")
         func = call.func
         if not isinstance(func, gast.Attribute):
             continue
