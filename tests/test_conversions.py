@@ -78,3 +78,12 @@ def test_the_tape_refuses_to_turn_a_differentiated_tensor_into_python_numbers(fn
     with pytest.raises(TypeError, match=r"converted to Python numbers|converted to a Python "
                                         r"number"):
         pb.grad(fn, mode=mode)(np.array([0.3, -0.1, 0.5]))
+
+
+def through_numpy_method(x):
+    return x[0].numpy() * x[1]
+
+
+def test_the_tape_refuses_numpy_of_a_differentiated_tensor_inside_pb_grad():
+    with pytest.raises(TypeError, match=r"converted to NumPy with .numpy\(\)"):
+        pb.grad(through_numpy_method, mode="tape")(np.array([0.3, -0.1, 0.5]))

@@ -472,6 +472,8 @@ class Tensor:
 
     def numpy(self):
         """The value as NumPy: a NumPy scalar for 0-d, else a read-only array."""
+        if stack.strict and _is_tracked(self._id):
+            _lost_gradient("converted to NumPy with .numpy()")
         value = self._value
         if np.ndim(value) == 0:
             return value[()]
