@@ -187,3 +187,30 @@ def test_a_reduction_takes_the_number_zero_as_its_cotangent():
     d = np.array([0.3, -0.5, 0.2])
     fd = (fn(x + 1e-6 * d, w) - fn(x - 1e-6 * d, w)) / 2e-6
     assert got[0] @ d == pytest.approx(fd, rel=1e-6)
+
+
+def _filled(x, n):
+    out = np.zeros(n)
+    for i in range(n):
+        out[i] = x[i % len(x)] * (i + 1)
+    return out
+
+
+def calls_a_helper_that_fills_a_buffer(x):
+    s = 0.0
+    for k in range(2):
+        s = s + np.sum(np.sin(_filled(x * (k + 1), 5)))
+    return s
+
+
+def test_a_helpers_pullback_restores_the_values_its_loop_saved():
+    """The helper's pullback assigned t1 = saved_t1.pop() and so made t1 its own name,
+    unbound where it first read it (UnboundLocalError); such names are now nonlocal."""
+    x = np.array([0.4, -0.3, 0.8])
+    df = pb.grad(calls_a_helper_that_fills_a_buffer, mode="source")
+    got = df(x.copy())
+    assert "nonlocal" in df.source
+    d = np.array([0.3, -0.5, 0.2])
+    fn = calls_a_helper_that_fills_a_buffer
+    fd = (fn(x + 1e-6 * d) - fn(x - 1e-6 * d)) / 2e-6
+    assert got @ d == pytest.approx(fd, rel=1e-6)

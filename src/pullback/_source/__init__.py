@@ -345,6 +345,7 @@ class _Program:
         function = rematerialize(function, self.imports.peek("math", None))
         function = inline_conditions(fold_into_copies(function))
         function = remove_dead_code(function, pure, library)
+        _declare_nonlocals(function)
         self.functions.append(function)
         self.owners[name] = owner
 
@@ -352,6 +353,26 @@ class _Program:
         import numpy
         return self._user_value(name) is numpy or name == self.imports.peek("numpy", None)
 
+
+
+def _declare_nonlocals(function):
+    """A helper's pullback restores forward values it also reads (``t1 = saved_t1.pop()`` in a
+    loop): those names are the helper's, declared ``nonlocal`` in the pullback (assigning them
+    would otherwise make them the pullback's own, unbound at their first read)."""
+    outer = {n.id for stmt in function.body if not isinstance(stmt, gast.FunctionDef)
+             for n in _stored_names(stmt)} | {a.id for a in function.args.args}
+    for inner in function.body:
+        if isinstance(inner, gast.FunctionDef):
+            params = {a.id for a in inner.args.args}
+            shared = sorted({n.id for stmt in inner.body for n in _stored_names(stmt)}
+                            & outer - params)
+            if shared:
+                inner.body.insert(0, gast.Nonlocal(names=shared))
+
+
+def _stored_names(node):
+    return [n for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(
+        n.ctx, gast.Store)]
 
 
 def _varied(fn_ir):
