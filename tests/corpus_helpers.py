@@ -32,7 +32,7 @@ def rbf(x, y, gamma=0.5):
 
 def fill_with_plain_numpy(x):
     """Writes differentiated values into an array made here, in another module than the
-    function pb.grad runs: the tape's recording NumPy does not reach it."""
+    function pb.grad runs: the tape must rebind this module's NumPy too."""
     return _fill_here(x)
 
 
@@ -41,3 +41,23 @@ def _fill_here(x):
     for i in range(len(x)):
         buf[i] = x[i] * 2.0
     return np.sum(buf)
+
+
+def fill_recursively(x, n):
+    """A recursive helper that allocates at each level: out[0] = x[0] * n, then the rest."""
+    if n == 0:
+        return np.zeros(0)
+    out = np.empty(n)
+    out[0] = x[0] * n
+    out[1:] = fill_recursively(x[1:], n - 1)
+    return out
+
+
+_PREALLOCATED = np.zeros(3)
+
+
+def fill_preallocated(x):
+    """Writes into an array made when the module was imported, before any tape ran: a plain
+    NumPy array, whose writes no tape can see."""
+    _PREALLOCATED[:] = x
+    return np.sum(_PREALLOCATED ** 2)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import pullback as pb
-from corpus_helpers import fill_with_plain_numpy
+from corpus_helpers import fill_preallocated, fill_recursively, fill_with_plain_numpy
+from pullback import _tapenumpy
 
 
 def fill(x, w):
@@ -57,7 +58,77 @@ def test_writes_into_arrays_are_recorded(f, args):
 
 def test_a_write_the_tape_cannot_see_is_refused_not_dropped():
     with pytest.raises(TypeError, match="silently drop"):
-        pb.grad(fill_with_plain_numpy, mode="tape")(np.array([1.0, 2.0]))
+        pb.grad(fill_preallocated, mode="tape")(np.array([1.0, 2.0, 3.0]))
+
+
+def _fill_cycle(x, n):
+    out = np.zeros(n)
+    for i in range(n):
+        out[i] = x[i % len(x)] * (i + 1)
+    return out
+
+
+def calls_a_filling_helper(x):
+    return np.sum(_fill_cycle(x, 6) ** 2)
+
+
+def calls_helpers_in_another_module(x):
+    return fill_with_plain_numpy(x) + np.sum(np.sin(fill_recursively(x, len(x))))
+
+
+def _make_closure_helper(scale):
+    def helper(x):
+        buf = np.ones_like(x)
+        buf[::2] = x[::2] * scale
+        return buf
+
+    def f(x):
+        return np.sum(helper(x) ** 3)
+    return f
+
+
+def counted(x):
+    counted.calls = getattr(counted, "calls", 0) + 1
+    return np.sum(_fill_cycle(x, 3))
+
+
+@pytest.mark.parametrize("f", [calls_a_filling_helper, fill_with_plain_numpy,
+                               _make_closure_helper(1.5)],
+                         ids=["module helper", "other module", "closure helper"])
+def test_buffers_made_by_the_users_helpers_record_their_writes(f):
+    x = np.array([0.3, -1.2, 0.8, 2.0])
+    tape = pb.grad(f, mode="tape")(x)
+    np.testing.assert_allclose(tape, numeric(f, (x,), 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(tape, pb.grad(f, mode="source")(x), rtol=1e-12, atol=1e-14)
+
+
+def test_a_recursive_helper_in_another_module_records_its_writes_and_auto_falls_back_to_it():
+    f = calls_helpers_in_another_module   # fill_recursively: the source engine refuses it
+    x = np.array([0.3, -1.2, 0.8, 2.0])
+    tape = pb.grad(f, mode="tape")(x)
+    np.testing.assert_allclose(tape, numeric(f, (x,), 0), rtol=1e-6, atol=1e-8)
+    auto = pb.grad(f, mode="auto")
+    np.testing.assert_array_equal(auto(x), tape)
+    assert auto.mode == "tape"
+
+
+def test_rebinding_numpy_for_the_tape_leaves_the_users_functions_as_they_were():
+    x = np.array([1.0, 2.0])
+    counted.calls = 0
+    pb.grad(counted, mode="tape")(x)
+    assert counted.calls == 1  # attributes of the function are shared with the copy run
+    assert _fill_cycle.__globals__["np"] is np  # the module's own names are untouched
+    buf = _fill_cycle(x, 2)
+    assert type(buf) is np.ndarray
+
+
+def test_only_the_users_functions_are_rebound():
+    assert _tapenumpy._users_function(calls_a_filling_helper)
+    assert _tapenumpy._users_function(fill_recursively)
+    assert not _tapenumpy._users_function(np.testing.assert_allclose)  # NumPy's Python code
+    assert not _tapenumpy._users_function(pb.grad)               # pullback's own
+    import json
+    assert not _tapenumpy._users_function(json.dumps)            # the standard library
 
 
 def test_tape_mode_reports_itself():

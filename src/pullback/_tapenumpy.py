@@ -115,19 +115,102 @@ _MODULE = _RecordingNumpy("numpy")
 
 def recording(fn):
     """``fn`` with the NumPy names of its globals bound to the recording module (a new function
-    object; ``fn`` itself is untouched)."""
-    if not isinstance(fn, types.FunctionType):
-        return fn
-    namespace = dict(fn.__globals__)
-    for name, value in fn.__globals__.items():
-        if value is np:
-            namespace[name] = _MODULE
-        elif not isinstance(value, type) and _hashable(value) and value in _BY_FUNCTION:
-            namespace[name] = _BY_FUNCTION[value]
-    wrapped = types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__,
-                                 fn.__closure__)
-    wrapped.__kwdefaults__ = fn.__kwdefaults__
-    return wrapped
+    object; ``fn`` itself is untouched).  The user's functions it can reach by name -- the
+    module-level helpers it calls, the helpers those call, and functions in its closure -- are
+    rebound the same way, so a helper's ``np.zeros`` buffer records its writes too."""
+    return _Rebinding().function(fn)
+
+
+class _Rebinding:
+    """One run's rebound copies: one namespace per module (so helpers of a module, recursive
+    ones included, see each other's copies) and one copy per function.  Only the functions a
+    rebound function names are copied, so a large module costs no more than its helpers."""
+
+    def __init__(self):
+        self.namespaces = {}
+        self.functions = {}
+
+    def function(self, fn):
+        if not isinstance(fn, types.FunctionType):
+            return fn
+        done = self.functions.get(id(fn))
+        if done is not None:
+            return done
+        namespace = self.namespace(fn.__globals__)
+        closure = fn.__closure__
+        if closure is not None:  # only the cells that hold a user's function get a new cell
+            closure = tuple(types.CellType() if _holds_users_function(cell) else cell
+                            for cell in closure)
+        wrapped = types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__,
+                                     closure)
+        wrapped.__kwdefaults__ = fn.__kwdefaults__
+        wrapped.__qualname__ = fn.__qualname__
+        wrapped.__dict__ = fn.__dict__  # attributes set on the function stay shared
+        self.functions[id(fn)] = wrapped
+        if closure is not None:
+            for new, old in zip(closure, fn.__closure__):
+                if new is not old:
+                    new.cell_contents = self.function(old.cell_contents)
+        globals_ = fn.__globals__
+        for name in _global_names(fn.__code__):
+            value = globals_.get(name)
+            if (isinstance(value, types.FunctionType) and namespace.get(name) is value
+                    and _users_function(value)):
+                namespace[name] = self.function(value)
+        return wrapped
+
+    def namespace(self, globals_):
+        done = self.namespaces.get(id(globals_))
+        if done is not None:
+            return done
+        namespace = dict(globals_)
+        self.namespaces[id(globals_)] = namespace
+        for name, value in globals_.items():
+            if value is np:
+                namespace[name] = _MODULE
+            elif not isinstance(value, type) and _hashable(value) and value in _BY_FUNCTION:
+                namespace[name] = _BY_FUNCTION[value]
+        return namespace
+
+
+def _global_names(code):
+    """The names ``code`` and the functions, lambdas and comprehensions inside it look up."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
+
+
+def _holds_users_function(cell):
+    try:
+        value = cell.cell_contents
+    except ValueError:  # an empty cell
+        return False
+    return isinstance(value, types.FunctionType) and _users_function(value)
+
+
+def _library_folders():
+    import os
+    import sysconfig
+    paths = sysconfig.get_paths()
+    folders = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
+    folders.add(os.path.dirname(os.path.dirname(np.__file__)))   # NumPy's site-packages
+    folders.add(os.path.dirname(os.path.abspath(__file__)))      # pullback itself
+    return tuple(os.path.join(os.path.abspath(f), "") for f in folders)
+
+
+_LIBRARIES = _library_folders()
+
+
+def _users_function(fn):
+    """Whether ``fn`` is the user's code (not Python's, NumPy's, an installed package's or
+    pullback's): only those are rebound."""
+    import os
+    filename = fn.__code__.co_filename
+    if filename.startswith("<"):   # exec'd or interactive code: the user's
+        return True
+    return not os.path.abspath(filename).startswith(_LIBRARIES)
 
 
 def _hashable(value):
