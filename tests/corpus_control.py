@@ -983,6 +983,71 @@ case(augassign_matmul_in_loop, (0.5 * _normal(62, 3, 3), _normal(63, 3, 3)), wrt
      writes=True)
 
 
+# === names bound in one branch only ==========================================================
+# Python lets a name be assigned in one branch and read after the if; the code reads it only
+# when that branch ran.
+
+def bound_in_one_branch(x):
+    if x[0] > 0:
+        y = x * 2.0
+    return np.sum(np.sin(y))
+
+
+case(bound_in_one_branch, (_uniform(70, 0.2, 1.0, 3),))
+
+
+def bound_in_each_branch_read_under_the_same_test(x):
+    if x[0] > 0:
+        y = x * 2.0
+    else:
+        z = np.cos(x)
+    if x[0] > 0:
+        return np.sum(y * x)
+    return np.sum(z)
+
+
+case(bound_in_each_branch_read_under_the_same_test, (_uniform(71, 0.2, 1.0, 3),), name="y")
+case(bound_in_each_branch_read_under_the_same_test, (-_uniform(71, 0.2, 1.0, 3),), name="z")
+
+
+def bound_in_the_first_iteration(x):
+    s = 0.0
+    for i in range(3):
+        if i == 0:
+            y = x * 2.0
+        s = s + np.sum(y * x[i])
+    return s
+
+
+case(bound_in_the_first_iteration, (_normal(72, 3),))
+
+
+def bound_in_an_elif_without_else(x):
+    if x[0] > 0:
+        y = np.sin(x)
+    elif x[1] > 0:
+        y = np.cos(x)
+    return np.sum(y * y)
+
+
+case(bound_in_an_elif_without_else, (np.array([0.4, -0.3, 0.9]),), name="if")
+case(bound_in_an_elif_without_else, (np.array([-0.4, 0.3, 0.9]),), name="elif")
+
+
+def bound_in_a_nested_branch(x, w):
+    if w > 0:
+        if x[1] < 0:
+            z = x * w
+        t = np.sum(z)
+    else:
+        t = w * 1.0
+    return t * w
+
+
+case(bound_in_a_nested_branch, (np.array([0.3, -1.2, 0.7]), 0.5), wrt=(0, 1), name="nested")
+case(bound_in_a_nested_branch, (np.array([0.3, -1.2, 0.7]), -0.5), wrt=(0, 1), name="outer")
+
+
 # === recursion =================================================================================
 
 def recursive_power(x, n):

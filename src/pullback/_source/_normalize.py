@@ -393,8 +393,22 @@ class _Normalizer(ControlMixin):
         self.env = dict(before)
         for name in sorted(set(env_body) | set(env_else)):
             a, b = env_body.get(name), env_else.get(name)
+            if a is None and b is None:
+                continue
             if a is None or b is None:
-                continue  # defined in one branch only: not used after the if (or a NameError)
+                # assigned in one branch only: after the if, the name holds that branch's
+                # value, and None when the other branch ran (where the user's code has no
+                # value to read; the backward pass may still make a zero cotangent for it)
+                merged = self.new_version(name)
+                (out, atom), other = ((body, a), orelse) if b is None else ((orelse, b), body)
+                active = isinstance(atom, gast.Name) and atom.id in self.activity.active
+                out.append(Op("copy", merged, clone(atom), line, args=[atom], active=active))
+                other.append(Plain(gast.Assign(targets=[_name(merged, gast.Store())],
+                                               value=gast.Constant(value=None, kind=None),
+                                               type_comment=None), line, [merged]))
+                if active:
+                    self.activity.active.add(merged)
+                continue
             if same_tree(a, b):
                 self.env[name] = a
                 continue
