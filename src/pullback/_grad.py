@@ -17,8 +17,9 @@ from ._errors import TransformError
 from ._source._shapes import layout_of
 from ._state import stack
 from ._structure import flatten, unflatten
+from ._tensor import Tensor
 
-__all__ = ["grad", "value_and_grad", "GradFunction", "clear_cache"]
+__all__ = ["grad", "value_and_grad", "GradFunction", "clear_cache", "run_on_tape"]
 
 _MODES = ("auto", "source", "tape")
 _CACHE = collections.OrderedDict()   # (fn, wrt, mode, kinds) -> Generated or TransformError
@@ -157,13 +158,34 @@ class GradFunction:
             values[name] = _as_float(values[name], name)
         if self._requested == "tape":
             value, grads = self._tape(values, reason=None)
+        elif stack.recording and _holds_recorded_tensor(values):
+            value, grads = self._tape(values, reason=self._nested_reason())
         else:
             value, grads = self._source(values)
         grads = tuple(_finish(g, values[name]) for g, name in zip(grads, self._wrt))
         result = grads[0] if self._single else grads
         return (value, result) if self._with_value else result
 
+    def _nested_reason(self):
+        """Why a call with Tensors that a tape records runs on the tape (mode='source' raises):
+        generated code computes a first-order gradient in plain NumPy, which an outer
+        derivative (``pb.grad(pb.grad(f))``, pb.jacobian of a gradient, a GradientTape around
+        the call) could not follow."""
+        name = getattr(self._fn, "__qualname__", self._fn)
+        if self._requested == "source":
+            raise ValueError(
+                f"pb.grad(mode='source') of {name} was called with a pb.Tensor that a "
+                f"GradientTape records: a nested derivative (pb.grad(pb.grad(f)), pb.jacobian "
+                f"of a gradient, ...). Generated code computes the gradient in plain NumPy, so "
+                f"the outer derivative would be lost. Use mode='auto' or mode='tape' for the "
+                f"inner gradient")
+        return (f"{name} was called with pb.Tensor arguments that a tape records (a nested "
+                f"derivative), so its gradient is computed on the tape, where the outer "
+                f"derivative can follow it")
+
     def _source(self, values):
+        if isinstance(self._fn, GradFunction):
+            return self._tape(values, reason=self._gradient_of_a_gradient())
         kinds = {p: _kind(values[p], p in self._wrt) for p in self._params}
         layout = layout_of(values, self._params)
         key = (self._fn, self._wrt, self._with_value, _hashable(kinds),
@@ -212,9 +234,32 @@ class GradFunction:
         return all(type(a) in (float, int, np.ndarray) or not isinstance(a, (
             dict, list, tuple, np.generic)) for a in call)
 
+    def _gradient_of_a_gradient(self):
+        """The fallback reason for ``pb.grad(pb.grad(f))``: the tape differentiates the inner
+        gradient (generated code is first order); mode='source' raises instead."""
+        inner = inspect.unwrap(self._fn)
+        code = getattr(inner, "__code__", None)
+        filename, line = (code.co_filename, code.co_firstlineno) if code else ("?", 1)
+        name = getattr(inner, "__qualname__", inner)
+        reason = (f"the function is itself a gradient (pb.grad of {name}): its derivative is "
+                  f"taken on the tape ({os.path.basename(filename)}, line {line})")
+        if self._requested == "source":
+            raise TransformError(f"{reason}; the source engine generates first-order code "
+                                 f"only: use mode='auto' or mode='tape'",
+                                 (filename, line, 1, None))
+        return reason
+
     def _tape(self, values, reason):
         self._state = (self._state[0], "tape", reason or "mode='tape' was requested")
-        return tape_gradient(self._fn, self._params, values, self._wrt)
+        try:
+            return tape_gradient(self._fn, self._params, values, self._wrt)
+        except Exception as err:
+            if reason is None or self._requested != "auto":
+                raise
+            told = _with_reason(err, reason)
+            if told is err:
+                raise
+            raise told from err
 
     @property
     def source(self):
@@ -249,12 +294,53 @@ def _reason(err):
     return f"{err.msg.split(';')[0]} ({where})"
 
 
+def _with_reason(err, reason):
+    """``err`` again (same type) with why mode='auto' ran the tape appended: the source engine's
+    refusal often says more than the tape's error.  ``err`` itself when its type cannot be
+    rebuilt from one message."""
+    if len(err.args) != 1 or not isinstance(err.args[0], str):
+        return err
+    try:
+        return type(err)(f"{err.args[0]}\n(pb.grad(mode='auto') ran this on the tape, not the "
+                         f"source engine, because: {reason})")
+    except Exception:
+        return err
+
+
+def run_on_tape(fn, args, kwargs, what):
+    """``fn(*args, **kwargs)`` run as every pullback transform runs user code on the tape: its
+    NumPy allocations record their writes (``_tapenumpy.recording``) and a differentiated value
+    turned into a plain array or float raises (strict mode) instead of silently dropping its
+    part of the gradient.  ``what`` names the transform in that error."""
+    from ._tapenumpy import recording
+    from ._tapeviews import Views
+    previous = stack.strict, stack.views
+    stack.strict, stack.lost, stack.views = True, None, Views()
+    try:
+        return recording(fn)(*args, **kwargs)
+    except Exception as err:
+        lost, stack.lost = stack.lost, None   # reported once, by the innermost transform
+        if lost is None:
+            raise
+        raise TypeError(
+            f"{what} cannot differentiate {getattr(fn, '__qualname__', fn)}: a differentiated "
+            f"value was {lost}, which would silently drop its part of the gradient (writes "
+            f"into arrays are recorded only for arrays the function itself makes with "
+            f"np.zeros, np.empty_like, np.copy, ...). Use mode='source', or build the array "
+            f"with np.stack / np.concatenate / np.where") from err
+    finally:
+        stack.strict, stack.views = previous
+
+
 def tape_gradient(fn, params, values, wrt):
-    """Value and gradients of ``fn`` w.r.t. the parameters ``wrt``, on the runtime tape."""
+    """Value and gradients of ``fn`` w.r.t. the parameters ``wrt``, on the runtime tape.
+
+    Arguments that are Tensors an outer tape records (a nested derivative) are connected to
+    their sources, and the value and gradients come back as Tensors that tape follows."""
+    from ._rules.core import identity
     from ._tape import GradientTape
     from ._tapenumpy import _buffer_of
-    from ._tapeviews import Views
-    from ._tensor import Tensor, constant
+    from ._tensor import constant
     # The function may write into its arguments: it gets copies (writable Buffers for the
     # differentiated ones), never the caller's arrays.
     call = {k: (np.array(v) if isinstance(v, np.ndarray) else v) for k, v in values.items()}
@@ -262,28 +348,14 @@ def tape_gradient(fn, params, values, wrt):
     specs = {}
     for name in wrt:
         leaves, spec = flatten(values[name])
-        tensors = [constant(leaf) for leaf in leaves]
+        tensors = [identity(leaf) if isinstance(leaf, Tensor) else constant(leaf)
+                   for leaf in leaves]
         specs[name] = (spec, len(tensors))
         sources.extend(tensors)
         call[name] = unflatten(spec, [_buffer_of(t) if t.ndim else t for t in tensors])
-    previous = stack.strict, stack.views
-    stack.strict, stack.lost, stack.views = True, None, Views()
-    try:
-        from ._tapenumpy import recording
-        with GradientTape() as tape:
-            tape.watch(sources)
-            out = recording(fn)(**call)
-    except Exception as err:
-        if stack.lost is None:
-            raise
-        raise TypeError(
-            f"pb.grad(mode='tape') cannot differentiate {getattr(fn, '__qualname__', fn)}: a "
-            f"differentiated value was {stack.lost}, which would silently drop its part of the "
-            f"gradient (writes into arrays are recorded only for arrays the function itself "
-            f"makes with np.zeros, np.empty_like, np.copy, ...). Use mode='source', or build the "
-            f"array with np.stack / np.concatenate / np.where") from err
-    finally:
-        stack.strict, stack.views = previous
+    with GradientTape() as tape:
+        tape.watch(sources)
+        out = run_on_tape(fn, (), call, "pb.grad(mode='tape')")
     from ._runtime import seed
     seed(out._value if isinstance(out, Tensor) else out, getattr(fn, "__qualname__", "f"))
     grads = tape.gradient(out, sources, unconnected_gradients="zero") if isinstance(
@@ -292,12 +364,29 @@ def tape_gradient(fn, params, values, wrt):
     position = 0
     for name in wrt:
         spec, n = specs[name]
-        leaf_grads = [np.zeros(np.shape(t._value), t._value.dtype) if g is None else g._value
+        leaf_grads = [np.zeros(np.shape(t._value), t._value.dtype) if g is None else _plain(g)
                       for g, t in zip(grads[position:position + n], sources[position:position + n])]
         position += n
         result.append(unflatten(spec, leaf_grads))
-    value = out._value if isinstance(out, Tensor) else out
-    return value, tuple(result)
+    return _plain(out), tuple(result)
+
+
+def _plain(value):
+    """A Tensor's value, unless a recording tape follows it (a nested derivative)."""
+    if not isinstance(value, Tensor):
+        return value
+    if stack.recording and any(value._id in tape._tracked for tape in stack.recording):
+        return value
+    return value._value
+
+
+def _holds_recorded_tensor(values):
+    """Whether an argument holds a Tensor that a recording tape follows."""
+    for value in values.values():
+        for leaf in flatten(value)[0]:
+            if isinstance(leaf, Tensor) and _plain(leaf) is leaf:
+                return True
+    return False
 
 
 def _as_float(value, name):
@@ -314,6 +403,8 @@ def _as_float(value, name):
             leaf = leaf.astype(np.float64)
         elif isinstance(leaf, np.integer):
             leaf = float(leaf)
+        elif isinstance(leaf, Tensor) and leaf.dtype.kind in "iub":
+            leaf = leaf.astype(np.float64)
         converted.append(leaf)
     return unflatten(spec, converted) if not (len(converted) == 1 and spec is None) else \
         converted[0]
@@ -345,6 +436,10 @@ def _finish(g, arg):
     if type(g) is np.ndarray and type(arg) is np.ndarray and g.shape == arg.shape and \
             g.dtype is arg.dtype and g is not arg and g.flags.writeable:
         return g  # the common case: a fresh array of the argument's shape and dtype
+    if isinstance(g, Tensor):
+        return g  # a nested derivative: the Tensor an outer tape follows
+    if isinstance(arg, Tensor):
+        arg = arg._value
     if isinstance(arg, dict):
         return {k: _finish(g[k], v) for k, v in arg.items()}
     if isinstance(arg, (list, tuple)):

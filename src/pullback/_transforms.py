@@ -6,9 +6,10 @@ The source engine differentiates scalar functions, so a vector-Jacobian product 
 
 import numpy as np
 
-from ._grad import GradFunction, grad
+from ._grad import GradFunction, grad, run_on_tape
 from ._structure import flatten, unflatten
 from ._tape import GradientTape
+from ._tapenumpy import _buffer_of
 from ._tensor import Tensor, constant
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp"]
@@ -86,11 +87,12 @@ def jvp(f, primals, tangents, mode="auto"):
     if spec != tspec:
         raise ValueError("jvp: primals and tangents must have the same structure")
     xs = [constant(np.asarray(x, dtype=float)) for x in leaves]
+    writable = [_buffer_of(x) if x.ndim else x for x in xs]  # f may write into its arguments
     # A JVP is the derivative of a VJP in the cotangent: <J^T u, t> is linear in u.
     with GradientTape() as outer:
         with GradientTape(persistent=True) as inner:
             inner.watch(xs)
-            out = f(*unflatten(spec, xs))
+            out = run_on_tape(f, unflatten(spec, writable), {}, "pb.jvp")
         out_t = out if isinstance(out, Tensor) else constant(out)
         u = constant(np.zeros(out_t.shape))
         outer.watch(u)
@@ -152,19 +154,19 @@ def hessian(f, wrt=0, *, mode="auto"):
 
 def _nested_gradient(f, wrt, args, then):
     """(x, the gradient of f at x recorded by an outer tape, that tape); ``then(g)`` runs
-    inside the outer tape, to record what is computed from the gradient."""
+    inside the outer tape, to record what is computed from the gradient.  The gradient is
+    pb.grad's tape mode called with a Tensor the outer tape watches: a nested derivative, with
+    the protections pb.grad runs user code with.  g is None when it does not depend on x."""
     probe = GradFunction(f, wrt, "tape", with_value=False)
-    index = probe._params.index(probe._wrt[0])
+    df = GradFunction(f, probe._wrt[0], "tape", with_value=False)
+    index = df._positions[0]
     x = constant(np.asarray(args[index], dtype=float))
     call = list(args)
     call[index] = x
     with GradientTape(persistent=True) as outer:
         outer.watch(x)
-        with GradientTape() as inner:
-            inner.watch(x)
-            y = f(*call)
-        g = inner.gradient(y, x)
-        g = then(g) if g is not None else None
+        g = df(*call)
+        g = then(g) if isinstance(g, Tensor) else None
     return x, g, outer
 
 

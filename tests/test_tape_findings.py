@@ -1,0 +1,168 @@
+"""Findings of a bug hunt on the tape and the transforms built on it, each checked against central
+finite differences (and the source engine where it applies): nested pb.grad, transforms that
+ran user code without the tape's protections, lists of Tensors, unwatched Variables, and what
+the errors say."""
+
+import numpy as np
+import pytest
+
+import pullback as pb
+
+EPS = 1e-6
+
+
+def central(fun, x, eps=EPS):
+    """Central differences of ``fun`` (scalar or array valued) at float or array ``x``: shape
+    ``fun(x).shape + x.shape``."""
+    x = np.asarray(x, dtype=float)
+    out = np.asarray(fun(x.copy()))
+    result = np.zeros(out.shape + x.shape)
+    for i in np.ndindex(x.shape):
+        e = np.zeros(x.shape)
+        e[i] = eps
+        result[(...,) + i] = (np.asarray(fun(x + e)) - np.asarray(fun(x - e))) / (2 * eps)
+    return result
+
+
+# --- nested pb.grad ------------------------------------------------------------------------------
+
+def cube(s):
+    return s ** 3
+
+
+def sum_cubes(x):
+    return np.sum(x ** 3 * np.sin(x))
+
+
+MODES = [("tape", "tape"), ("auto", "tape"), ("tape", "auto"), ("auto", "auto")]
+
+
+@pytest.mark.parametrize("outer, inner", MODES)
+def test_grad_of_grad_of_a_scalar_function(outer, inner):
+    """pb.grad(pb.grad(f)) gave 0.0 (the inner gradient came back as a plain float, cut from
+    the outer tape) or, in mode='auto', an AttributeError."""
+    d2 = pb.grad(pb.grad(cube, mode=inner), mode=outer)
+    got = d2(2.0)
+    assert got == pytest.approx(12.0, rel=1e-12)
+    assert got == pytest.approx(float(central(pb.grad(cube, mode="source"), 2.0)), rel=1e-7)
+    assert d2.mode == "tape"
+    if outer == "auto":
+        assert "pb.grad" in d2.fallback_reason and "cube" in d2.fallback_reason
+
+
+@pytest.mark.parametrize("mode", ["auto", "tape"])
+def test_jacobian_of_a_gradient_is_the_hessian(mode):
+    """pb.jacobian(pb.grad(f)) raised 'a gradient of shape (2,) for a scalar argument'."""
+    x = np.array([1.0, 2.0, -0.5])
+    got = pb.jacobian(pb.grad(sum_cubes, mode=mode), mode=mode)(x)
+    np.testing.assert_allclose(got, central(pb.grad(sum_cubes, mode="source"), x),
+                               rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(got, pb.hessian(sum_cubes)(x), rtol=1e-12)
+
+
+def test_mixed_partial_through_nested_grads():
+    """The inner gradient depends on an argument it does not differentiate."""
+    def f(x, y):
+        return np.sin(x) * y ** 3
+
+    d_xy = pb.grad(pb.grad(f, wrt=0), wrt=1)
+    expected = central(lambda y: pb.grad(f, wrt=0, mode="source")(0.7, float(y)), 1.3)
+    assert d_xy(0.7, 1.3) == pytest.approx(float(expected), rel=1e-7)
+
+
+def test_third_derivative_through_three_grads():
+    d3 = pb.grad(pb.grad(pb.grad(lambda s: s ** 4 * np.cos(s))))
+    d2 = pb.grad(pb.grad(lambda s: s ** 4 * np.cos(s)))
+    assert d3(0.8) == pytest.approx(float(central(d2, 0.8)), rel=1e-6)
+
+
+def test_value_and_grad_inside_grad():
+    """The value of an inner value_and_grad stays differentiable too."""
+    def f(s):
+        value, slope = pb.value_and_grad(lambda t: np.exp(t) * t)(s)
+        return value + slope
+
+    assert pb.grad(f)(0.4) == pytest.approx(float(central(f, 0.4)), rel=1e-7)
+
+
+def test_grad_called_inside_a_gradient_tape():
+    x = pb.constant(0.9)
+    with pb.GradientTape() as tape:
+        tape.watch(x)
+        slope = pb.grad(lambda s: np.sin(s) * s)(x)
+    expected = central(pb.grad(lambda s: np.sin(s) * s, mode="source"), 0.9)
+    assert float(tape.gradient(slope, x)) == pytest.approx(float(expected), rel=1e-7)
+
+
+def test_an_inner_source_mode_gradient_under_a_tape_is_refused():
+    """Generated code is first-order NumPy: the outer derivative would be lost, so it says so."""
+    with pytest.raises(ValueError, match=r"mode='source'.*mode='auto'"):
+        pb.grad(pb.grad(cube, mode="source"))(2.0)
+
+
+def test_gradients_outside_any_tape_are_still_arrays():
+    g = pb.grad(sum_cubes, mode="tape")(np.array([1.0, 2.0]))
+    assert type(g) is np.ndarray
+
+
+# --- transforms run user code with the tape's protections ------------------------------------
+
+def fills_a_buffer(x):
+    buf = np.zeros(2)
+    buf[0] = x[0] ** 2
+    buf[1] = x[1] ** 3
+    return np.sum(buf)
+
+
+def packs_with_np_array(x):
+    return np.sum(np.array([x[0] ** 2, x[1] ** 3]))
+
+
+X2 = np.array([1.0, 2.0])
+
+
+def test_hessian_of_a_function_filling_a_buffer():
+    """pb.hessian gave zeros: it ran f without the recording NumPy module."""
+    got = pb.hessian(fills_a_buffer)(X2)
+    np.testing.assert_allclose(got, central(pb.grad(fills_a_buffer, mode="source"), X2),
+                               rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(got, [[2.0, 0.0], [0.0, 12.0]], rtol=1e-12)
+
+
+def test_hvp_of_a_function_filling_a_buffer():
+    v = np.array([1.0, -0.5])
+    got = pb.hvp(fills_a_buffer)(X2, v)
+    np.testing.assert_allclose(got, central(pb.grad(fills_a_buffer, mode="source"), X2) @ v,
+                               rtol=1e-6, atol=1e-8)
+
+
+def test_jvp_of_a_function_filling_a_buffer():
+    t = np.array([1.0, 1.0])
+    value, tangent = pb.jvp(fills_a_buffer, (X2,), (t,))
+    assert float(value) == pytest.approx(9.0)
+    expected = (fills_a_buffer(X2 + EPS * t) - fills_a_buffer(X2 - EPS * t)) / (2 * EPS)
+    assert float(tangent) == pytest.approx(expected, rel=1e-7)
+
+
+def test_jvp_of_a_function_writing_into_its_argument():
+    def f(x):
+        x[0] = x[0] * x[1]
+        return x * 2.0
+
+    t = np.array([0.5, -1.0])
+    _, tangent = pb.jvp(f, (X2.copy(),), (t,))
+    expected = (f(X2 + EPS * t) - f(X2 - EPS * t)) / (2 * EPS)
+    np.testing.assert_allclose(tangent, expected, rtol=1e-7)
+
+
+@pytest.mark.parametrize("transform", [
+    lambda f: pb.hessian(f)(X2),
+    lambda f: pb.hvp(f)(X2, np.ones(2)),
+    lambda f: pb.jvp(f, (X2,), (np.ones(2),)),
+    lambda f: pb.grad(f, mode="tape")(X2),
+], ids=["hessian", "hvp", "jvp", "grad"])
+def test_a_lost_gradient_raises_in_every_transform(transform):
+    """np.array of a list of Tensors converts them without a gradient: zeros before, for the
+    transforms that ran f on a tape without strict mode."""
+    with pytest.raises(TypeError, match="silently drop"):
+        transform(packs_with_np_array)
