@@ -166,3 +166,54 @@ def test_a_lost_gradient_raises_in_every_transform(transform):
     transforms that ran f on a tape without strict mode."""
     with pytest.raises(TypeError, match="silently drop"):
         transform(packs_with_np_array)
+
+
+# --- unwatched Variables ----------------------------------------------------------------------
+
+def test_an_unwatched_variable_gets_none_as_in_tensorflow():
+    """TensorFlow differentiates a Variable through its (recorded) read: a Variable the tape
+    does not watch gets None even when a watched value meets it in one operation."""
+    w, n = pb.Variable(2.0), pb.Variable(3.0, trainable=False)
+    with pb.GradientTape(persistent=True) as tape:
+        y = w * n
+    gw, gn = tape.gradient(y, [w, n])
+    assert float(gw) == pytest.approx(float(central(lambda s: s * 3.0, 2.0)))
+    assert gn is None
+    assert tape.jacobian(y, n) is None
+    assert float(tape.gradient(y, n, unconnected_gradients="zero")) == 0.0
+
+    a, b = pb.Variable(2.0), pb.Variable(3.0)
+    with pb.GradientTape(watch_accessed_variables=False) as tape:
+        tape.watch(a)
+        y = a * b
+    ga, gb = tape.gradient(y, [a, b])
+    assert float(ga) == pytest.approx(float(central(lambda s: s * 3.0, 2.0)))
+    assert gb is None
+
+
+def test_an_unwatched_variable_that_is_the_target_gets_ones():
+    v = pb.Variable(2.0, trainable=False)
+    with pb.GradientTape(persistent=True) as tape:
+        pass
+    assert float(tape.gradient(v, v)) == 1.0
+    assert float(tape.jacobian(v, v)) == 1.0
+
+
+def test_batch_jacobian_of_an_unwatched_variable_is_none():
+    x = pb.constant([[1.0, 2.0], [3.0, 4.0]])
+    v = pb.Variable([[1.0, 1.0], [2.0, 2.0]], trainable=False)
+    with pb.GradientTape() as tape:
+        tape.watch(x)
+        y = x * v
+    assert tape.batch_jacobian(y, v) is None
+
+
+def test_an_unwatched_constant_met_by_a_watched_value_gets_its_gradient_as_in_tensorflow():
+    """TensorFlow computes the gradient of every input of a recorded operation that is asked
+    for as a source, watched or not (its tape's ``unneeded_gradients`` skips only inputs that
+    are neither watched nor sources); a constant has no read in between, so it gets one."""
+    x, c = pb.constant(2.0), pb.constant(3.0)
+    with pb.GradientTape() as tape:
+        tape.watch(x)
+        y = x * c
+    assert float(tape.gradient(y, c)) == pytest.approx(float(central(lambda s: 2.0 * s, 3.0)))

@@ -167,7 +167,7 @@ class GradientTape:
         seeds = _seeds(target, output_gradients)
         try:
             with self._backward_context() as differentiable:
-                grads = self._sweep(self._prune(source_list), seeds, differentiable)
+                grads = self._sweep(self._prune(source_list, seeds), seeds, differentiable)
         finally:
             self._release()
         results = [_result(grads.get(s._id), s, unconnected) for s in source_list]
@@ -192,7 +192,7 @@ class GradientTape:
         target = _as_target(target, "jacobian")
         try:
             with self._backward_context() as differentiable:
-                pruned = self._prune(source_list)
+                pruned = self._prune(source_list, (target._id,))
                 rows = [self._sweep(pruned, {target._id: seed}, differentiable)
                         for seed in _one_hots(target.shape, target.dtype)]
         finally:
@@ -241,7 +241,7 @@ class GradientTape:
         inner = target.shape[1:]
         try:
             with self._backward_context() as differentiable:
-                pruned = self._prune([source])
+                pruned = self._prune([source], (target._id,))
                 rows = [self._sweep(pruned, {target._id: seed}, differentiable)
                         for seed in _batch_one_hots(batch, inner, target.dtype)]
         finally:
@@ -288,9 +288,16 @@ class GradientTape:
             if inside and not self._persistent and not self._used:
                 recording.append(self)
 
-    def _prune(self, sources):
-        """The records on a path from a source, and the ids that depend on a source."""
-        live = {s._id for s in sources if s.dtype.kind in "fc"}
+    def _prune(self, sources, targets):
+        """The records on a path from a source, and the ids that depend on a source.
+
+        As in TensorFlow, a Variable this tape does not watch gets no gradient (TF reaches a
+        Variable through its read, which is recorded only when the Variable is watched) unless
+        it is a target itself, while any other source does when a recorded operation used it
+        (TF's tape computes the gradient of every input of a recorded operation that is asked
+        for as a source)."""
+        live = {s._id for s in sources if s.dtype.kind in "fc" and (
+            s._id in self._watched or s._id in targets or not isinstance(s, Variable))}
         wanted = frozenset(live)
         if wanted >= self._watched and wanted <= self._tracked:
             # every record descends from a watched Tensor, so all of them are on a path (copied
