@@ -168,6 +168,70 @@ def test_a_lost_gradient_raises_in_every_transform(transform):
         transform(packs_with_np_array)
 
 
+# --- lists of Tensors ------------------------------------------------------------------------
+
+def test_tf_names_pack_lists_of_tensors():
+    """pb.reduce_sum([a * a, b]) and pb.convert_to_tensor([...]) gave None gradients."""
+    a, b = pb.Variable(2.0), pb.Variable(3.0)
+    with pb.GradientTape(persistent=True) as tape:
+        targets = {
+            "reduce_sum": pb.reduce_sum([a * a, b]),
+            "reduce_prod": pb.reduce_prod([a * a, b]),
+            "reduce_mean": pb.math.reduce_mean([[a * a], [b]]),
+            "convert_to_tensor": np.sum(pb.convert_to_tensor([a * a, b]) ** 2),
+            "nested": np.sum(pb.convert_to_tensor([[a, 1.0], (b, a * b)]) ** 2),
+            "reshape": np.sum(pb.reshape([a * a, b], (2, 1)) * [[1.0], [5.0]]),
+            "stack": np.sum(pb.stack([[a, b], [b, a]]) ** 3),
+            "matmul": np.sum(pb.matmul([[a, b]], [[b], [a]])),
+        }
+    plain = {
+        "reduce_sum": lambda a, b: a * a + b,
+        "reduce_prod": lambda a, b: a * a * b,
+        "reduce_mean": lambda a, b: (a * a + b) / 2,
+        "convert_to_tensor": lambda a, b: a ** 4 + b ** 2,
+        "nested": lambda a, b: a ** 2 + 1.0 + b ** 2 + (a * b) ** 2,
+        "reshape": lambda a, b: a * a + 5 * b,
+        "stack": lambda a, b: 2 * a ** 3 + 2 * b ** 3,
+        "matmul": lambda a, b: 2 * a * b,
+    }
+    for name, target in targets.items():
+        ga, gb = tape.gradient(target, [a, b])
+        assert float(target) == pytest.approx(plain[name](2.0, 3.0)), name
+        assert float(ga) == pytest.approx(float(central(lambda s: plain[name](s, 3.0), 2.0)),
+                                          rel=1e-7), name
+        assert float(gb) == pytest.approx(float(central(lambda s: plain[name](2.0, s), 3.0)),
+                                          rel=1e-7), name
+
+
+def test_a_packed_list_keeps_its_dtype_and_plain_lists_stay_constants():
+    t = pb.convert_to_tensor([pb.constant(1.0), 2.0], dtype="float32")
+    assert t.dtype == np.float32 and t.numpy().tolist() == [1.0, 2.0]
+    assert pb.convert_to_tensor([[1, 2], [3, 4]]).dtype.kind == "i"
+
+
+def test_tf_names_pack_lists_under_pb_grad():
+    def f(x):
+        return pb.reduce_sum([x[0] ** 2, x[1] * x[0]]) + np.sum(pb.zeros_like(x) + x)
+
+    g = pb.grad(f, mode="tape")(X2)
+    np.testing.assert_allclose(g, central(f, X2), rtol=1e-7)
+
+
+def test_fill_with_a_tensor_keeps_its_gradient():
+    a = pb.Variable(1.5)
+    with pb.GradientTape() as tape:
+        y = pb.reduce_sum(pb.fill((2, 3), a * a))
+    assert float(y) == pytest.approx(6 * 1.5 ** 2)
+    assert float(tape.gradient(y, a)) == pytest.approx(float(central(lambda s: 6 * s * s, 1.5)),
+                                                     rel=1e-7)
+
+
+def test_pb_constant_of_a_differentiated_value_raises_under_pb_grad():
+    """pb.constant makes a constant; inside pb.grad that would drop the gradient silently."""
+    with pytest.raises(TypeError, match="pb.constant"):
+        pb.grad(lambda x: np.sum(pb.constant([x[0], 1.0]) * x), mode="tape")(X2)
+
+
 # --- unwatched Variables ----------------------------------------------------------------------
 
 def test_an_unwatched_variable_gets_none_as_in_tensorflow():

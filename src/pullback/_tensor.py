@@ -762,25 +762,38 @@ def _dtype(dtype):
 def constant(value, dtype=None, name=None):
     """A Tensor holding a copy of ``value`` (float64 for Python floats, NumPy's defaults).
 
-    ``name`` is accepted for code ported from TensorFlow and otherwise ignored.
+    A constant: no gradient flows through it, even from Tensors inside ``value`` (use
+    :func:`convert_to_tensor` to keep theirs); under ``pb.grad(mode="tape")`` making one from a
+    differentiated value raises rather than drop its gradient.  ``name`` is accepted for code
+    ported from TensorFlow and otherwise ignored.
 
     Example:
         >>> import pullback as pb
         >>> pb.constant([[1, 2], [3, 4]], dtype="float64").shape
         (2, 2)
     """
+    if stack.strict and _holds_tracked(value):
+        _lost_gradient("made into a constant with pb.constant (pb.convert_to_tensor keeps its "
+                       "gradient)")
     return Tensor(value, dtype)
 
 
 def convert_to_tensor(value, dtype=None, name=None):
     """``value`` as a Tensor: a Tensor is returned as is, a Variable is read (the read is recorded,
-    so gradients flow to the Variable), anything else becomes a constant.
+    so gradients flow to the Variable), a (nested) list or tuple holding Tensors is stacked into
+    one (a recorded ``np.stack``, so each element gets its gradient, as TensorFlow packs them),
+    anything else becomes a constant.
 
     Example:
         >>> import pullback as pb
-        >>> pb.convert_to_tensor(2.0)
-        <pb.Tensor: shape=(), dtype=float64, numpy=2.0>
+        >>> a = pb.Variable(2.0)
+        >>> with pb.GradientTape() as tape:
+        ...     y = pb.reduce_sum(pb.convert_to_tensor([a * a, 1.0]))
+        >>> float(y), float(tape.gradient(y, a))
+        (5.0, 4.0)
     """
+    if type(value) in (list, tuple) and _holds_tensor(value):
+        value = _pack(value)
     if type(value) is Variable:
         from ._rules.core import identity
         value = identity(value)
@@ -789,6 +802,23 @@ def convert_to_tensor(value, dtype=None, name=None):
             return value.astype(dtype)
         return value
     return Tensor(value, dtype)
+
+
+def _holds_tensor(values):
+    return any(isinstance(v, Tensor) or (type(v) in (list, tuple) and _holds_tensor(v))
+               for v in values)
+
+
+def _holds_tracked(value):
+    if isinstance(value, Tensor):
+        return _is_tracked(value._id)
+    return type(value) in (list, tuple) and any(_holds_tracked(v) for v in value)
+
+
+def _pack(values):
+    """A (nested) list or tuple of Tensors and numbers as one Tensor that keeps the gradients."""
+    return np.stack([_pack(v) if type(v) in (list, tuple) else convert_to_tensor(v)
+                     for v in values])
 
 
 def _lost_gradient(what):

@@ -1,9 +1,13 @@
-"""Top-level TensorFlow names (``pb.reduce_sum``, ``pb.ones``, ...), for people porting TF code."""
+"""Top-level TensorFlow names (``pb.reduce_sum``, ``pb.ones``, ...), for people porting TF code.
+
+Those that take tensors take (nested) lists of them too, and pack them with their gradients
+(:func:`convert_to_tensor`), as TensorFlow does.
+"""
 
 import numpy as np
 
 from . import math as _math
-from ._tensor import constant, convert_to_tensor
+from ._tensor import Tensor, _plain, constant, convert_to_tensor
 
 __all__ = ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "multiply",
            "add", "subtract", "divide", "matmul", "exp", "log", "sqrt", "square", "ones",
@@ -52,16 +56,22 @@ def zeros(shape, dtype=None):
 
 def ones_like(x, dtype=None):
     """A constant Tensor of ones with the shape (and dtype) of ``x``."""
-    return constant(np.ones(np.shape(x), dtype or np.asarray(x).dtype))
+    x = np.asarray(_plain(x))  # the shape only: no conversion of a differentiated Tensor
+    return constant(np.ones(x.shape, dtype or x.dtype))
 
 
 def zeros_like(x, dtype=None):
     """A constant Tensor of zeros with the shape (and dtype) of ``x``."""
-    return constant(np.zeros(np.shape(x), dtype or np.asarray(x).dtype))
+    x = np.asarray(_plain(x))
+    return constant(np.zeros(x.shape, dtype or x.dtype))
 
 
 def fill(dims, value):
-    """A constant Tensor of ``dims`` filled with ``value``."""
+    """A Tensor of ``dims`` filled with ``value`` (a Tensor ``value`` gets the gradient of every
+    element)."""
+    if isinstance(value, Tensor):
+        value = convert_to_tensor(value)
+        return value * np.ones(dims, value.dtype)
     return constant(np.full(dims, value))
 
 
