@@ -3,6 +3,8 @@ finite differences (and the source engine where it applies): nested pb.grad, tra
 ran user code without the tape's protections, lists of Tensors, unwatched Variables, and what
 the errors say."""
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -281,3 +283,53 @@ def test_an_unwatched_constant_met_by_a_watched_value_gets_its_gradient_as_in_te
         tape.watch(x)
         y = x * c
     assert float(tape.gradient(y, c)) == pytest.approx(float(central(lambda s: 2.0 * s, 3.0)))
+
+
+# --- what the errors say ---------------------------------------------------------------------
+
+def zeroes_the_diagonal(x):
+    m = x.reshape(5, 1) * x.reshape(1, 5)
+    m[np.diag_indices(5)] = 0.0
+    return np.sum(m * x)
+
+
+def zeroes_the_diagonal_in_a_with(x):
+    with contextlib.nullcontext():   # the source engine refuses this: auto takes the tape
+        m = x.reshape(5, 1) * x.reshape(1, 5)
+    m[np.diag_indices(5)] = 0.0
+    return np.sum(m * x)
+
+
+def zeroes_a_copy_of_the_diagonal(x):
+    m = (x.reshape(5, 1) * x.reshape(1, 5)).copy()
+    m[np.diag_indices(5)] = 0.0
+    return np.sum(m * x)
+
+
+X5 = np.array([0.3, -1.2, 0.8, 2.0, 0.5])
+
+
+def test_a_write_into_a_computed_array_says_how_to_fix_it_under_pb_grad():
+    with pytest.raises(TypeError) as info:
+        pb.grad(zeroes_the_diagonal, mode="tape")(X5)
+    message = str(info.value)
+    assert "np.zeros" in message and ".copy()" in message and "mode='source'" in message
+    # the fix the message gives works
+    g = pb.grad(zeroes_a_copy_of_the_diagonal, mode="tape")(X5)
+    np.testing.assert_allclose(g, central(zeroes_a_copy_of_the_diagonal, X5), rtol=1e-7)
+    np.testing.assert_allclose(g, pb.grad(zeroes_the_diagonal, mode="source")(X5), rtol=1e-12)
+
+
+def test_a_write_into_a_computed_array_outside_pb_grad_keeps_the_tape_message():
+    t = pb.constant([1.0, 2.0]) * 2.0
+    with pytest.raises(TypeError, match=r"pb\.Variable and use \.assign\(\)"):
+        t[0] = 5.0
+
+
+def test_auto_says_why_it_took_the_tape_when_the_tape_then_fails():
+    df = pb.grad(zeroes_the_diagonal_in_a_with)
+    with pytest.raises(TypeError) as info:
+        df(X5)
+    message = str(info.value)
+    assert "m = m.copy()" in message
+    assert "`with` statement" in message and "source engine" in message, message

@@ -536,6 +536,13 @@ class Tensor:
         return result
 
     def __setitem__(self, index, value):
+        if stack.views is not None:  # pb.grad runs the user's NumPy code on the tape
+            raise TypeError(
+                "pb.grad on the tape: this writes into an array the function computed, which "
+                "the tape holds as an immutable pb.Tensor. The tape follows writes only into "
+                "arrays the function makes itself with np.zeros, np.empty_like, np.copy, "
+                ".copy() and the like: copy the array before writing into it "
+                "(m = m.copy(); m[...] = ...), or use mode='source'")
         raise TypeError(
             "pb.Tensor is immutable: item assignment is not supported. Build the new value with "
             "np.where / np.concatenate, or keep the state in a pb.Variable and use .assign()")
