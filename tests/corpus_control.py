@@ -1048,6 +1048,83 @@ case(bound_in_a_nested_branch, (np.array([0.3, -1.2, 0.7]), 0.5), wrt=(0, 1), na
 case(bound_in_a_nested_branch, (np.array([0.3, -1.2, 0.7]), -0.5), wrt=(0, 1), name="outer")
 
 
+# === loop variables that outlive their loop ==================================================
+# The backward pass walks a loop's range in reverse, which leaves the loop variable at the
+# range's first value: wrong for code that reads it after the loop, before it (where an
+# earlier value is read), or that assigns it in the body.
+
+def loop_variable_read_after_and_before_a_loop(x):
+    for j in range(2):
+        s = x[0]
+    s = s * x[j]
+    for j in range(3):
+        s = s * x[j]
+    return s
+
+
+case(loop_variable_read_after_and_before_a_loop, (_normal(73, 3),))
+
+
+def inner_loop_variable_read_by_the_outer_loop(x):
+    s = 0.0
+    for i in range(3):
+        for j in range(i + 1):
+            s = s * 0.9
+        s = s + x[j] * x[i]
+    return s
+
+
+case(inner_loop_variable_read_by_the_outer_loop, (_normal(74, 3),))
+
+
+def loop_variable_assigned_in_the_body(x):
+    s = 0.0
+    for i in range(3):
+        i = 2 - i
+        s = s * x[1] + x[i]
+    return s
+
+
+case(loop_variable_assigned_in_the_body, (_normal(75, 3),))
+
+
+def nested_loops_with_one_variable(x):
+    s = 0.0
+    for i in range(3):
+        for i in range(2):
+            s = s + x[i] * x[2]
+        s = s * x[i]
+    return s
+
+
+case(nested_loops_with_one_variable, (_normal(76, 3),))
+
+
+def loop_variable_after_a_break(x):
+    s = 1.0
+    for j in range(3):
+        s = s * x[j]
+        if j == 1:
+            break
+    return s * x[j]
+
+
+case(loop_variable_after_a_break, (_normal(77, 3),))
+
+
+def _last_of_two(x):
+    for j in range(2):
+        y = x * 2.0
+    return y[j] * x
+
+
+def loop_variable_after_a_loop_in_a_helper(x):
+    return np.sum(_last_of_two(x)) * 2.0
+
+
+case(loop_variable_after_a_loop_in_a_helper, (_normal(78, 3),))
+
+
 # === recursion =================================================================================
 
 def recursive_power(x, n):

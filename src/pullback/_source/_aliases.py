@@ -92,7 +92,8 @@ def numbers_only(group, node, kinds):
         elif isinstance(stmt, (gast.AugAssign, gast.AnnAssign)):
             targets = [n.id for n in name_nodes(stmt.target)]
         elif isinstance(stmt, gast.For):
-            if any(n.id in group for n in name_nodes(stmt.target)):
+            if any(n.id in group for n in name_nodes(stmt.target)) and not (
+                    isinstance(stmt.target, gast.Name) and _over_range(stmt.iter)):
                 return False  # a loop variable: whatever the iterable holds
             continue
         else:
@@ -101,6 +102,16 @@ def numbers_only(group, node, kinds):
                 stmt.value is not None and number(stmt.value)):
             return False
     return True
+
+
+def _over_range(iterable):
+    """``range(...)`` or ``reversed(range(...))``: a loop over ints."""
+    if isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Name):
+        if iterable.func.id == "range":
+            return True
+        if iterable.func.id == "reversed" and len(iterable.args) == 1:
+            return _over_range(iterable.args[0])
+    return False
 
 
 def _number_function(func):

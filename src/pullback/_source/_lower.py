@@ -4,6 +4,11 @@ After this pass a function has one ``return``, at its end, and the only ``break`
 loop is ``if flag: break`` as the last statement of its body.  Every iteration then runs its
 body top to bottom, guarded by ``if`` statements whose outcomes the forward pass records, so
 the backward pass can replay an iteration in reverse without knowing where it jumped.
+
+A ``for`` loop's variable that is more than the loop's counter -- assigned in the body, or read
+where the loop does not bind it (after the loop, or before it) -- is first given its own
+name: ``for i_item in ...: i = i_item``, so that ``i`` is an ordinary variable whose values the
+backward pass restores like any other's.
 """
 
 import gast
@@ -46,6 +51,7 @@ def lower(node, namer):
     """Rewrite the FunctionDef ``node`` in place; ``namer`` gives the flag names."""
     if not isinstance(node, gast.FunctionDef):
         return node
+    _own_loop_variables(node, namer)
     body = node.body
     early = any(_jumps(s, {"return"}) for s in body[:-1]) or (
         body and not isinstance(body[-1], gast.Return) and _jumps(body[-1], {"return"}))
@@ -138,3 +144,56 @@ def _any(flags):
     if len(flags) == 1:
         return _name(flags[0])
     return gast.BoolOp(op=gast.Or(), values=[_name(f) for f in flags])
+
+
+# --- loop variables that outlive their loop ------------------------------------------------------
+
+def _own_loop_variables(node, namer):
+    """Give the loop variable of each ``for`` that needs it a name of its own (see the module
+    docstring).  Only simple-name targets are rewritten."""
+    loops, reads = [], []
+    _scan(node.body, (), loops, reads)
+    outside = {name for name, enclosing in reads if name not in enclosing}
+    for loop, enclosing in loops:
+        var = loop.target.id
+        if var in outside or var in enclosing or var in _stored_names(loop.body):
+            item = namer.fresh(f"{var}_item")
+            loop.target = gast.copy_location(_name(item, gast.Store()), loop.target)
+            loop.body.insert(0, _assign(var, _name(item), loop))
+
+
+def _scan(stmts, enclosing, loops, reads):
+    """Collect (for node, names of the loops around it) and (name read, names of the loops
+    around the read) -- reads in nested functions count as outside every loop."""
+    for stmt in stmts:
+        if isinstance(stmt, gast.For) and isinstance(stmt.target, gast.Name):
+            loops.append((stmt, enclosing))
+            _reads(stmt.iter, enclosing, reads)
+            _scan(stmt.body, enclosing + (stmt.target.id,), loops, reads)
+            _scan(stmt.orelse, enclosing, loops, reads)
+        elif isinstance(stmt, (gast.For, gast.While, gast.If)):
+            for child in gast.iter_child_nodes(stmt):
+                if not isinstance(child, gast.stmt):
+                    _reads(child, enclosing, reads)
+            _scan(stmt.body, enclosing, loops, reads)
+            _scan(stmt.orelse, enclosing, loops, reads)
+        else:
+            _reads(stmt, enclosing, reads)
+
+
+def _reads(node, enclosing, reads):
+    if isinstance(node, (gast.FunctionDef, gast.Lambda)):
+        enclosing = ()   # runs who knows when: as if outside every loop
+    elif isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Store):
+        reads.append((node.id, enclosing))
+    for child in gast.iter_child_nodes(node):
+        _reads(child, enclosing, reads)
+
+
+def _stored_names(stmts):
+    names = set()
+    for stmt in stmts:
+        for n in gast.walk(stmt):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                names.add(n.id)
+    return names
