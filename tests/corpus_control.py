@@ -1125,6 +1125,28 @@ def loop_variable_after_a_loop_in_a_helper(x):
 case(loop_variable_after_a_loop_in_a_helper, (_normal(78, 3),))
 
 
+def tuple_assignment_of_indices_in_a_loop(x):
+    i, j = 0, 1
+    s = 0.0
+    for _ in range(2):
+        s = s + x[i] * x[j]
+        i, j = 2, i + 1     # both right-hand sides before either name changes
+    return s
+
+
+case(tuple_assignment_of_indices_in_a_loop, (_normal(79, 3),))
+
+
+def tuple_assignment_of_values_in_a_loop(x):
+    a, b = x[0], x[1]
+    for _ in range(4):
+        a, b = b, a + b * 0.5
+    return np.sum(a * b)
+
+
+case(tuple_assignment_of_values_in_a_loop, (_normal(80, 3),))
+
+
 # === recursion =================================================================================
 
 def recursive_power(x, n):

@@ -37,6 +37,10 @@ def _const(value):
     return gast.Constant(value=value, kind=None)
 
 
+def _reads_any(atom, names):
+    return any(n.id in names for n in name_nodes(atom))
+
+
 class _Renamer(Transformer):
     """Replace loads of local names with their current SSA names."""
 
@@ -255,7 +259,9 @@ class _Normalizer(ControlMixin):
         if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts):
             atoms = [self.expr(e) for e in value.elts]  # all right-hand sides first: a, b = b, a
             if self.loop_fixed:  # names are reused in a loop: keep the old values apart first
-                atoms = [self._snapshot(a) for a in atoms]
+                stored = {n.id for n in name_nodes(target)}
+                atoms = [self._evaluated(a) if _reads_any(a, stored) else self._snapshot(a)
+                         for a in atoms]
             for t, atom in zip(target.elts, atoms):
                 if isinstance(t, gast.Name):
                     self.alias(t.id, atom)
@@ -359,6 +365,15 @@ class _Normalizer(ControlMixin):
                 self.activity.active.add(temp)
             return _name(temp)
         return atom
+
+    def _evaluated(self, atom):
+        """A constant expression (``i + 1``) computed into a temporary now, before a tuple
+        assignment in a loop rebinds the names it reads (``i, j = 2, i + 1``)."""
+        if isinstance(atom, (gast.Name, gast.Constant)):
+            return self._snapshot(atom)
+        temp = self.namer.temp()
+        self.out.append(Op("const", temp, atom, self.line, active=False))
+        return _name(temp)
 
     def new_version(self, name):
         fixed = self.loop_fixed.get(name)
