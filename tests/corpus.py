@@ -959,3 +959,21 @@ def pytree_and_array_by_name(params, x):
 
 case(pytree_and_array_by_name,
      ({"W": _normal(137, 3, 3), "b": _normal(138, 3)}, _normal(139, 2, 3)), wrt=("params", "x"))
+
+
+# --- lists and tuples written into a call of the user's function --------------------------------
+
+def _joined(arrays):
+    return np.concatenate(arrays)
+
+
+def _product_of_first_two(arrays):
+    return arrays[0] * arrays[1]
+
+
+def list_literal_into_a_helper(x, y):
+    return np.sum(np.sin(_joined([x, y]))) + np.sum(_product_of_first_two((y, y[::-1])))
+
+
+case(list_literal_into_a_helper, (_normal(140, 2), _normal(141, 3)), wrt=(0, 1))
+

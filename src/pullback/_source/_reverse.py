@@ -333,15 +333,33 @@ class Reverse(ControlReverse):
         for arg, is_active in zip(op.args, active):
             if is_active and isinstance(arg, gast.Name) and arg.id in self.useful_active:
                 name = self.namer.fresh(f"b{arg.id}_from_{helper.short}")
-                names.append(_name(name, gast.Store()))
-                wanted.append((arg, name))
+            elif is_active and self._useful_items(arg):   # helper([x, y]): one per item
+                name = self.namer.fresh(f"bitems_from_{helper.short}")
             else:
                 names.append(_name("_", gast.Store()))
+                continue
+            names.append(_name(name, gast.Store()))
+            wanted.append((arg, _name(name)))
         call = gast.Call(func=_name(op.pullback), args=[clone(g)], keywords=[])
         target = gast.Tuple(elts=names, ctx=gast.Store()) if len(names) != 1 else names[0]
         out.append(gast.Assign(targets=[target], value=call, type_comment=None))
-        for arg, name in wanted:
-            self.accumulate(arg, _name(name), adj, out)
+        while wanted:
+            arg, grad = wanted.pop(0)
+            if isinstance(arg, gast.Name):
+                self.accumulate(arg, grad, adj, out)
+                continue
+            for k, item in enumerate(arg.elts):  # the k-th item's part of the list's gradient
+                if self._useful_items(item):
+                    wanted.append((item, gast.Subscript(value=clone(grad), slice=gast.Constant(value=k, kind=None),
+                                                        ctx=gast.Load())))
+
+    def _useful_items(self, atom):
+        """Whether ``atom`` (a name, or a list or tuple of atoms) holds a useful active name."""
+        if isinstance(atom, gast.Name):
+            return atom.id in self.useful_active
+        if isinstance(atom, (gast.List, gast.Tuple)):
+            return any(self._useful_items(e) for e in atom.elts)
+        return False
 
     def _backward_branch(self, node, adj, out):
         body_adj, else_adj = dict(adj), dict(adj)
