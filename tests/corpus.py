@@ -977,3 +977,10 @@ def list_literal_into_a_helper(x, y):
 
 case(list_literal_into_a_helper, (_normal(140, 2), _normal(141, 3)), wrt=(0, 1))
 
+
+
+def trace_of_a_stack_of_matrices(x):
+    return np.sum(np.sin(np.trace(x, axis1=1, axis2=2))) + np.sum(np.cos(np.trace(x)))
+
+
+case(trace_of_a_stack_of_matrices, (_normal(144, 2, 3, 3),))
