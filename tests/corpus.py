@@ -984,3 +984,10 @@ def trace_of_a_stack_of_matrices(x):
 
 
 case(trace_of_a_stack_of_matrices, (_normal(144, 2, 3, 3),))
+
+
+def builtin_max_and_min_of_several_values(x):
+    return max(x[0], x[1] * 2.0, x[2]) * min([x[0] ** 2, x[2], 0.5]) + min((x[1], x[2]))
+
+
+case(builtin_max_and_min_of_several_values, (np.array([0.3, -1.2, 0.7]),))

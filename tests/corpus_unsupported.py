@@ -234,3 +234,11 @@ def write_into_a_dict(x):
 
 
 UNSUPPORTED.append(Unsupported(write_into_a_dict, (_x(),), "write into a dict", ('d["a"]',)))
+
+
+def builtin_max_of_an_array(x):
+    return max(x) * 2.0  # <-- unsupported
+
+
+UNSUPPORTED.append(Unsupported(builtin_max_of_an_array, (_x(),), "max() of one iterable",
+                               ("max(",)))

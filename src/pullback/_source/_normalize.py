@@ -19,7 +19,7 @@ from .._registry import lookup
 from ._activity import Activity
 from ._ir import Branch, Function, Op, Plain
 from ._normalize_control import ControlMixin, is_loop_exit
-from ._resolve import METHODS, Scope
+from ._resolve import BUILTINS, METHODS, Scope
 
 __all__ = ["normalize"]
 
@@ -588,6 +588,8 @@ class _Normalizer(ControlMixin):
         if isinstance(func, gast.Attribute) and self.activity.expr(func.value, self.env):
             return self.method_call(node, into)
         callee = self.scope.callee(func, self.local_functions)
+        if callee.kind == "prim" and self.scope.static_value(func) in (max, min):
+            return self.builtin_extremum(node, into, self.scope.static_value(func))
         if callee.kind in ("prim",):
             return self.prim_call(node, into, callee.prim)
         if callee.kind == "identity":
@@ -602,6 +604,31 @@ class _Normalizer(ControlMixin):
         raise self.src.error(node, f"pb.grad cannot differentiate through {callee.name}(): it "
                                    f"is not a NumPy function with a derivative rule, and its "
                                    f"source is not available to transform")
+
+    def builtin_extremum(self, node, into, builtin):
+        """``max(a, b, c)`` and ``max([a, b])`` as ``max(max(a, b), c)``: Python's max keeps
+        the first of equal values, as np.maximum's rule gives a tie to its first argument."""
+        name = builtin.__name__
+        items = list(node.args)
+        if len(items) == 1 and isinstance(items[0], (gast.List, gast.Tuple)) and \
+                items[0].elts and not any(isinstance(e, gast.Starred) for e in items[0].elts):
+            items = list(items[0].elts)
+        elif len(items) == 1:
+            raise self.src.error(node, f"pb.grad cannot differentiate {name}() of one "
+                                       f"iterable: write np.{name}(x) for an array (tied "
+                                       f"values share its gradient), or use mode='tape'")
+        if node.keywords or any(isinstance(e, gast.Starred) for e in items):
+            raise self.src.error(node, f"pb.grad differentiates {name}() of listed values only "
+                                       f"(no key=, default= or *args); use mode='tape'")
+        if len(items) == 1:
+            return self.expr_into(items[0], into)
+        folded = items[0]
+        for item in items[1:]:
+            folded = gast.copy_location(gast.Call(func=clone(node.func), args=[folded, item],
+                                                  keywords=[]), node)
+        if len(items) == 2 and folded.args == list(node.args):
+            return self.prim_call(node, into, lookup(BUILTINS[builtin]))
+        return self.expr_into(folded, into)
 
     def call_args(self, node):
         args = [self.arg_atom(a) for a in node.args]
