@@ -468,6 +468,19 @@ def test_non_scalar_output_points_to_jacobian_and_vjp(mode):
     assert "pb.jacobian" in str(info.value) and "pb.vjp" in str(info.value)
 
 
+def loss_and_prediction(x):
+    return np.sum(x * x), x
+
+
+@pytest.mark.parametrize("mode", ["source", "auto", "tape"])
+def test_a_tuple_output_is_named_and_points_to_value_and_grad(mode):
+    with pytest.raises(ValueError) as info:
+        pb.grad(loss_and_prediction, mode=mode)(X2)
+    message = str(info.value)
+    assert "loss_and_prediction" in message and "returned a tuple" in message
+    assert "pb.value_and_grad" in message
+
+
 def test_unknown_mode_is_named():
     with pytest.raises(ValueError, match="bogus"):
         pb.grad(square, mode="bogus")(3.0)

@@ -13,6 +13,12 @@ def seed(value, name="the function"):
     Raises:
         ValueError: a non-scalar output, pointing to pb.jacobian / pb.vjp.
     """
+    if isinstance(value, (tuple, list, dict)):
+        raise ValueError(
+            f"pb.grad needs {name} to return a real scalar, but it returned a "
+            f"{type(value).__name__}. Return the scalar to differentiate alone (pb.value_and_grad"
+            f" gives its value with the gradient), or use pb.jacobian or pb.vjp for several "
+            f"outputs")
     shape = np.shape(value)
     if shape != () and shape != (1,) * len(shape) or np.iscomplexobj(value):
         raise ValueError(
