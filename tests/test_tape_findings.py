@@ -333,3 +333,16 @@ def test_auto_says_why_it_took_the_tape_when_the_tape_then_fails():
     message = str(info.value)
     assert "m = m.copy()" in message
     assert "`with` statement" in message and "source engine" in message, message
+
+
+def _fills_a_buffer(x):
+    buf = np.zeros(2)
+    buf[0] = x[0] ** 2
+    buf[1] = x[1] ** 3
+    return np.sum(buf)
+
+
+def test_check_grads_second_order_follows_a_filled_buffer():
+    # its second-order check runs f on a tape: the buffer must record its writes there too,
+    # or check_grads reports a mismatch that is not there
+    assert pb.check_grads(_fills_a_buffer, (np.array([1.0, 2.0]),), order=2)
