@@ -214,6 +214,60 @@ def test_shape_rule(fun, args, kwargs):
     check_rule(fun, *args, **kwargs)
 
 
+# the fill value (not the shape, or the array whose shape is copied) carries the gradient
+FILLING = [
+    (np.full, ((2, 3), r()), {}),
+    (np.full, ((2, 3), r(3)), {}),
+    (np.full, ((2, 3), r(2, 1)), {}),
+    (np.full_like, (r(2, 3), r()), {}),
+    (np.full_like, (r(2, 3), r(3)), {}),
+    (np.linspace, (r(), r(), 5), {}),
+    (np.linspace, (r(), r(), 4), {"endpoint": False}),
+    (np.linspace, (r(), r(), 1), {}),
+    (np.linspace, (r(3), r(3), 4), {}),
+    (np.linspace, (r(3), r(), 4), {"axis": -1}),
+    (np.linspace, (r(2, 1), r(3), 4), {"axis": 1}),
+]
+
+
+@pytest.mark.parametrize("fun,args,kwargs", FILLING, ids=[_name(c) for c in FILLING])
+def test_filling_rule(fun, args, kwargs):
+    # a GradientTape cannot see np.full(shape, t) (NumPy turns t into an array first, and
+    # np.full_like of a plain array copies t in): pb.grad's tape can, see the test below
+    filled = fun in (np.full, np.full_like)
+    check_rule(fun, *args, argnums=(1,) if filled else (0, 1), tape=not filled, **kwargs)
+
+
+def fill_and_space(x, w):
+    a = np.full((2, 3), x[0] * w)
+    b = np.full_like(a, w)
+    c = np.linspace(x[1], w, 4)
+    d = np.linspace(x, w * x, 3, axis=1)
+    return np.sum(np.sin(a) * b) + np.sum(c ** 2) + np.sum(np.cos(d))
+
+
+@pytest.mark.parametrize("mode", ["source", "tape", "auto"])
+def test_filled_values_carry_their_gradient_in_every_mode(mode):
+    x, w = np.array([0.3, -0.8]), 1.3
+    gx, gw = pb.grad(fill_and_space, wrt=(0, 1), mode=mode)(x, w)
+    eps = 1e-6
+    for k in range(2):
+        e = np.zeros(2)
+        e[k] = eps
+        fd = (fill_and_space(x + e, w) - fill_and_space(x - e, w)) / (2 * eps)
+        np.testing.assert_allclose(gx[k], fd, rtol=1e-6, atol=1e-8)
+    fd = (fill_and_space(x, w + eps) - fill_and_space(x, w - eps)) / (2 * eps)
+    np.testing.assert_allclose(gw, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_pb_grads_tape_refuses_an_allocator_without_a_rule_given_a_differentiated_value():
+    def counts_from(x):
+        return np.sum(np.arange(x[0], 3.0))
+
+    with pytest.raises(NoGradientRuleError, match="arange"):
+        pb.grad(counts_from, mode="tape")(np.array([0.5, 1.0]))
+
+
 def _numpy_pads_with_a_dict():
     try:
         np.pad(np.zeros((2, 3)), {1: (1, 2)})
@@ -320,7 +374,7 @@ NONDIFFERENTIABLE = [
     np.argmax, np.argmin, np.argsort, np.argpartition, np.lexsort, np.argwhere, np.nonzero,
     np.flatnonzero, np.searchsorted, np.digitize, np.unravel_index, np.ravel_multi_index,
     np.count_nonzero, np.any, np.all, np.isclose, np.allclose, np.array_equal, np.array_equiv,
-    np.zeros_like, np.ones_like, np.empty_like, np.full_like,
+    np.zeros_like, np.ones_like, np.empty_like,
 ]
 
 

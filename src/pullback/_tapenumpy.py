@@ -11,11 +11,11 @@ import types
 
 import numpy as np
 
-from ._registry import lookup
+from ._registry import lookup, rule_for
 from ._rules.core import identity
 from ._rules.indexing import assign_index
 from ._state import stack
-from ._tensor import Tensor, _index_value, call
+from ._tensor import Tensor, _index_value, _is_tracked, call
 
 __all__ = ["Buffer", "copied", "recording"]
 
@@ -80,6 +80,15 @@ def _plain(x):
 
 def _allocator(fun):
     def allocate(*args, **kwargs):
+        prim = lookup(fun)
+        if (prim is None or prim.differentiable) and any(
+                isinstance(a, Tensor) and _is_tracked(a._id) for a in args):
+            # np.full(shape, x), np.linspace(0.0, x): a value with a gradient, recorded by the
+            # function's rule (or refused, naming it), then a writable copy.  np.zeros_like(x)
+            # is declared to carry none: its values do not depend on x's.
+            if prim is None:
+                rule_for(fun)   # raises, naming the function
+            return copied(call(prim, fun, args, kwargs))
         args = [_plain(a) for a in args]
         kwargs = {k: _plain(v) for k, v in kwargs.items()}
         return _buffer_of(fun(*args, **kwargs))

@@ -28,7 +28,6 @@ nondifferentiable(
     np.flatnonzero, np.searchsorted, np.digitize, np.unravel_index, np.ravel_multi_index,
     np.count_nonzero, np.any, np.all, np.isclose, np.allclose, np.array_equal, np.array_equiv,
     np.zeros_like, np.ones_like, np.empty_like,
-    np.full_like,  # a constant of x's shape: even the fill value is treated as a constant
 )
 
 
@@ -218,6 +217,55 @@ defvjp(np.append, _append_vjp(0), _append_vjp(1))
 defjvp(np.append,
        lambda ans, arr, values, axis=None: lambda t: np.append(t, np.zeros_like(values), axis),
        lambda ans, arr, values, axis=None: lambda t: np.append(np.zeros_like(arr), t, axis))
+
+
+# --- filling: np.full, np.full_like and np.linspace carry their values' gradients ------------
+# The shape (or the array whose shape is copied) carries none; the fill value is broadcast, so
+# its gradient is the cotangent summed back to its shape.
+
+def _full_vjp(ans, shape, fill_value, *args, **kwargs):
+    return lambda g: unbroadcast(g, fill_value)
+
+
+defvjp(np.full, None, _full_vjp)
+deflinear(np.full, 1)
+defvjp(np.full_like, None, _full_vjp)
+deflinear(np.full_like, 1)
+
+
+def _fractions(ans, num, endpoint, axis):
+    """``t`` with ``linspace(start, stop) == start + (stop - start) * t``, shaped to broadcast
+    along the output's ``axis``."""
+    t = np.linspace(0.0, 1.0, num, endpoint=endpoint)
+    shape = [1] * _ndim(ans)
+    shape[axis % len(shape)] = num
+    return np.reshape(t, shape), axis % len(shape)
+
+
+def _linspace_part(end):
+    """The VJP (``end`` 0: start, 1: stop) of np.linspace: the cotangent weighted by how far
+    along each point is, summed over the points."""
+    def maker(ans, start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+        if retstep:
+            raise NotImplementedError("np.linspace(..., retstep=True) has no derivative rule; "
+                                      "compute the step as (stop - start) / (num - 1)")
+        t, axis = _fractions(ans, num, endpoint, axis)
+        weight = t if end else 1.0 - t
+        return lambda g: unbroadcast(np.sum(g * weight, axis=axis), (start, stop)[end])
+    return maker
+
+
+def _linspace_tangent(end):
+    def maker(ans, start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+        t, axis = _fractions(ans, num, endpoint, axis)
+        weight = t if end else 1.0 - t
+        ends = np.broadcast_shapes(np.shape(start), np.shape(stop))   # one point's shape
+        return lambda tan: np.expand_dims(np.broadcast_to(tan, ends), axis) * weight
+    return maker
+
+
+defvjp(np.linspace, _linspace_part(0), _linspace_part(1))
+defjvp(np.linspace, _linspace_tangent(0), _linspace_tangent(1))
 
 
 # --- splitting: several outputs, so the VJP receives one cotangent per piece -----------------

@@ -285,6 +285,8 @@ class Reverse(ControlReverse):
         order = sorted(range(len(op.args)), key=lambda i: self._restarts(op.args[i], out))
         for i in order:
             arg = op.args[i]
+            if op.prim.partials is None and op.prim.vjp_maker(i) is None:
+                continue  # declared to carry no gradient: np.full_like(a, v) to a
             if isinstance(arg, gast.Name) and arg.id in self.useful_active:
                 contribution = self.rules.vjp(op.prim, i, ans, op.args, op.kwargs, clone(g))
                 contribution = self.shape_of(self._elide_unbroadcast(contribution, op, i))
