@@ -9,6 +9,7 @@ Arguments are chosen inside each function's domain and away from kinks and ties 
 where, clip, max), so central finite differences are accurate there.
 """
 
+import collections
 from dataclasses import dataclass, field
 
 import numpy
@@ -991,3 +992,13 @@ def builtin_max_and_min_of_several_values(x):
 
 
 case(builtin_max_and_min_of_several_values, (np.array([0.3, -1.2, 0.7]),))
+
+
+Params = collections.namedtuple("Params", ["w", "b"])
+
+
+def namedtuple_parameters(params, x):
+    return np.sum(np.tanh(x * params[0] + params[1]) ** 2)
+
+
+case(namedtuple_parameters, (Params(_normal(145, 2), 0.2), _normal(146, 2)))

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 import pullback as pb
+from pullback._structure import rebuild
 from corpus import CASES, Case
 from corpus_unsupported import MARKER, UNSUPPORTED
 
@@ -89,7 +90,7 @@ def _map(fn, tree):
     if isinstance(tree, dict):
         return {k: _map(fn, v) for k, v in tree.items()}
     if isinstance(tree, (list, tuple)):
-        return type(tree)(_map(fn, v) for v in tree)
+        return rebuild(tree, (_map(fn, v) for v in tree))
     return fn(tree)
 
 
@@ -97,7 +98,7 @@ def _map2(fn, tree, other):
     if isinstance(tree, dict):
         return {k: _map2(fn, v, other[k]) for k, v in tree.items()}
     if isinstance(tree, (list, tuple)):
-        return type(tree)(_map2(fn, v, o) for v, o in zip(tree, other))
+        return rebuild(tree, (_map2(fn, v, o) for v, o in zip(tree, other)))
     return fn(tree, other)
 
 

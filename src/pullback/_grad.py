@@ -16,7 +16,7 @@ import numpy as np
 from ._errors import TransformError
 from ._source._shapes import layout_of
 from ._state import stack
-from ._structure import flatten, unflatten
+from ._structure import flatten, rebuild, unflatten
 from ._tensor import Tensor
 
 __all__ = ["grad", "value_and_grad", "GradFunction", "clear_cache", "run_on_tape"]
@@ -414,7 +414,7 @@ def _kind(value, structured):
     if structured and isinstance(value, (dict, list, tuple)):
         if isinstance(value, dict):
             return {k: _kind(v, True) for k, v in value.items()}
-        return type(value)(_kind(v, True) for v in value)
+        return rebuild(value, (_kind(v, True) for v in value))
     if isinstance(value, (float, int, np.floating, np.integer)) or (
             isinstance(value, np.ndarray) and value.ndim == 0):
         return "scalar"
@@ -443,7 +443,7 @@ def _finish(g, arg):
     if isinstance(arg, dict):
         return {k: _finish(g[k], v) for k, v in arg.items()}
     if isinstance(arg, (list, tuple)):
-        return type(arg)(_finish(gi, ai) for gi, ai in zip(g, arg))
+        return rebuild(arg, (_finish(gi, ai) for gi, ai in zip(g, arg)))
     if isinstance(arg, np.ndarray) and arg.ndim > 0:
         out = np.asarray(g)
         if out.shape == () and out == 0:  # an adjoint that stayed 0.0: nothing reached it

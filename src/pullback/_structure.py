@@ -1,6 +1,6 @@
 """Nested structures (lists, tuples, dicts of leaves): flatten to leaves and rebuild."""
 
-__all__ = ["flatten", "flatten_up_to", "unflatten"]
+__all__ = ["flatten", "flatten_up_to", "unflatten", "rebuild"]
 
 
 def flatten(tree):
@@ -39,7 +39,15 @@ def _unflatten(spec, it):
     kind, children = spec
     if kind is dict:
         return {k: _unflatten(c, it) for k, c in children}
-    items = [_unflatten(c, it) for c in children]
+    return _of_kind(kind, [_unflatten(c, it) for c in children])
+
+
+def rebuild(like, items):
+    """A list or tuple of ``like``'s type (a namedtuple too) holding ``items``."""
+    return _of_kind(type(like), list(items))
+
+
+def _of_kind(kind, items):
     if kind in (list, tuple):
         return kind(items)
     if hasattr(kind, "_fields"):  # namedtuple
