@@ -211,6 +211,9 @@ class GradFunction:
             return self._tape(values, reason=_reason(generated))
         self._state = (generated.source, "source", None)
         call = [values[p] for p in self._params]
+        function = generated.function
+        if inspect.ismethod(self._fn):   # generated for the function: self goes first
+            function = functools.partial(function, self._fn.__self__)
         if self._fast_eligible(call):
             key = tuple(map(type, call))
             if np.ndarray in key:
@@ -218,11 +221,11 @@ class GradFunction:
             scalars = all(type(call[i]) is float for i in self._positions)
             if len(self._fast) >= _FAST_SIZE:  # many shapes: start over rather than grow
                 self._fast.clear()
-            self._fast[key] = (generated.function, (generated.source, "source", None),
+            self._fast[key] = (function, (generated.source, "source", None),
                                self._finisher(scalars))
         if self._with_value:
-            return generated.function(*call)
-        return None, generated.function(*call)
+            return function(*call)
+        return None, function(*call)
 
     def _fast_eligible(self, call):
         """Plain positional calls may skip binding and kind analysis when the argument types

@@ -601,6 +601,12 @@ class _Normalizer(ControlMixin):
             return atom
         if callee.kind in ("user", "local"):
             return self.user_call(node, into, callee)
+        if self.scope.static_value(func) is None and not isinstance(func, gast.Name):
+            raise self.src.error(node, f"pb.grad cannot differentiate through {callee.name}(): "
+                                       f"which function it calls is known only when the code "
+                                       f"runs (a method of an argument, an item of a list); "
+                                       f"call a module-level function instead, or use "
+                                       f"mode='tape'")
         raise self.src.error(node, f"pb.grad cannot differentiate through {callee.name}(): it "
                                    f"is not a NumPy function with a derivative rule, and its "
                                    f"source is not available to transform")
