@@ -107,6 +107,53 @@ def test_array_methods():
     assert (t / 3.0).round(2).numpy().tolist() == [[0.0, 0.33, 0.67], [1.0, 1.33, 1.67]]
 
 
+METHODS = [
+    ("x.repeat(2)", lambda x: x.repeat(2)),
+    ("x.repeat(2, axis=0)", lambda x: x.repeat(2, axis=0)),
+    ("x.take([0, 2, 2])", lambda x: x.take([0, 2, 2])),
+    ("x.take([1], axis=1)", lambda x: x.take([1], axis=1)),
+    ("x.trace()", lambda x: x.trace()),
+    ("x.diagonal(1)", lambda x: x.diagonal(1)),
+    ("x.mT", lambda x: x.mT),
+    ("x[x.argsort(axis=None)...]", lambda x: x.ravel()[x.ravel().argsort()] * np.arange(6.0)),
+    ("x * x.all()", lambda x: x * x.all() + x.any()),
+    ("x[x.nonzero()]", lambda x: x[x.nonzero()]),
+    ("divmod(x, 0.65)", lambda x: divmod(x, 0.65)[1] + divmod(2.5, x + 3.0)[1]),
+]
+
+
+@pytest.mark.parametrize("name, method", METHODS, ids=[m[0] for m in METHODS])
+def test_more_array_methods_match_numpy_and_differentiate(name, method):
+    x0 = np.array([[0.3, -1.2, 0.8], [2.1, 0.5, -0.4]])
+    w = np.random.default_rng(3).standard_normal(np.shape(method(x0)))
+    t = pb.constant(x0)
+    with pb.GradientTape() as tape:
+        tape.watch(t)
+        y = method(t)
+        loss = np.sum(np.sin(y) * w)
+    np.testing.assert_allclose(np.asarray(y), method(x0), rtol=1e-15)
+    got = tape.gradient(loss, t).numpy()
+    eps, want = 1e-6, np.zeros_like(x0)
+    for i in np.ndindex(x0.shape):
+        e = np.zeros_like(x0)
+        e[i] = eps
+        want[i] = (np.sum(np.sin(method(x0 + e)) * w) - np.sum(np.sin(method(x0 - e)) * w)) / (2 * eps)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+
+
+def test_round_to_an_int_and_sort_in_place_say_what_they_do():
+    t = pb.constant(2.6)
+    assert round(t) == 3 and type(round(t)) is int
+    with pb.GradientTape() as tape:
+        tape.watch(t)
+        y = round(t, 1) * t          # round has gradient zero: d/dt = round(t, 1)
+    assert abs(float(tape.gradient(y, t)) - 2.6) < 1e-12
+    assert pb.constant([[1.0, 2.0]]).item(0, 1) == 2.0
+    assert pb.constant(np.ones((2, 3))).nbytes == 48
+    with pytest.raises(TypeError, match="np.argsort"):
+        pb.constant([2.0, 1.0]).sort()
+
+
 def test_real_conj_and_round_on_the_tape():
     """``.real`` and ``.conj()`` pass the gradient on; ``.round()`` has gradient zero."""
     t = pb.constant([1.2, -2.7])

@@ -653,6 +653,62 @@ class Tensor:
     def round(self, decimals=0):
         return np.round(self, decimals)
 
+    def __round__(self, ndigits=None):
+        if ndigits is None:  # an int, as round() of a float: its gradient is zero anyway
+            return int(np.round(self._value))
+        return np.round(self, ndigits)
+
+    def __divmod__(self, other):
+        return np.floor_divide(self, other), np.remainder(self, other)
+
+    def __rdivmod__(self, other):
+        return np.floor_divide(other, self), np.remainder(other, self)
+
+    def repeat(self, repeats, axis=None):
+        return np.repeat(self, repeats, axis=axis)
+
+    def take(self, indices, axis=None):
+        return np.take(self, indices, axis=axis)
+
+    def trace(self, offset=0, axis1=0, axis2=1):
+        return np.trace(self, offset, axis1, axis2)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return np.diagonal(self, offset, axis1, axis2)
+
+    def all(self, axis=None, keepdims=False):
+        return np.all(self, axis=axis, keepdims=keepdims)
+
+    def any(self, axis=None, keepdims=False):
+        return np.any(self, axis=axis, keepdims=keepdims)
+
+    def argsort(self, axis=-1, kind=None, order=None):
+        return np.argsort(self, axis=axis, kind=kind, order=order)
+
+    def nonzero(self):
+        return np.nonzero(self)
+
+    def searchsorted(self, v, side="left", sorter=None):
+        return np.searchsorted(self, v, side=side, sorter=sorter)
+
+    @property
+    def mT(self):
+        return np.swapaxes(self, -1, -2)
+
+    @property
+    def nbytes(self):
+        return self._value.nbytes
+
+    @property
+    def itemsize(self):
+        return self._value.itemsize
+
+    def sort(self, axis=-1, kind=None, order=None):
+        raise TypeError(
+            "pb.Tensor is immutable: t.sort() would sort it in place, and sorting has no "
+            "gradient rule in pullback yet; sort the indices instead (i = np.argsort(t), then "
+            "t[i]), which the tape follows")
+
     def clip(self, min=None, max=None):
         return np.clip(self, min, max)
 
@@ -665,10 +721,10 @@ class Tensor:
         from ._rules.core import cast
         return cast(self, np.dtype(_dtype(dtype)))
 
-    def item(self):
+    def item(self, *index):
         if stack.strict and _is_tracked(self._id):
             _lost_gradient("converted to a Python number with .item()")
-        return self._value.item()
+        return self._value.item(*index)
 
     def tolist(self):
         if stack.strict and _is_tracked(self._id):
