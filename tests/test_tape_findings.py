@@ -346,3 +346,21 @@ def test_check_grads_second_order_follows_a_filled_buffer():
     # its second-order check runs f on a tape: the buffer must record its writes there too,
     # or check_grads reports a mismatch that is not there
     assert pb.check_grads(_fills_a_buffer, (np.array([1.0, 2.0]),), order=2)
+
+
+def test_a_nested_list_of_tensors_is_refused_not_a_recursion_error():
+    t = pb.constant(np.ones((2, 2)))
+    assert np.block([[t, t]]).shape == (2, 4)   # nothing recorded: plain values
+    with pb.GradientTape() as tape:
+        tape.watch(t)
+        with pytest.raises(TypeError, match="nested two levels deep"):
+            np.block([[t, t]])
+
+
+def test_jvp_passes_integer_primals_as_they_are():
+    def picked(x, i, n):
+        return np.sum(x[i] ** n)
+
+    x, i = np.array([1.0, 2.0, 3.0]), np.array([0, 2])
+    value, tangent = pb.jvp(picked, (x, i, 2), (np.ones(3), np.zeros(2, int), 0))
+    assert value == 10.0 and tangent == 8.0   # d/dt of (1 + t)^2 + (3 + t)^2 at t = 0

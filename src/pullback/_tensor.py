@@ -69,6 +69,9 @@ def _unwrap_args(args):
         elif cls is np.ndarray:
             plain_arrays = True
         elif cls is list or cls is tuple:
+            if any(type(e) in (list, tuple) and _holds_tensor(e) for e in a):
+                vals[pos] = _nested_values(a)   # np.block([[a, b]]): two lists deep
+                continue
             if any(isinstance(e, Tensor) for e in a):
                 seq = list(a)
                 for sub, e in enumerate(a):
@@ -83,6 +86,29 @@ def _unwrap_args(args):
             vals[pos] = a._value
             inputs.append((pos, None, a._id))
     return vals, inputs, variables, plain_arrays
+
+
+def _holds_tensor(seq):
+    return any(isinstance(e, Tensor) or type(e) in (list, tuple) and _holds_tensor(e)
+               for e in seq)
+
+
+def _nested_values(seq):
+    """Plain values of a list nested two or more deep; a differentiated value there is refused:
+    the tape follows the Tensors of a list one level deep only."""
+    out = []
+    for e in seq:
+        if isinstance(e, Tensor):
+            if stack.recording and _is_tracked(e._id):
+                raise TypeError(
+                    "pullback: a differentiated value sits in a list nested two levels deep "
+                    "(as in np.block([[a, b]])), where the tape cannot follow it; join the "
+                    "pieces with np.concatenate / np.stack (one list level each) instead")
+            e = e._value
+        elif type(e) in (list, tuple):
+            e = _nested_values(e)
+        out.append(e)
+    return type(seq)(out)
 
 
 def _unwrap_kwargs(kwargs, fun):

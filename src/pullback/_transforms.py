@@ -86,19 +86,23 @@ def jvp(f, primals, tangents, mode="auto"):
     tleaves, tspec = flatten(tangents)
     if spec != tspec:
         raise ValueError("jvp: primals and tangents must have the same structure")
-    xs = [constant(np.asarray(x, dtype=float)) for x in leaves]
-    writable = [_buffer_of(x) if x.ndim else x for x in xs]  # f may write into its arguments
+    # Integer and boolean primals (indices, counts, masks) are passed as they are: their
+    # tangents carry nothing, as JAX's float0 tangents.
+    moving = [np.asarray(x).dtype.kind in "fc" for x in leaves]
+    xs = [constant(np.asarray(x, dtype=float)) for x, m in zip(leaves, moving) if m]
+    writable = iter([_buffer_of(x) if x.ndim else x for x in xs])  # f may write into them
+    args = unflatten(spec, [next(writable) if m else x for x, m in zip(leaves, moving)])
     # A JVP is the derivative of a VJP in the cotangent: <J^T u, t> is linear in u.
     with GradientTape() as outer:
         with GradientTape(persistent=True) as inner:
             inner.watch(xs)
-            out = run_on_tape(f, unflatten(spec, writable), {}, "pb.jvp")
+            out = run_on_tape(f, args, {}, "pb.jvp")
         out_t = out if isinstance(out, Tensor) else constant(out)
         u = constant(np.zeros(out_t.shape))
         outer.watch(u)
         grads = inner.gradient(out_t, xs, output_gradients=u)
         total = 0.0
-        for g, t in zip(grads, tleaves):
+        for g, t in zip(grads, [t for t, m in zip(tleaves, moving) if m]):
             if g is not None:
                 total = total + np.sum(g * np.asarray(t, dtype=float))
     tangent = outer.gradient(total, u) if isinstance(total, Tensor) else None
