@@ -235,3 +235,28 @@ def test_relu_gradient_is_zero_at_zero():
         tape.watch(x)
         y = pb.nn.relu(x)
     assert tape.gradient(y, x).numpy().tolist() == [0.0, 0.0, 1.0]
+
+
+def test_one_element_tensors_convert_to_python_numbers():
+    # NumPy 2.4 converts only 0-d arrays; the API promises any one-element Tensor
+    t = pb.constant([2.5])
+    assert float(t) == 2.5 and int(t) == 2 and complex(t) == 2.5 + 0j and bool(t)
+    with pytest.raises(TypeError, match="one element"):
+        float(pb.constant([1.0, 2.0]))
+
+
+def test_print_shows_a_variable_as_tensorflow_does():
+    w = pb.Variable([1.0, 2.0], name="w")
+    assert str(w) == repr(w) and str(w).startswith("<pb.Variable 'w:0' shape=(2,)")
+
+
+def test_assigning_a_float_to_an_int_variable_is_refused_not_truncated():
+    v = pb.Variable(3)
+    with pytest.raises(TypeError, match="truncated"):
+        v.assign(7.9)
+    assert v.numpy() == 3
+    v.assign(5)
+    assert v.numpy() == 5
+    f = pb.Variable(1.0)
+    f.assign(2)               # an int into a float Variable: no information lost
+    assert f.numpy() == 2.0

@@ -93,6 +93,16 @@ def _holds_tensor(seq):
                for e in seq)
 
 
+def _one_element(value, kind):
+    """The one element of ``value`` as a 0-d array, for float()/int()/complex() of a Tensor
+    (NumPy 2.4 converts only 0-d arrays; a Tensor converts any one-element array, as the API
+    promises)."""
+    if value.size != 1:
+        raise TypeError(f"only a Tensor of one element converts to {kind}; this one has shape "
+                        f"{value.shape}. Index it (t[0]) or reduce it (np.sum(t)) first")
+    return value.reshape(())
+
+
 def _nested_values(seq):
     """Plain values of a list nested two or more deep; a differentiated value there is refused:
     the tape follows the Tensors of a list one level deep only."""
@@ -514,10 +524,10 @@ class Tensor:
     def __float__(self):
         if stack.strict and _is_tracked(self._id):
             _lost_gradient("converted to a Python float")
-        return float(self._value)
+        return float(_one_element(self._value, "float"))
 
     def __int__(self):
-        return int(self._value)
+        return int(_one_element(self._value, "int"))
 
     def __index__(self):
         if self._value.dtype.kind not in "iu":
@@ -527,7 +537,7 @@ class Tensor:
     def __complex__(self):
         if stack.strict and _is_tracked(self._id):
             _lost_gradient("converted to a Python complex")
-        return complex(self._value)
+        return complex(_one_element(self._value, "complex"))
 
     def __format__(self, spec):
         if np.size(self._value) == 1 and np.ndim(self._value) == 0:
@@ -802,7 +812,13 @@ class Variable(Tensor):
 
     def assign(self, value):
         """Replace the value (same shape; cast to this Variable's dtype). Returns the Variable."""
-        new = np.array(_plain(value), dtype=self._value.dtype)
+        plain = np.asarray(_plain(value))
+        if not np.can_cast(plain.dtype, self._value.dtype, casting="same_kind"):
+            raise TypeError(
+                f"cannot assign a value of dtype {plain.dtype} to Variable {self._name!r} of "
+                f"dtype {self._value.dtype} (it would be truncated); make the Variable with "
+                f"a float dtype, or convert the value first")
+        new = np.array(plain, dtype=self._value.dtype)
         if new.shape != self._value.shape:
             raise ValueError(
                 f"cannot assign a value of shape {new.shape} to Variable {self._name!r} of shape "
@@ -832,6 +848,8 @@ class Variable(Tensor):
         shown = repr(value.item()) if value.ndim == 0 else repr(value)
         return (f"<pb.Variable '{self._name}' shape={self.shape} dtype={self.dtype}, "
                 f"numpy={shown}>")
+
+    __str__ = __repr__   # print(w) shows a Variable as TensorFlow's print does
 
 
 def _plain(value):
