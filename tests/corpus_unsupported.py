@@ -242,3 +242,18 @@ def builtin_max_of_an_array(x):
 
 UNSUPPORTED.append(Unsupported(builtin_max_of_an_array, (_x(),), "max() of one iterable",
                                ("max(",)))
+
+
+def _product_of_all(*factors):
+    out = factors[0]
+    for f in factors[1:]:
+        out = out * f
+    return out
+
+
+def calls_a_function_of_starred_arguments(x):
+    return np.sum(_product_of_all(x, x, 2.0))  # <-- unsupported
+
+
+UNSUPPORTED.append(Unsupported(calls_a_function_of_starred_arguments, (_x(),),
+                               "a helper taking *args", ("_product_of_all(",)))

@@ -635,3 +635,9 @@ def test_tracebacks_show_each_generated_functions_own_lines(tmp_path):
         assert line.strip() and line in df.source
         shown.append(frame.filename)
     assert shown[0] != shown[1]
+
+
+def test_a_helper_taking_starred_arguments_is_named_in_the_refusal():
+    from corpus_unsupported import calls_a_function_of_starred_arguments as f
+    with pytest.raises(pb.TransformError, match=r"_product_of_all\(\): it takes \*factors"):
+        pb.grad(f, mode="source")(np.array([1.0, 2.0]))

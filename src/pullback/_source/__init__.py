@@ -212,8 +212,17 @@ class _Program:
 
     # --- called user functions ---------------------------------------------------------------
 
-    def signature(self, callee, caller):
+    def signature(self, callee, caller, call=None):
         """(parameters, defaults as gast constants, closure names) of a called function."""
+        definition = callee.node if callee.kind == "local" else get_source(callee.fn).node
+        starred = [f"{prefix}{a.arg if hasattr(a, 'arg') else a.id}" for prefix, a in (
+            ("*", getattr(definition.args, "vararg", None)),
+            ("**", getattr(definition.args, "kwarg", None))) if a is not None]
+        if starred and call is not None:
+            raise caller.src.error(call, f"pb.grad cannot transform a call of {callee.name}(): "
+                                         f"it takes {' and '.join(starred)}, which the source "
+                                         f"engine does not follow yet; give it named "
+                                         f"parameters, or use mode='tape'")
         if callee.kind == "local":
             node = callee.node
             params = [a.id for a in _params_of(node)]
@@ -243,7 +252,7 @@ class _Program:
             self.lower(callee.node)
         if key in self.in_progress:
             raise caller.src.error(node, f"pb.grad cannot transform the recursive call of "
-                                         f"{short}() yet; use mode='tape'")
+                                         f"{callee.name}() yet; use mode='tape'")
         self.in_progress.add(key)
         params, defaults, closure = self.signature(callee, caller)
         helper = _Helper(self.module_namer.fresh(f"d_{_identifier(short)}"), short, params,

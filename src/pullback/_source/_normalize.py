@@ -554,6 +554,18 @@ class _Normalizer(ControlMixin):
         return name in self.fn_ir.containers
 
     def container_item(self, value, index, node, into):
+        structure = self.fn_ir.containers[value.id]
+        negative = None
+        if isinstance(index, gast.UnaryOp) and isinstance(index.op, gast.USub) and \
+                isinstance(index.operand, gast.Constant) and type(index.operand.value) is int:
+            negative = -index.operand.value
+        elif isinstance(index, gast.Constant) and type(index.value) is int and index.value < 0:
+            negative = index.value
+        if negative is not None and isinstance(structure, (list, tuple)):
+            if not -len(structure) <= negative < 0:
+                raise self.src.error(node, f"index {negative} is out of range for an argument "
+                                           f"of {len(structure)} items")
+            index = _const(len(structure) + negative)   # ws[-1]: the last item
         if not isinstance(index, gast.Constant):
             raise self.src.error(node, "pb.grad can index a differentiated container (a dict, "
                                        "list or tuple argument) with constant keys only")
@@ -684,7 +696,7 @@ class _Normalizer(ControlMixin):
 
     def user_call(self, node, into, callee):
         args, kwargs = self.call_args(node)
-        params, defaults, closure_names = self.program.signature(callee, self)
+        params, defaults, closure_names = self.program.signature(callee, self, node)
         from . import _Helper
         bound = _Helper("", callee.name, params, closure_names, defaults).bind_call(
             args, dict(kwargs), node, self.src)
