@@ -1009,3 +1009,13 @@ def last_layer_by_negative_index(weights, x):
 
 
 case(last_layer_by_negative_index, ([_normal(147, 3, 4), _normal(148, 4, 2)], _normal(149, 5, 3)))
+
+
+def pieces_of_a_split_read_by_index(x, a):
+    parts = np.array_split(x, 3)     # pieces of 2, 2 and 1: not an array
+    return (np.sum(parts[0] * 2.0) + np.sum(np.sin(parts[-1])) + np.sum(parts[2] ** 2)
+            + np.sum(np.split(x, [1])[1] ** 2) + np.linalg.slogdet(a)[1])
+
+
+case(pieces_of_a_split_read_by_index, (_normal(150, 5), np.eye(2) * 2.0 + 0.1 * _normal(151, 2, 2)),
+     wrt=(0, 1))

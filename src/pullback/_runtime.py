@@ -38,6 +38,16 @@ def zeros_like(x):
     return np.zeros(x.shape, x.dtype if x.dtype.kind == "f" else np.float64)
 
 
+def pieces_cotangent(pieces, given):
+    """The cotangent of a list of arrays (as np.split returns) from its items' cotangents,
+    ``{index: cotangent}``: zeros for the pieces nothing read; an index counted from the end
+    (-1) adds to the same piece as its positive twin."""
+    out = [zeros_like(p) for p in pieces]
+    for index, g in given.items():
+        out[index] = out[index] + g
+    return out
+
+
 def tree_grad(tree, leaf_grads):
     """A gradient with the structure of ``tree``: the given leaf gradients (by path), zeros
     elsewhere.  ``leaf_grads`` maps a path tuple of keys/indices to a gradient."""

@@ -11,6 +11,7 @@ differentiated arguments stay whole, as the user wrote them.  Whether a value de
 import types
 
 import gast
+import numpy as np
 
 from ._aliases import numbers_only, paired_names
 from ._clone import Transformer, clone, name_nodes, same_tree, walk
@@ -35,6 +36,22 @@ def _name(id_, ctx=None):
 
 def _const(value):
     return gast.Constant(value=value, kind=None)
+
+
+# Functions whose result is a list or tuple of arrays (of several arguments, for the second set)
+_SEQUENCE_RESULTS = frozenset(getattr(f, "_pullback_fun", f) for f in (
+    np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit, np.unstack,
+    np.broadcast_arrays, np.linalg.slogdet))
+_SEQUENCE_RESULTS_OF_SEVERAL = frozenset((np.atleast_1d, np.atleast_2d, np.atleast_3d))
+
+
+def _int_constant(index):
+    if isinstance(index, gast.Constant) and type(index.value) is int:
+        return index.value
+    if isinstance(index, gast.UnaryOp) and isinstance(index.op, gast.USub) and \
+            isinstance(index.operand, gast.Constant) and type(index.operand.value) is int:
+        return -index.operand.value
+    return None
 
 
 def _reads_any(atom, names):
@@ -88,6 +105,8 @@ class _Normalizer(ControlMixin):
         self.activity = Activity(self.scope)
         self.local_functions = self.activity.local_functions
         self.items = {}  # (container name, key) -> leaf name, so one leaf has one name
+        self.sequence_values = set()   # names holding a list of arrays, as np.split returns
+        self.sequence_items = {}       # (such a name, index) -> the item's name
         self.loop_fixed = {}  # user variable -> its one name inside the enclosing loops
         self.owner = {p: p for p in self.params}  # a name -> the user variable it belongs to
         self.mutated = set()
@@ -508,6 +527,9 @@ class _Normalizer(ControlMixin):
         op = Op(kind, target, node, self.line, prim=prim, args=args, kwargs=kwargs, **extra)
         self.out.append(op)
         self.activity.active.add(target)
+        if prim is not None and (prim.fun in _SEQUENCE_RESULTS or (
+                prim.fun in _SEQUENCE_RESULTS_OF_SEVERAL and len(args) > 1)):
+            self.sequence_values.add(target)
         return _name(target)
 
     def _BinOp(self, node, into):
@@ -546,9 +568,33 @@ class _Normalizer(ControlMixin):
         index = self.rename(index)
         if isinstance(value, gast.Name) and self._is_container(value.id):
             return self.container_item(value, index, node, into)
+        if isinstance(value, gast.Name) and value.id in self.sequence_values:
+            return self.sequence_item(value, index, node, into)
         from .._rules.indexing import getitem
         expr = gast.Subscript(value=value, slice=index, ctx=gast.Load())
         return self.emit("prim", expr, into, lookup(getitem), [value, _index_value(index)])
+
+    def sequence_item(self, value, index, node, into):
+        """``np.split(x, 3)[1]``: one array of a list of arrays, an "item" of it as in
+        ``a, b, c = np.split(x, 3)`` (the pieces may differ in shape: not an array index)."""
+        key = _int_constant(index)
+        if key is None:
+            raise self.src.error(node, "pb.grad can index a list of arrays (as np.split "
+                                       "returns) with a constant number only")
+        known = self.sequence_items.get((value.id, key))
+        if known is not None:
+            name = known
+        else:
+            name = self.namer.fresh(f"{value.id}_{'m' if key < 0 else ''}{abs(key)}")
+            self.out.append(Op("item", name, gast.Subscript(value=value, slice=_const(key),
+                                                            ctx=gast.Load()),
+                               self.line, args=[value], index=key))
+            self.activity.active.add(name)
+            self.sequence_items[(value.id, key)] = name
+            self.fn_ir.sequences.add(value.id)
+        if into is not None:
+            self.alias(into, _name(name))
+        return _name(name)
 
     def _is_container(self, name):
         return name in self.fn_ir.containers

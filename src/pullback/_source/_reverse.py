@@ -264,6 +264,12 @@ class Reverse(ControlReverse):
             return None
         if not any(name in adj for name in parts.values()):
             return None
+        if op.target in self.fn.sequences:   # read by index: how many pieces is known at run time
+            given = sorted((i, name) for i, name in parts.items() if name in adj)
+            pieces = self.imports.name("pullback._runtime", "pieces_cotangent", None)
+            return gast.Call(func=_name(pieces), args=[_name(op.target), gast.Dict(
+                keys=[gast.Constant(value=i, kind=None) for i, _ in given],
+                values=[clone(adj[name]) for _, name in given])], keywords=[])
         n = max(parts) + 1
         elts = []
         for i in range(n):
