@@ -12,6 +12,7 @@ against ``pb.GradientTape``, so a failure of the engine's checks is the engine's
 
 import ast
 import copy
+import dataclasses
 import inspect
 import json
 import os
@@ -641,3 +642,22 @@ def test_a_helper_taking_starred_arguments_is_named_in_the_refusal():
     from corpus_unsupported import calls_a_function_of_starred_arguments as f
     with pytest.raises(pb.TransformError, match=r"_product_of_all\(\): it takes \*factors"):
         pb.grad(f, mode="source")(np.array([1.0, 2.0]))
+
+
+@dataclasses.dataclass
+class _Weights:
+    a: np.ndarray
+    b: float
+
+
+def _weighted(weights, x):
+    return np.sum(weights.a * x) + weights.b
+
+
+@pytest.mark.parametrize("mode", ["source", "auto", "tape"])
+def test_differentiating_an_object_argument_says_how_to_pass_its_arrays(mode):
+    weights = _Weights(np.array([1.0, 2.0]), 0.5)
+    with pytest.raises(TypeError, match=r"'weights': it holds a _Weights object.*asdict"):
+        pb.grad(_weighted, mode=mode)(weights, np.ones(2))
+    np.testing.assert_array_equal(pb.grad(_weighted, wrt=1, mode=mode)(weights, np.ones(2)),
+                                  [1.0, 2.0])   # as a constant it is fine

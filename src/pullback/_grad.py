@@ -400,6 +400,15 @@ def _as_float(value, name):
         if isinstance(leaf, bool) or leaf is None or isinstance(leaf, str):
             raise TypeError(f"pb.grad cannot differentiate argument {name!r}: it holds a "
                             f"{type(leaf).__name__}, not a number or array")
+        if not isinstance(leaf, (int, float, complex, np.ndarray, np.generic, Tensor)):
+            raise TypeError(
+                f"pb.grad cannot differentiate argument {name!r}: it holds a "
+                f"{type(leaf).__name__} object, and pb.grad differentiates numbers, arrays, "
+                f"and dicts, lists and tuples of them. Pass the object's arrays in a dict or "
+                f"tuple (e.g. dataclasses.asdict(params)), and keep the object for the rest")
+        if isinstance(leaf, np.ndarray) and leaf.dtype.kind not in "iubfc":
+            raise TypeError(f"pb.grad cannot differentiate argument {name!r}: it holds an "
+                            f"array of dtype {leaf.dtype}; give it a float array")
         if isinstance(leaf, int):
             leaf = float(leaf)
         elif isinstance(leaf, np.ndarray) and leaf.dtype.kind in "iub":
