@@ -1147,6 +1147,24 @@ def tuple_assignment_of_values_in_a_loop(x):
 case(tuple_assignment_of_values_in_a_loop, (_normal(80, 3),))
 
 
+# === loops over a dict argument ==============================================================
+
+def layers_from_a_dict(params, x):
+    h = x
+    for name, w in params.items():
+        h = np.tanh(h @ w)
+    penalty = 0.0
+    for name in params:
+        penalty = penalty + np.sum(params[name] ** 2)
+    for w in params.values():
+        penalty = penalty + 0.1 * np.sum(w)
+    return np.sum(h ** 2) + 0.01 * penalty
+
+
+case(layers_from_a_dict, ({"first": 0.5 * _normal(81, 3, 4), "second": 0.5 * _normal(82, 4, 2)},
+                          _normal(83, 5, 3)), wrt=(0, 1))
+
+
 # === recursion =================================================================================
 
 def recursive_power(x, n):

@@ -52,7 +52,7 @@ class ControlMixin:
         if stmt.orelse:
             raise self.src.error(stmt, "pb.grad cannot transform a loop with an `else` clause; "
                                        "use mode='tape'")
-        if isinstance(stmt, gast.For) and self._is_active_container(stmt.iter):
+        if isinstance(stmt, gast.For) and self._container_walked(stmt.iter) is not None:
             return self.unrolled(stmt)
         if isinstance(stmt, gast.For) and self._keys_into_container(stmt):
             return self.unrolled_over_constants(stmt)
@@ -193,19 +193,49 @@ class ControlMixin:
         return isinstance(node, gast.Name) and isinstance(self.env.get(node.id), gast.Name) \
             and self._is_container(self.env[node.id].id)
 
+    def _container_walked(self, iterable):
+        """``(container, method)`` when a loop walks a differentiated container argument:
+        ``for w in ws``, ``for k in params``, ``params.items()``, ``.values()``, ``.keys()``;
+        else None."""
+        method = None
+        if isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Attribute) and \
+                iterable.func.attr in ("items", "values", "keys") and not iterable.args \
+                and not iterable.keywords:
+            iterable, method = iterable.func.value, iterable.func.attr
+        if not self._is_active_container(iterable):
+            return None
+        container = self.env[iterable.id]
+        if method is not None and not isinstance(self.fn_ir.containers[container.id], dict):
+            return None
+        return container, method
+
     def unrolled(self, stmt):
-        """A loop over a differentiated list or tuple argument: its length is fixed for this
-        generated code, so the loop is unrolled and each element read with a constant index."""
+        """A loop over a differentiated list, tuple or dict argument: its keys are fixed for
+        this generated code, so the loop is unrolled and each element read with a constant
+        key (a dict's loop variable, as in Python, takes its keys; ``.items()`` gives pairs)."""
         if any(isinstance(n, gast.Break) for n in walk(gast.Module(body=stmt.body,
                                                                          type_ignores=[]))):
             raise self.src.error(stmt, "pb.grad cannot break out of a loop over a "
                                        "differentiated list yet; use mode='tape'")
-        container = self.env[stmt.iter.id]
+        container, method = self._container_walked(stmt.iter)
         structure = self.fn_ir.containers[container.id]
-        if not isinstance(target := stmt.target, gast.Name):
+        keys = list(structure) if isinstance(structure, dict) else range(len(structure))
+        target = stmt.target
+        if method == "items":
+            if not (isinstance(target, gast.Tuple) and len(target.elts) == 2 and all(
+                    isinstance(e, gast.Name) for e in target.elts)):
+                self._bad_target(stmt)
+        elif not isinstance(target, gast.Name):
             self._bad_target(stmt)
-        for i in range(len(structure)):
-            self.container_item(container, gast.Constant(value=i, kind=None), stmt, target.id)
+        for key in keys:
+            constant = gast.Constant(value=key, kind=None)
+            if method == "items":
+                self.alias(target.elts[0].id, constant)
+                self.container_item(container, constant, stmt, target.elts[1].id)
+            elif isinstance(structure, dict) and method != "values":
+                self.alias(target.id, constant)   # for k in params: the keys
+            else:
+                self.container_item(container, constant, stmt, target.id)
             for s in stmt.body:
                 line, self.line = self.line, s.lineno
                 self.statement(clone(s), self.out)
