@@ -1165,6 +1165,36 @@ case(layers_from_a_dict, ({"first": 0.5 * _normal(81, 3, 4), "second": 0.5 * _no
                           _normal(83, 5, 3)), wrt=(0, 1))
 
 
+# === unpacking ==================================================================================
+
+def unpacks_an_array_argument(theta, x):
+    mu, log_sigma = theta          # an array: its items, indexed
+    a, b = theta * 2.0
+    return np.sum((x - mu) ** 2) * np.exp(-log_sigma) + a * b
+
+
+case(unpacks_an_array_argument, (np.array([0.3, -0.2]), _normal(84, 4)), wrt=(0, 1))
+
+
+def _lstm_like_cell(x, h, c, w):
+    c = 0.5 * c + np.tanh(x * w + h)
+    h = np.tanh(c) * 0.9
+    return h, c
+
+
+def unpacks_a_helpers_pair_in_a_loop(xs, w):
+    h, c = 0.1, 0.0
+    total = 0.0
+    for t in range(3):
+        old = h * 2.0
+        h, c = _lstm_like_cell(xs[t], h, c, w)
+        total = total + old * h
+    return total + h * c
+
+
+case(unpacks_a_helpers_pair_in_a_loop, (_normal(85, 3), 0.7), wrt=(0, 1))
+
+
 # === recursion =================================================================================
 
 def recursive_power(x, n):

@@ -38,6 +38,16 @@ def zeros_like(x):
     return np.zeros(x.shape, x.dtype if x.dtype.kind == "f" else np.float64)
 
 
+def check_unpack(value, count):
+    """Raise the ValueError that ``a, b = value`` raises when ``value`` has not ``count``
+    items (generated code unpacks an array by indexing it, which would not notice)."""
+    n = len(value)
+    if n > count:
+        raise ValueError(f"too many values to unpack (expected {count})")
+    if n < count:
+        raise ValueError(f"not enough values to unpack (expected {count}, got {n})")
+
+
 def pieces_cotangent(pieces, given):
     """The cotangent of a list of arrays (as np.split returns) from its items' cotangents,
     ``{index: cotangent}``: zeros for the pieces nothing read; an index counted from the end
@@ -90,7 +100,15 @@ def take(adjoint, index):
     gradient has reached the array)."""
     if np.ndim(adjoint) == 0:
         return adjoint
+    if _is_fancy(index):   # x[[0, 0]] = v keeps one of v's values: which is NumPy's choice
+        from ._rules.indexing import _written_once
+        _written_once(index, np.shape(adjoint))
     return np.array(adjoint[index], dtype=float)
+
+
+def _is_fancy(index):
+    parts = index if type(index) is tuple else (index,)
+    return any(isinstance(p, (np.ndarray, list)) for p in parts)
 
 
 def zero_at(adjoint, index):

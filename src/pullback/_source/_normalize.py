@@ -106,6 +106,7 @@ class _Normalizer(ControlMixin):
         self.local_functions = self.activity.local_functions
         self.items = {}  # (container name, key) -> leaf name, so one leaf has one name
         self.sequence_values = set()   # names holding a list of arrays, as np.split returns
+        self.tuple_values = set()      # names holding what a function of the user's returns
         self.sequence_items = {}       # (such a name, index) -> the item's name
         self.loop_fixed = {}  # user variable -> its one name inside the enclosing loops
         self.owner = {p: p for p in self.params}  # a name -> the user variable it belongs to
@@ -321,6 +322,8 @@ class _Normalizer(ControlMixin):
                                                "plain names only")
                 self.container_item(whole, _const(i), stmt, t.id)
             return
+        if whole.id not in self.tuple_values and whole.id not in self.sequence_values:
+            return self.unpack_array(target, whole, stmt)
         for i, t in enumerate(target.elts):
             item = gast.Subscript(value=clone(whole), slice=_const(i), ctx=gast.Load())
             if isinstance(t, gast.Name):
@@ -331,6 +334,26 @@ class _Normalizer(ControlMixin):
                 self.setitem(t, item, stmt)
             else:
                 self.unpack(t, item, stmt)
+
+    def unpack_array(self, target, whole, stmt):
+        """``a, b = p`` of an array: ``p[0]`` and ``p[1]``, indexed as arrays are (each item's
+        gradient goes back into ``p``'s), after the count is checked as Python checks it."""
+        from .._rules.indexing import getitem
+        check = self.program.imports.name("pullback._runtime", "check_unpack", None)
+        self.out.append(Plain(gast.Expr(value=gast.Call(
+            func=_name(check), args=[clone(whole), _const(len(target.elts))], keywords=[])),
+            self.line))
+        atoms = [self.emit("prim", gast.Subscript(value=clone(whole), slice=_const(i),
+                                                  ctx=gast.Load()),
+                           None, lookup(getitem), [whole, _const(i)])
+                 for i in range(len(target.elts))]
+        for t, atom in zip(target.elts, atoms):
+            if isinstance(t, gast.Name):
+                self.alias(t.id, atom)
+            elif isinstance(t, gast.Subscript):
+                self.setitem(t, atom, stmt)
+            else:
+                self.unpack(t, atom, stmt)
 
     def store_targets(self, target):
         return [n.id for n in name_nodes(target)]
@@ -748,6 +771,17 @@ class _Normalizer(ControlMixin):
             args, dict(kwargs), node, self.src)
         bound = [self.rename(b) if not isinstance(b, gast.Name) else b for b in bound]
         closure = [self.env[n] if n in self.env else _name(n) for n in closure_names]
+        for b in bound + closure:
+            if isinstance(b, gast.Name) and self._is_container(b.id) and self.activity.atom(b):
+                kind = type(self.fn_ir.containers[b.id]).__name__
+                what = self.owner.get(b.id, b.id)
+                how = (f"the differentiated {kind} argument {what} passed whole to "
+                       f"{callee.name}()" if b in bound else
+                       f"{callee.name}() reading the differentiated {kind} argument {what} "
+                       f"whole")
+                raise self.src.error(node, f"pb.grad cannot follow {how} yet; pass "
+                                           f"{callee.name}() the arrays it holds "
+                                           f"({what}['w'], {what}[0]), or use mode='tape'")
         all_args = bound + closure
         active = [self.activity.atom(a) for a in all_args]
         helper = self.program.helper_for(callee, active, self, node)
@@ -757,6 +791,7 @@ class _Normalizer(ControlMixin):
         op.pullback = self.namer.fresh(f"{op_target}_pullback")
         self.out.append(op)
         self.activity.active.add(op_target)
+        self.tuple_values.add(op_target)   # it may return a tuple: unpacked as items
         return _name(op_target)
 
 

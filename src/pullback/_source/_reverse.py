@@ -53,6 +53,8 @@ class Reverse(ControlReverse):
         self.comment = comment      # comment(line) -> a marker statement
         self.own = {}               # name -> the adjoint variable created for it
         self.items = {}             # tuple-valued name -> {index: item name}
+        self.item_cotangents = {}   # loop-carried item name -> its cotangent, kept for the
+                                    # tuple's gather past the restart of its adjoint
         self.useful = set()
         self.user_loop_names = set(getattr(fn_ir, "loop_names", ()))
         self._depth = 0             # loops enclosing the statement being emitted
@@ -217,6 +219,16 @@ class Reverse(ControlReverse):
                 self.backward_setitem(node, adj, out)
             self.restore_after(node, out)
             return
+        if node.kind == "item" and node.active and node.target in self.runtime and \
+                node.target in adj and node.target in self.useful_active:
+            # h, c = step(h) in a loop: h's adjoint restarts here, but the tuple's gather,
+            # further back, needs the new h's cotangent
+            g = self.namer.fresh(f"b{node.target}_item")
+            out.append(_assign(g, clone(adj[node.target])))
+            self.item_cotangents[node.target] = _name(g)
+            self.reset_adjoint(node, out)
+            self.restore_after(node, out)
+            return
         if node.active:
             if node.target in self.items:
                 self._gather_tuple(node, adj, out)
@@ -264,18 +276,20 @@ class Reverse(ControlReverse):
             return None
         if not any(name in adj for name in parts.values()):
             return None
+        cotangents = {name: self.item_cotangents.pop(name, None) or adj[name]
+                      for name in parts.values() if name in adj}
         if op.target in self.fn.sequences:   # read by index: how many pieces is known at run time
-            given = sorted((i, name) for i, name in parts.items() if name in adj)
+            given = sorted((i, name) for i, name in parts.items() if name in cotangents)
             pieces = self.imports.name("pullback._runtime", "pieces_cotangent", None)
             return gast.Call(func=_name(pieces), args=[_name(op.target), gast.Dict(
                 keys=[gast.Constant(value=i, kind=None) for i, _ in given],
-                values=[clone(adj[name]) for _, name in given])], keywords=[])
+                values=[clone(cotangents[name]) for _, name in given])], keywords=[])
         n = max(parts) + 1
         elts = []
         for i in range(n):
             name = parts.get(i)
-            if name is not None and name in adj:
-                elts.append(clone(adj[name]))
+            if name is not None and name in cotangents:
+                elts.append(clone(cotangents[name]))
             else:
                 elts.append(self.zeros(gast.Subscript(value=_name(op.target), slice=gast.Constant(
                     value=i, kind=None), ctx=gast.Load())))
