@@ -1019,3 +1019,4 @@ def pieces_of_a_split_read_by_index(x, a):
 
 case(pieces_of_a_split_read_by_index, (_normal(150, 5), np.eye(2) * 2.0 + 0.1 * _normal(151, 2, 2)),
      wrt=(0, 1))
+

@@ -270,3 +270,19 @@ def passes_a_dict_argument_whole(params):
 UNSUPPORTED.append(Unsupported(passes_a_dict_argument_whole,
                                ({"w": _x(), "v": _x()},), "a dict argument passed whole",
                                ("_scaled_weight(",)))
+
+
+def list_display_of_differentiated_values(x):
+    rows = [x * 2.0, x]  # <-- unsupported
+    return np.sum(np.stack(rows))
+
+
+UNSUPPORTED.append(Unsupported(list_display_of_differentiated_values, (_x(),),
+                               "a list display holding differentiated values", ("[x",)))
+
+
+def calls_its_argument(x, f=np.sin):
+    return np.sum(f(x))  # <-- unsupported
+
+
+UNSUPPORTED.append(Unsupported(calls_its_argument, (_x(),), "a call of an argument", ("f(x)",)))

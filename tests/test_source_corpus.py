@@ -674,3 +674,19 @@ def _fills_twice(v):
 def test_a_fancy_write_of_one_element_twice_is_refused_in_every_mode(mode):
     with pytest.raises(ValueError, match="writes the same element more than once"):
         pb.grad(_fills_twice, mode=mode)(np.array([3.0, 5.0]))
+
+
+def array_of_differentiated_numbers(x, w):
+    v = np.array([x[0] * w, np.sin(x[1]), 1.5])   # np.stack's gradient, as pb.grad's tape packs it
+    m = np.asarray((x * 2.0, np.cos(x)))
+    label = f"{np.sum(v):.3f}"                     # text: no gradient
+    return np.sum(v ** 2) + np.sum(m @ x) + len(label)
+
+
+@pytest.mark.parametrize("mode", ["source", "auto", "tape"])
+def test_np_array_of_differentiated_numbers_in_every_mode(mode):
+    # (not in the corpus: a bare GradientTape, its reference, cannot see into np.array([...]))
+    case = Case(array_of_differentiated_numbers, (np.array([0.3, -1.2, 0.8]), 0.7), (0, 1))
+    df, grads = _grad(case, mode)
+    assert_matches_fd(case, grads)
+    assert df.mode == ("tape" if mode == "tape" else "source")

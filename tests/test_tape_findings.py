@@ -4,6 +4,7 @@ ran user code without the tape's protections, lists of Tensors, unwatched Variab
 the errors say."""
 
 import contextlib
+import math
 
 import numpy as np
 import pytest
@@ -120,6 +121,10 @@ def packs_with_np_array(x):
     return np.sum(np.array([x[0] ** 2, x[1] ** 3]))
 
 
+def goes_through_a_python_float(x):
+    return math.sin(x[0]) * x[1]
+
+
 X2 = np.array([1.0, 2.0])
 
 
@@ -164,10 +169,16 @@ def test_jvp_of_a_function_writing_into_its_argument():
     lambda f: pb.grad(f, mode="tape")(X2),
 ], ids=["hessian", "hvp", "jvp", "grad"])
 def test_a_lost_gradient_raises_in_every_transform(transform):
-    """np.array of a list of Tensors converts them without a gradient: zeros before, for the
+    """math.sin turns a Tensor into a Python float, without a gradient: zeros before, for the
     transforms that ran f on a tape without strict mode."""
     with pytest.raises(TypeError, match="silently drop"):
-        transform(packs_with_np_array)
+        transform(goes_through_a_python_float)
+
+
+def test_np_array_of_a_list_of_tensors_is_packed_with_its_gradient():
+    # pb.grad's tape (and every transform on it) packs the list as np.stack would
+    np.testing.assert_allclose(pb.grad(packs_with_np_array, mode="tape")(X2), [2.0, 12.0])
+    np.testing.assert_allclose(pb.hessian(packs_with_np_array)(X2), [[2.0, 0.0], [0.0, 12.0]])
 
 
 # --- lists of Tensors ------------------------------------------------------------------------

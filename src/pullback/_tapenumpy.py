@@ -15,7 +15,7 @@ from ._registry import lookup, rule_for
 from ._rules.core import identity
 from ._rules.indexing import assign_index
 from ._state import stack
-from ._tensor import Tensor, _index_value, _is_tracked, call
+from ._tensor import Tensor, _holds_tensor, _index_value, _is_tracked, call, convert_to_tensor
 
 __all__ = ["Buffer", "copied", "recording"]
 
@@ -100,6 +100,8 @@ def _copier(fun):
     def copy_(a, *args, **kwargs):
         if isinstance(a, Tensor):
             return copied(a)  # a copy keeps the gradient flowing
+        if type(a) in (list, tuple) and not args and not kwargs and _holds_tensor(a):
+            return copied(convert_to_tensor(a))  # np.array([a * b, c]): stacked, recorded
         return _buffer_of(fun(a, *args, **kwargs))
     copy_.__name__ = fun.__name__
     return copy_
@@ -109,6 +111,15 @@ _ALLOCATING = {name: _allocator(getattr(np, name)) for name in (
     "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
     "eye", "identity", "arange", "linspace")}
 _ALLOCATING.update({name: _copier(getattr(np, name)) for name in ("copy", "array")})
+
+
+def _asarray(a, *args, **kwargs):
+    if type(a) in (list, tuple) and not args and not kwargs and _holds_tensor(a):
+        return copied(convert_to_tensor(a))  # np.asarray([a * b, c]): stacked, recorded
+    return np.asarray(a, *args, **kwargs)
+
+
+_ALLOCATING["asarray"] = _asarray
 _BY_FUNCTION = {getattr(np, name): wrapped for name, wrapped in _ALLOCATING.items()}
 
 

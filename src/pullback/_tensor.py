@@ -89,6 +89,7 @@ def _unwrap_args(args):
 
 
 def _holds_tensor(seq):
+    """Whether a (nested) list or tuple holds a Tensor."""
     return any(isinstance(e, Tensor) or type(e) in (list, tuple) and _holds_tensor(e)
                for e in seq)
 
@@ -909,11 +910,6 @@ def convert_to_tensor(value, dtype=None, name=None):
             return value.astype(dtype)
         return value
     return Tensor(value, dtype)
-
-
-def _holds_tensor(values):
-    return any(isinstance(v, Tensor) or (type(v) in (list, tuple) and _holds_tensor(v))
-               for v in values)
 
 
 def _holds_tracked(value):

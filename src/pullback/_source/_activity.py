@@ -54,6 +54,9 @@ class _Varied(gast.NodeVisitor):
     def visit_Compare(self, node):
         return False  # booleans carry no gradient
 
+    def visit_JoinedStr(self, node):
+        return False  # an f-string: text carries no gradient
+
     def visit_UnaryOp(self, node):
         return not isinstance(node.op, (gast.Not, gast.Invert)) and self.visit(node.operand)
 

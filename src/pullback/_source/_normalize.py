@@ -45,6 +45,19 @@ _SEQUENCE_RESULTS = frozenset(getattr(f, "_pullback_fun", f) for f in (
 _SEQUENCE_RESULTS_OF_SEVERAL = frozenset((np.atleast_1d, np.atleast_2d, np.atleast_3d))
 
 
+def _array_of_items(call):
+    """``np.array([a, b])``: one flat list or tuple display, no other argument."""
+    if len(call.args) != 1 or call.keywords:
+        return False
+    items = call.args[0]
+    return isinstance(items, (gast.List, gast.Tuple)) and bool(items.elts) and not any(
+        isinstance(e, (gast.List, gast.Tuple, gast.Starred)) for e in items.elts)
+
+
+_DISPLAYS = {"List": "a list [...]", "Tuple": "a tuple (...)", "Dict": "a dict {...}",
+             "Set": "a set {...}", "Starred": "a starred *value"}
+
+
 def _int_constant(index):
     if isinstance(index, gast.Constant) and type(index.value) is int:
         return index.value
@@ -541,6 +554,14 @@ class _Normalizer(ControlMixin):
             return atom
         method = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
+            shown = _DISPLAYS.get(type(node).__name__)
+            if shown is not None:
+                raise self.src.error(node, f"pb.grad cannot differentiate {shown} holding "
+                                           f"differentiated values here: the source engine "
+                                           f"follows arrays, numbers and your function's "
+                                           f"arguments; make an array of them with "
+                                           f"np.stack([...]) or np.concatenate([...]), or use "
+                                           f"mode='tape'")
             raise self.src.error(node, f"pb.grad cannot differentiate through a "
                                        f"{type(node).__name__} expression")
         return method(node, into)
@@ -671,6 +692,9 @@ class _Normalizer(ControlMixin):
         callee = self.scope.callee(func, self.local_functions)
         if callee.kind == "prim" and self.scope.static_value(func) in (max, min):
             return self.builtin_extremum(node, into, self.scope.static_value(func))
+        if self.scope.static_value(func) in (np.array, np.asarray) and _array_of_items(node):
+            # np.array([a * b, c]) of differentiated numbers or same-shape arrays: np.stack's
+            return self.prim_call(node, into, lookup(np.stack))
         if callee.kind in ("prim",):
             return self.prim_call(node, into, callee.prim)
         if callee.kind == "identity":
@@ -682,10 +706,12 @@ class _Normalizer(ControlMixin):
             return atom
         if callee.kind in ("user", "local"):
             return self.user_call(node, into, callee)
-        if self.scope.static_value(func) is None and not isinstance(func, gast.Name):
+        if self.scope.static_value(func) is None and (
+                not isinstance(func, gast.Name) or func.id in self.env):
             raise self.src.error(node, f"pb.grad cannot differentiate through {callee.name}(): "
                                        f"which function it calls is known only when the code "
-                                       f"runs (a method of an argument, an item of a list); "
+                                       f"runs (an argument, a method of one, an item of a "
+                                       f"list); "
                                        f"call a module-level function instead, or use "
                                        f"mode='tape'")
         raise self.src.error(node, f"pb.grad cannot differentiate through {callee.name}(): it "
