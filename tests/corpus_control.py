@@ -1165,6 +1165,23 @@ case(layers_from_a_dict, ({"first": 0.5 * _normal(81, 3, 4), "second": 0.5 * _no
                           _normal(83, 5, 3)), wrt=(0, 1))
 
 
+def layers_as_pairs_zipped_and_enumerated(layers, Ws, bs, x):
+    h = x
+    for W, b in layers:                  # a list of (W, b) tuples
+        h = np.tanh(h @ W + b)
+    for W, b in zip(Ws, bs):
+        h = np.tanh(h @ W + b)
+    for i, W in enumerate(Ws):
+        h = h + 0.1 * (i + 1) * np.sum(W)
+    return np.sum(h ** 2)
+
+
+case(layers_as_pairs_zipped_and_enumerated,
+     ([(0.5 * _normal(86, 3, 3), _normal(87, 3)), (0.5 * _normal(88, 3, 3), _normal(89, 3))],
+      [0.5 * _normal(90, 3, 3), 0.5 * _normal(91, 3, 3)], [_normal(92, 3), _normal(93, 3)],
+      _normal(94, 4, 3)), wrt=(0, 1, 2, 3))
+
+
 # === unpacking ==================================================================================
 
 def unpacks_an_array_argument(theta, x):

@@ -194,9 +194,24 @@ class ControlMixin:
             and self._is_container(self.env[node.id].id)
 
     def _container_walked(self, iterable):
-        """``(container, method)`` when a loop walks a differentiated container argument:
-        ``for w in ws``, ``for k in params``, ``params.items()``, ``.values()``, ``.keys()``;
-        else None."""
+        """The values a loop over a differentiated container argument takes, one per
+        iteration, when it walks one: ``for w in ws``, ``for k in params``,
+        ``params.items()``, ``.values()``, ``.keys()``, and ``enumerate`` / ``zip`` of those;
+        else None.  A value is ``("const", v)``, ``("item", container, key)`` or
+        ``("tuple", [values])``."""
+        if isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Name) and \
+                iterable.func.id in ("enumerate", "zip") and iterable.args and \
+                not iterable.keywords and self.scope.static_value(iterable.func) in (
+                    enumerate, zip):
+            walks = [self._container_walked(a) for a in iterable.args]
+            if any(w is None for w in walks) or (iterable.func.id == "enumerate" and
+                                                 len(walks) != 1):
+                return None
+            if iterable.func.id == "enumerate":
+                return [("tuple", [("const", j), v]) for j, v in enumerate(walks[0])]
+            if len({len(w) for w in walks}) != 1:
+                return None   # zip of different lengths: left to the tape
+            return [("tuple", list(vs)) for vs in zip(*walks)]
         method = None
         if isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Attribute) and \
                 iterable.func.attr in ("items", "values", "keys") and not iterable.args \
@@ -205,41 +220,52 @@ class ControlMixin:
         if not self._is_active_container(iterable):
             return None
         container = self.env[iterable.id]
-        if method is not None and not isinstance(self.fn_ir.containers[container.id], dict):
-            return None
-        return container, method
+        structure = self.fn_ir.containers[container.id]
+        if not isinstance(structure, dict):
+            return None if method else [("item", container, j) for j in range(len(structure))]
+        if method == "items":
+            return [("tuple", [("const", k), ("item", container, k)]) for k in structure]
+        if method == "values":
+            return [("item", container, k) for k in structure]
+        return [("const", k) for k in structure]   # for k in params: its keys
 
     def unrolled(self, stmt):
-        """A loop over a differentiated list, tuple or dict argument: its keys are fixed for
-        this generated code, so the loop is unrolled and each element read with a constant
-        key (a dict's loop variable, as in Python, takes its keys; ``.items()`` gives pairs)."""
+        """A loop over a differentiated list, tuple or dict argument (or ``enumerate`` or
+        ``zip`` of them): its keys are fixed for this generated code, so the loop is unrolled
+        and each element read with a constant key."""
         if any(isinstance(n, gast.Break) for n in walk(gast.Module(body=stmt.body,
                                                                          type_ignores=[]))):
             raise self.src.error(stmt, "pb.grad cannot break out of a loop over a "
                                        "differentiated list yet; use mode='tape'")
-        container, method = self._container_walked(stmt.iter)
-        structure = self.fn_ir.containers[container.id]
-        keys = list(structure) if isinstance(structure, dict) else range(len(structure))
-        target = stmt.target
-        if method == "items":
-            if not (isinstance(target, gast.Tuple) and len(target.elts) == 2 and all(
-                    isinstance(e, gast.Name) for e in target.elts)):
-                self._bad_target(stmt)
-        elif not isinstance(target, gast.Name):
-            self._bad_target(stmt)
-        for key in keys:
-            constant = gast.Constant(value=key, kind=None)
-            if method == "items":
-                self.alias(target.elts[0].id, constant)
-                self.container_item(container, constant, stmt, target.elts[1].id)
-            elif isinstance(structure, dict) and method != "values":
-                self.alias(target.id, constant)   # for k in params: the keys
-            else:
-                self.container_item(container, constant, stmt, target.id)
+        for value in self._container_walked(stmt.iter):
+            self._bind_walked(stmt.target, value, stmt)
             for s in stmt.body:
                 line, self.line = self.line, s.lineno
                 self.statement(clone(s), self.out)
                 self.line = line
+
+    def _bind_walked(self, target, value, stmt):
+        kind = value[0]
+        if isinstance(target, gast.Name):
+            if kind == "const":
+                self.alias(target.id, gast.Constant(value=value[1], kind=None))
+            elif kind == "item":
+                self.container_item(value[1], gast.Constant(value=value[2], kind=None), stmt,
+                                    target.id)
+            else:
+                self._bad_target(stmt)
+            return
+        if not isinstance(target, (gast.Tuple, gast.List)):
+            self._bad_target(stmt)
+        if kind == "tuple" and len(value[1]) == len(target.elts):
+            for t, v in zip(target.elts, value[1]):
+                self._bind_walked(t, v, stmt)
+        elif kind == "item":   # for W, b in layers: unpack the item, a tuple argument
+            item = self.container_item(value[1], gast.Constant(value=value[2], kind=None),
+                                       stmt, None)
+            self.unpack(target, item, stmt)
+        else:
+            self._bad_target(stmt)
 
     def _keys_into_container(self, stmt):
         """A loop over a literal list of constants whose variable indexes a differentiated
