@@ -1182,6 +1182,58 @@ case(layers_as_pairs_zipped_and_enumerated,
       _normal(94, 4, 3)), wrt=(0, 1, 2, 3))
 
 
+# === dict and list arguments in loops and helpers =============================================
+
+def dict_leaves_read_in_a_loop(params, xs):
+    h = np.zeros(3)
+    for t in range(4):
+        h = np.tanh((xs[t] + h) @ params["W"] + params["b"])
+    return np.sum(h ** 2)
+
+
+case(dict_leaves_read_in_a_loop, ({"W": 0.5 * _normal(95, 3, 3), "b": _normal(96, 3)},
+                                  _normal(97, 4, 3)), wrt=(0, 1))
+
+
+def sub_dict_read_before_its_leaves_in_a_loop(params, xs):
+    cell = params["cell"]
+    h = np.zeros(3)
+    for t in range(3):
+        if t > 0:
+            h = h * cell["decay"]
+        h = np.tanh((xs[t] + h) @ cell["W"])
+    return np.sum(h ** 2)
+
+
+case(sub_dict_read_before_its_leaves_in_a_loop,
+     ({"cell": {"W": 0.5 * _normal(105, 3, 3), "decay": 0.8}}, _normal(106, 3, 3)), wrt=(0, 1))
+
+
+def _dense(p, x):
+    return np.tanh(x @ p["W"] + p["b"])
+
+
+def _affine(p, x):
+    return x @ p[0] + p[1]
+
+
+def dict_passed_whole_to_helpers(params, layers, xs):
+    h = _dense(params["first"], xs[0])
+    for t in range(1, 3):
+        h = _dense(params["cell"], xs[t] + h)
+
+    def head(v):
+        return _affine(layers, v)        # a list argument, read whole from the closure
+
+    return np.sum(head(h) ** 2) + np.sum(params["cell"]["W"] * 0.1)
+
+
+case(dict_passed_whole_to_helpers,
+     ({"first": {"W": 0.5 * _normal(98, 3, 3), "b": _normal(99, 3)},
+       "cell": {"W": 0.5 * _normal(100, 3, 3), "b": _normal(101, 3)}},
+      [0.5 * _normal(102, 3, 2), _normal(103, 2)], _normal(104, 3, 3)), wrt=(0, 1, 2))
+
+
 # === unpacking ==================================================================================
 
 def unpacks_an_array_argument(theta, x):

@@ -259,18 +259,6 @@ UNSUPPORTED.append(Unsupported(calls_a_function_of_starred_arguments, (_x(),),
                                "a helper taking *args", ("_product_of_all(",)))
 
 
-def _scaled_weight(params):
-    return params["w"] * 2.0
-
-
-def passes_a_dict_argument_whole(params):
-    return np.sum(_scaled_weight(params))  # <-- unsupported
-
-
-UNSUPPORTED.append(Unsupported(passes_a_dict_argument_whole,
-                               ({"w": _x(), "v": _x()},), "a dict argument passed whole",
-                               ("_scaled_weight(",)))
-
 
 def list_display_of_differentiated_values(x):
     rows = [x * 2.0, x]  # <-- unsupported

@@ -234,14 +234,17 @@ class _Program:
         params = [a.id for a in _params_of(src.node)]
         return params, _defaults(src.node), []
 
-    def helper_for(self, callee, active, caller, node):
-        """The generated helper for ``callee`` with the given parameters differentiated."""
+    def helper_for(self, callee, active, caller, node, trees=None):
+        """The generated helper for ``callee`` with the given parameters differentiated
+        (``trees``: the structure of each dict, list or tuple argument, else None)."""
+        trees = list(trees) if trees is not None else [None] * len(active)
+        frozen = tuple(_frozen(t) for t in trees)
         if callee.kind == "local":
-            key = ("local", id(callee.node), tuple(active))
+            key = ("local", id(callee.node), tuple(active), frozen)
             src = FunctionSource(caller.src.fn, callee.node, caller.src.filename, caller.src.lines)
             short = _identifier(callee.name)
         else:
-            key = ("user", callee.fn.__code__, tuple(active))
+            key = ("user", callee.fn.__code__, tuple(active), frozen)
             src = get_source(callee.fn)
             fence(src)
             self.lower(src.node)
@@ -259,14 +262,16 @@ class _Program:
                          closure, defaults)
         all_params = params + closure
         wrt = [p for p, a in zip(all_params, active) if a]
-        self._generate_helper(src, helper, all_params, wrt)
+        self._generate_helper(src, helper, all_params, wrt,
+                              {p: t for p, t in zip(all_params, trees) if t is not None})
         self.helpers[key] = helper
         self.in_progress.discard(key)
         return helper
 
-    def _generate_helper(self, src, helper, all_params, wrt):
+    def _generate_helper(self, src, helper, all_params, wrt, trees=None):
         namer = self._namer(src.node)
         kinds = {p: "array" for p in all_params}
+        kinds.update(trees or {})
         fn_ir = normalize(src, namer, kinds, wrt, self, extra_params=helper.closure_names,
                           helper=True)
         reverse = self._reverse(fn_ir, namer, kinds)
@@ -421,6 +426,15 @@ def _defaults(node):
         if d is not None:
             found[a.id] = d
     return found
+
+
+def _frozen(tree):
+    """A structure of kinds (dicts, lists, tuples of "array" / "scalar") as a hashable key."""
+    if isinstance(tree, dict):
+        return ("dict",) + tuple((k, _frozen(v)) for k, v in tree.items())
+    if isinstance(tree, (list, tuple)):
+        return (type(tree).__name__,) + tuple(_frozen(v) for v in tree)
+    return tree
 
 
 def _identifier(name):

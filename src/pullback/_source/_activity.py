@@ -8,7 +8,7 @@ from ._clone import name_nodes
 from ._ir import Branch, Loop, Op
 from ._resolve import METHODS, NONDIFF_ATTRS
 
-__all__ = ["Activity", "useful_names"]
+__all__ = ["Activity", "tree_leaves", "useful_names"]
 
 
 class Activity:
@@ -103,6 +103,13 @@ def _differentiable(fun):
     return prim is not None and prim.differentiable
 
 
+def tree_leaves(op):
+    """The leaf names of the dict or list arguments a call passes whole (see user_call)."""
+    if op.kind != "call" or len(op.helper) < 3:
+        return set()
+    return {leaf for tree in op.helper[2] if tree for _, leaf in tree}
+
+
 def useful_names(body, result):
     """Names whose values the output depends on (through varied operations), walking back.
     ``result`` is a name, a set of names (a tuple result) or None."""
@@ -130,3 +137,4 @@ def _useful_block(body, useful):
             for arg in node.args:
                 for n in name_nodes(arg):
                     useful.add(n.id)
+            useful.update(tree_leaves(node))

@@ -118,6 +118,8 @@ class _Normalizer(ControlMixin):
         self.activity = Activity(self.scope)
         self.local_functions = self.activity.local_functions
         self.items = {}  # (container name, key) -> leaf name, so one leaf has one name
+        self.leaf_reads = []  # "leaf" ops of reads in loops and branches, placed at the top
+        self.leaf_ops = {}    # leaf name -> its "leaf" op
         self.sequence_values = set()   # names holding a list of arrays, as np.split returns
         self.tuple_values = set()      # names holding what a function of the user's returns
         self.sequence_items = {}       # (such a name, index) -> the item's name
@@ -141,6 +143,7 @@ class _Normalizer(ControlMixin):
         if isinstance(node, gast.Lambda):
             self.line = node.lineno
             self.fn_ir.result = self.expr_into(node.body, None)
+            self.out[:0] = self.leaf_reads
             return self.fn_ir
         body = node.body
         if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant):
@@ -163,6 +166,7 @@ class _Normalizer(ControlMixin):
         if self.fn_ir.result is None:
             raise self.src.error(node, f"{self.src.fn.__qualname__} has no return statement "
                                        f"at its end, so there is no output to differentiate")
+        self.out[:0] = self.leaf_reads
         self.copy_written_params(self.out)
         self.fn_ir.mutated = self.mutated
         return self.fn_ir
@@ -643,6 +647,30 @@ class _Normalizer(ControlMixin):
     def _is_container(self, name):
         return name in self.fn_ir.containers
 
+    def _hoist(self, container):
+        """Move the read of ``container`` (a leaf that is itself a dict or list) to the top,
+        before the reads of its own leaves that are placed there."""
+        op = self.leaf_ops.get(container)
+        if op is None or op in self.leaf_reads:
+            return
+        self._hoist(op.args[0].id)
+        self.fn_ir.body.remove(op)
+        self.leaf_reads.append(op)
+
+    def _all_leaves(self, container, node):
+        """``[(path, leaf name)]`` for every leaf under ``container`` (a name), each read as
+        ``container[key]...`` so that its adjoint has a name; paths are relative to it."""
+        found = []
+        structure = self.fn_ir.containers[container.id]
+        keys = list(structure) if isinstance(structure, dict) else range(len(structure))
+        for key in keys:
+            leaf = self.container_item(container, _const(key), node, None)
+            if self._is_container(leaf.id):
+                found.extend(((key,) + path, name) for path, name in self._all_leaves(leaf, node))
+            else:
+                found.append(((key,), leaf.id))
+        return found
+
     def container_item(self, value, index, node, into):
         structure = self.fn_ir.containers[value.id]
         negative = None
@@ -670,12 +698,18 @@ class _Normalizer(ControlMixin):
                 self.alias(into, _name(leaf))
             return _name(leaf)
         base, path = self.fn_ir.leaves.get(value.id, (value.id, ()))
-        if into is not None:
-            name = self.new_version(into)
+        name = self.namer.fresh(f"{value.id}_{_key_name(index.value)}")
+        op = Op("leaf", name, gast.Subscript(value=value, slice=index, ctx=gast.Load()),
+                self.line, args=[value], index=index.value)
+        self.leaf_ops[name] = op
+        if self.out is self.fn_ir.body:
+            self.out.append(op)
         else:
-            name = self.namer.fresh(f"{value.id}_{_key_name(index.value)}")
-        self.out.append(Op("leaf", name, gast.Subscript(value=value, slice=index, ctx=gast.Load()),
-                           self.line, args=[value], index=index.value))
+            # Read once, at the top of the function (the argument does not change): read in
+            # a loop or a branch, the leaf's adjoint would restart with each iteration, and
+            # a later read would find the name unbound when the branch did not run
+            self._hoist(value.id)
+            self.leaf_reads.append(op)
         self.activity.active.add(name)
         self.items[(value.id, index.value)] = name
         self.fn_ir.leaves[name] = (base, path + (index.value,))
@@ -683,6 +717,8 @@ class _Normalizer(ControlMixin):
             self.fn_ir.containers[name] = sub
         else:
             self.kinds[name] = sub
+        if into is not None:
+            self.alias(into, _name(name))
         return _name(name)
 
     def _Call(self, node, into):
@@ -797,23 +833,20 @@ class _Normalizer(ControlMixin):
             args, dict(kwargs), node, self.src)
         bound = [self.rename(b) if not isinstance(b, gast.Name) else b for b in bound]
         closure = [self.env[n] if n in self.env else _name(n) for n in closure_names]
-        for b in bound + closure:
-            if isinstance(b, gast.Name) and self._is_container(b.id) and self.activity.atom(b):
-                kind = type(self.fn_ir.containers[b.id]).__name__
-                what = self.owner.get(b.id, b.id)
-                how = (f"the differentiated {kind} argument {what} passed whole to "
-                       f"{callee.name}()" if b in bound else
-                       f"{callee.name}() reading the differentiated {kind} argument {what} "
-                       f"whole")
-                raise self.src.error(node, f"pb.grad cannot follow {how} yet; pass "
-                                           f"{callee.name}() the arrays it holds "
-                                           f"({what}['w'], {what}[0]), or use mode='tape'")
         all_args = bound + closure
         active = [self.activity.atom(a) for a in all_args]
-        helper = self.program.helper_for(callee, active, self, node)
+        # A differentiated dict, list or tuple argument passed whole (or read whole by a
+        # nested function): the helper is generated for its structure, and the gradient it
+        # returns goes back into each of the caller's leaves.
+        trees = [self.fn_ir.containers[a.id] if act and isinstance(a, gast.Name) and
+                 self._is_container(a.id) else None for a, act in zip(all_args, active)]
+        leaves = [self._all_leaves(a, node) if tree is not None else None
+                  for a, tree in zip(all_args, trees)]
+        helper = self.program.helper_for(callee, active, self, node, trees)
         call_node = gast.Call(func=_name(helper.name), args=clone(all_args), keywords=[])
         op_target = self.fresh_target(into)
-        op = Op("call", op_target, call_node, self.line, args=all_args, helper=(helper, active))
+        op = Op("call", op_target, call_node, self.line, args=all_args,
+                helper=(helper, active, leaves))
         op.pullback = self.namer.fresh(f"{op_target}_pullback")
         self.out.append(op)
         self.activity.active.add(op_target)

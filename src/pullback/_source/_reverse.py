@@ -349,10 +349,21 @@ class Reverse(ControlReverse):
         return expr
 
     def _backward_call(self, op, g, adj, out):
-        helper, active = op.helper
+        helper, active, leaves = op.helper
         names = []
         wanted = []
-        for arg, is_active in zip(op.args, active):
+        for arg, is_active, tree in zip(op.args, active, leaves):
+            if is_active and tree is not None:   # a dict or list argument: per leaf, below
+                name = self.namer.fresh(f"b{arg.id}_from_{helper.short}")
+                names.append(_name(name, gast.Store()))
+                for path, leaf in tree:
+                    part = _name(name)
+                    for key in path:
+                        part = gast.Subscript(value=part, slice=gast.Constant(value=key,
+                                                                              kind=None),
+                                              ctx=gast.Load())
+                    wanted.append((_name(leaf), part))
+                continue
             if is_active and isinstance(arg, gast.Name) and arg.id in self.useful_active:
                 name = self.namer.fresh(f"b{arg.id}_from_{helper.short}")
             elif is_active and self._useful_items(arg):   # helper([x, y]): one per item

@@ -11,6 +11,7 @@ ordinary variables, reset when the value they belong to is overwritten.
 import gast
 import numpy as np
 
+from ._activity import tree_leaves
 from ._clone import clone, name_nodes, nodes
 from ._ir import Branch, Loop, LoopExit, Op, Plain
 
@@ -501,6 +502,7 @@ class ControlReverse:
             if op.active:
                 for arg in op.args:
                     read |= _names(arg)
+                read |= tree_leaves(op)   # a dict argument passed whole: its leaves
         outside = read - inside
         names = (user | outside) & self.useful_active
         return names | (self.fn.mutated & (inside | read))
