@@ -377,7 +377,26 @@ def row_of_a_local_then_write(x):
     return np.sum(row * x)
 
 
-@pytest.mark.parametrize("fn", [view_of_an_argument_then_write, row_of_a_local_then_write],
+FIRST_TWO = slice(0, 2)
+
+
+def slice_held_by_a_global_then_write(x):
+    y = x * 2.0
+    v = y[FIRST_TWO]      # a slice, though spelled as a name: a view of y
+    y *= 3.0
+    return np.sum(v * x[:2])
+
+
+def index_held_by_an_argument_then_write(x, index=slice(1, 3)):
+    y = x * 2.0
+    v = y[index]          # the argument holds a slice, not an int
+    y[1] = 0.0
+    return np.sum(v * x[1:3])
+
+
+@pytest.mark.parametrize("fn", [view_of_an_argument_then_write, row_of_a_local_then_write,
+                                slice_held_by_a_global_then_write,
+                                index_held_by_an_argument_then_write],
                          ids=lambda f: f.__name__)
 def test_a_write_is_refused_while_a_view_of_its_array_is_read_after_it(fn):
     """The view shows the write; the generated code would give the view's old values their
@@ -394,6 +413,17 @@ def element_of_a_vector_then_write(x):
     buf = x * 1.0
     y = buf[1]            # one element of a 1-D array: a copy, whatever is written later
     buf[1] = 5.0
+    return y * np.sum(buf * x)
+
+
+SECOND = 1
+
+
+def element_at_an_int_global_then_write(x):
+    buf = x * 1.0
+    i = SECOND + 1
+    y = buf[i]            # an int, through a global and arithmetic: still one element
+    buf[2] = 5.0
     return y * np.sum(buf * x)
 
 
@@ -448,7 +478,9 @@ def loop_overwrites_a_row_it_read(x):
     return s
 
 
-@pytest.mark.parametrize("fn", [element_of_a_vector_then_write, view_read_only_before_the_write,
+@pytest.mark.parametrize("fn", [element_of_a_vector_then_write,
+                                element_at_an_int_global_then_write,
+                                view_read_only_before_the_write,
                                 row_scaled_in_place, read_between_two_writes,
                                 buffer_of_literal_size, loop_overwrites_what_it_read,
                                 loop_overwrites_a_row_it_read], ids=lambda f: f.__name__)
@@ -460,7 +492,8 @@ def test_writes_after_reads_are_undone_for_the_reads_backward(fn):
     df = pb.grad(fn, mode="source")
     got = df(x.copy())
     directional_fd_check(fn, got, x, rng)
-    if fn is not element_of_a_vector_then_write:   # y = buf[1] converts on the tape
+    if fn not in (element_of_a_vector_then_write, element_at_an_int_global_then_write):
+        # y = buf[1] converts on the tape
         np.testing.assert_allclose(pb.grad(fn, mode="tape")(x.copy()), got, rtol=1e-10)
 
 

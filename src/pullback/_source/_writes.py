@@ -197,9 +197,7 @@ def _element_reads(src, body, layout):
         return frozenset()
     numpy_names = {n for n, v in src.fn.__globals__.items() if v is np}
     facts = Facts(layout, numpy_names)
-    non_integers = {n for stmt in _statements(body) if isinstance(stmt, gast.Assign)
-              and not _integer_valued(stmt.value, set()) for t in stmt.targets
-              for n in bound_names(t)}
+    integers = _integer_names(src, body, layout)
     found = set()
     for top in body:
         rebound = {n.id for n in gast.walk(top) if isinstance(n, gast.Name)
@@ -218,24 +216,59 @@ def _element_reads(src, body, layout):
                 shape = facts.shape.get(name)
                 parts = index.elts if isinstance(index, gast.Tuple) else [index]
                 if shape is not None and len(parts) == len(shape) and all(
-                        _integer_valued(p, non_integers) for p in parts):
+                        _integer_valued(p, integers) for p in parts):
                     found.add(id(value))
         facts.step(top)
     return frozenset(found)
 
 
-def _integer_valued(node, non_integers):
+def _integer_names(src, body, layout):
+    """Names known to hold integers: an argument the layout calls an int, an int global, a
+    ``for`` variable over ``range``, and a name every assignment gives an integer.  A name
+    holding a slice, None or an array (``y = a[s]`` is then a view) is none of these."""
+    assigned = {}
+    counters = set()
+    for stmt in _statements(body):
+        if isinstance(stmt, gast.Assign):
+            for t in stmt.targets:
+                for n in bound_names(t):
+                    assigned.setdefault(n, []).append(
+                        stmt.value if isinstance(t, gast.Name) else None)
+        elif isinstance(stmt, (gast.AugAssign, gast.AnnAssign)):
+            for n in bound_names(stmt.target):
+                assigned.setdefault(n, []).append(None)
+        elif isinstance(stmt, gast.For):
+            over_range = isinstance(stmt.iter, gast.Call) and isinstance(
+                stmt.iter.func, gast.Name) and stmt.iter.func.id == "range"
+            for n in bound_names(stmt.target):
+                if over_range and isinstance(stmt.target, gast.Name):
+                    counters.add(n)
+                else:
+                    assigned.setdefault(n, []).append(None)
+    integers = {p for p, (shape, dtype) in layout.items() if shape == () and (
+        dtype == "int" or (dtype != "float" and np.dtype(dtype).kind in "iu"))}
+    integers |= {n for n, v in src.fn.__globals__.items()
+                 if type(v) is int or isinstance(v, np.integer)} - set(assigned)
+    integers |= counters - set(assigned)
+    while True:   # a name all of whose values are integers made of integers
+        more = {n for n, values in assigned.items() if n not in integers and all(
+            v is not None and _integer_valued(v, integers) for v in values)}
+        if not more:
+            return integers
+        integers |= more
+
+
+def _integer_valued(node, integers):
     """Whether ``node`` is an integer (or an index array, which copies too): a literal, a name
-    bound only to integers (or never assigned: a loop counter), arithmetic on those."""
+    known to hold one, arithmetic on those."""
     if isinstance(node, gast.Constant):
         return type(node.value) is int
     if isinstance(node, gast.Name):
-        return node.id not in non_integers
+        return node.id in integers
     if isinstance(node, gast.BinOp):
-        return _integer_valued(node.left, non_integers) and \
-            _integer_valued(node.right, non_integers)
+        return _integer_valued(node.left, integers) and _integer_valued(node.right, integers)
     if isinstance(node, gast.UnaryOp):
-        return _integer_valued(node.operand, non_integers)
+        return _integer_valued(node.operand, integers)
     if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
         return node.func.id in ("int", "len")
     return False
