@@ -135,3 +135,31 @@ def test_tape_mode_reports_itself():
     df = pb.grad(fill, mode="tape")
     df(np.array([0.1, 0.2]), 1.0)
     assert df.mode == "tape" and "mode='tape'" in df.fallback_reason
+
+
+def scaled_by_options(x, *extra, **options):
+    return np.sum(x ** 2) * options.get("scale", 1.0) + len(extra) * np.sum(x)
+
+
+@pytest.mark.parametrize("mode", ["tape", "auto"])
+def test_starred_parameters_reach_the_function_as_written(mode):
+    # the tape called f(x=..., extra=(...), options={...}): extras were lost or refused
+    x = np.array([0.5, -1.0, 2.0])
+    value, g = pb.value_and_grad(scaled_by_options, mode=mode)(x, 7, 8, scale=3.0)
+    assert value == pytest.approx(scaled_by_options(x, 7, 8, scale=3.0))
+    np.testing.assert_allclose(g, 6.0 * x + 2.0, rtol=1e-13)
+    options = pb.grad(scaled_by_options, wrt="options", mode=mode)(x, scale=3.0)
+    assert options == {"scale": pytest.approx(np.sum(x ** 2))}
+
+
+def product(x, y):
+    return np.sum(x * y)
+
+
+@pytest.mark.parametrize("mode", ["tape", "source", "auto"])
+def test_a_parameter_named_twice_in_wrt_gets_its_gradient_twice(mode):
+    x, y = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    for wrt in ((0, 0), (0, "x")):
+        gx, gx_again = pb.grad(product, wrt=wrt, mode=mode)(x, y)
+        np.testing.assert_array_equal(gx, y)
+        np.testing.assert_array_equal(gx_again, y)

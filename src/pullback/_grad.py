@@ -349,29 +349,45 @@ def tape_gradient(fn, params, values, wrt):
     call = {k: (np.array(v) if isinstance(v, np.ndarray) else v) for k, v in values.items()}
     sources = []
     specs = {}
-    for name in wrt:
+    for name in dict.fromkeys(wrt):   # wrt=(0, 0): one source, its gradient given twice
         leaves, spec = flatten(values[name])
         tensors = [identity(leaf) if isinstance(leaf, Tensor) else constant(leaf)
                    for leaf in leaves]
         specs[name] = (spec, len(tensors))
         sources.extend(tensors)
         call[name] = unflatten(spec, [_buffer_of(t) if t.ndim else t for t in tensors])
+    args, kwargs = _as_call(fn, call)
     with GradientTape() as tape:
         tape.watch(sources)
-        out = run_on_tape(fn, (), call, "pb.grad(mode='tape')")
+        out = run_on_tape(fn, args, kwargs, "pb.grad(mode='tape')")
     from ._runtime import seed
     seed(out._value if isinstance(out, Tensor) else out, getattr(fn, "__qualname__", "f"))
     grads = tape.gradient(out, sources, unconnected_gradients="zero") if isinstance(
         out, Tensor) else [None] * len(sources)
-    result = []
+    by_name = {}
     position = 0
-    for name in wrt:
-        spec, n = specs[name]
+    for name, (spec, n) in specs.items():
         leaf_grads = [np.zeros(np.shape(t._value), t._value.dtype) if g is None else _plain(g)
                       for g, t in zip(grads[position:position + n], sources[position:position + n])]
         position += n
-        result.append(unflatten(spec, leaf_grads))
-    return _plain(out), tuple(result)
+        by_name[name] = unflatten(spec, leaf_grads)
+    return _plain(out), tuple(by_name[name] for name in wrt)
+
+
+def _as_call(fn, values):
+    """Positional and keyword arguments that give ``fn`` these parameter values: ``*args``
+    and ``**kwargs`` parameters are spread again (``fn(**values)`` would pass them whole)."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return (), values
+    kinds = {p.name: p.kind for p in signature.parameters.values()}
+    if not any(k in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+               for k in kinds.values()):
+        return (), values
+    bound = inspect.BoundArguments(signature, collections.OrderedDict(
+        (name, values[name]) for name in signature.parameters if name in values))
+    return bound.args, bound.kwargs
 
 
 def _plain(value):
