@@ -104,3 +104,19 @@ def test_hvp_takes_the_vector_last():
 def test_tape_only_transforms_refuse_source_mode(make):
     with pytest.raises(ValueError, match="nested runtime tapes"):
         make()
+
+
+def doubled_n_times(x, n):
+    for _ in range(n):
+        x = x * 2.0
+    return x
+
+
+@pytest.mark.parametrize("mode", ["auto", "source", "tape"])
+def test_vjp_passes_an_integer_argument_as_it_is(mode):
+    # every argument was made a float: range(3.0) raised
+    value, pullback = pb.vjp(doubled_n_times, np.array([1.0, 2.0]), 3, mode=mode)
+    np.testing.assert_array_equal(value, [8.0, 16.0])
+    gx, gn = pullback(np.array([1.0, -1.0]))
+    np.testing.assert_array_equal(gx, [8.0, -8.0])
+    assert gn == 0.0

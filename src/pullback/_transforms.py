@@ -7,6 +7,7 @@ The source engine differentiates scalar functions, so a vector-Jacobian product 
 import numpy as np
 
 from ._grad import GradFunction, grad, run_on_tape
+from ._runtime import zeros_like
 from ._structure import flatten, unflatten
 from ._tape import GradientTape
 from ._tapenumpy import _buffer_of
@@ -55,17 +56,26 @@ def vjp(f, *args, mode="auto"):
     """
     value = f(*args)
     projected, holder = _scalarized(f, len(args))
-    df = grad(projected, wrt=tuple(range(len(args))), mode=mode)
+    # Integer and boolean arguments (counts, indices, masks) are passed as they are; their
+    # cotangent is zero
+    moving = tuple(i for i, a in enumerate(args) if _floating(a))
+    df = grad(projected, wrt=moving, mode=mode)
 
     def pullback(cotangent):
         holder[0] = np.asarray(_value(cotangent), dtype=float)
         if np.shape(holder[0]) != np.shape(value):
             raise ValueError(f"the cotangent has shape {np.shape(holder[0])} but the output "
                              f"has shape {np.shape(value)}")
-        return tuple(df(*args))
+        grads = dict(zip(moving, df(*args))) if moving else {}
+        return tuple(grads[i] if i in grads else zeros_like(a) for i, a in enumerate(args))
 
     pullback.gradient_function = df
     return value, pullback
+
+
+def _floating(arg):
+    """Whether an argument holds a float (or complex) value to differentiate."""
+    return any(np.asarray(_value(leaf)).dtype.kind in "fc" for leaf in flatten(arg)[0])
 
 
 def jvp(f, primals, tangents, mode="auto"):
