@@ -120,3 +120,17 @@ def test_vjp_passes_an_integer_argument_as_it_is(mode):
     gx, gn = pullback(np.array([1.0, -1.0]))
     np.testing.assert_array_equal(gx, [8.0, -8.0])
     assert gn == 0.0
+
+
+def _mix(x, y):
+    return x * y[0] + np.sin(x) * y[1]
+
+
+@pytest.mark.parametrize("mode", ["auto", "source", "tape"])
+def test_jacobian_of_a_tuple_wrt_is_a_tuple_and_takes_keywords(mode):
+    # wrt=(0, 1) gave the Jacobian of argument 0 alone, silently
+    x, y = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    jx, jy = pb.jacobian(_mix, wrt=(0, 1), mode=mode)(x, y)
+    np.testing.assert_allclose(jx, np.diag(y[0] + np.cos(x) * y[1]), rtol=1e-13)
+    np.testing.assert_allclose(jy, np.stack([x, np.sin(x)], axis=1), rtol=1e-13)
+    np.testing.assert_allclose(pb.jacobian(_mix, wrt="y", mode=mode)(x, y=y), jy, rtol=1e-13)

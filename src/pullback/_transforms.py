@@ -122,28 +122,36 @@ def jvp(f, primals, tangents, mode="auto"):
 
 def jacobian(f, wrt=0, *, mode="auto"):
     """A function returning the Jacobian of ``f`` w.r.t. argument ``wrt``: shape
-    ``out.shape + arg.shape``.
+    ``out.shape + arg.shape`` (a tuple of them for a tuple ``wrt``).
 
     Example:
         >>> import numpy as np, pullback as pb
         >>> pb.jacobian(lambda x: x ** 2)(np.array([1.0, 2.0])).tolist()
         [[2.0, 0.0], [0.0, 4.0]]
     """
-    def jac(*args):
+    def jac(*args, **kwargs):
         probe = GradFunction(f, wrt, "tape", with_value=False)  # validates wrt
-        index = probe._params.index(probe._wrt[0])
+        if kwargs:   # by position from here on
+            bound = probe._signature.bind(*args, **kwargs)
+            if bound.kwargs:
+                raise TypeError(f"pb.jacobian passes arguments by position; "
+                                f"{sorted(bound.kwargs)} can only be passed by keyword")
+            args = bound.args
+        indices = tuple(probe._params.index(w) for w in probe._wrt)
         out = np.asarray(_value(f(*args)))
-        x = np.asarray(args[index], dtype=float)
+        xs = [np.asarray(args[i], dtype=float) for i in indices]
         projected, holder = _scalarized(f, len(args))
-        df = grad(projected, wrt=index, mode=mode)
-        rows = []
+        df = grad(projected, wrt=indices, mode=mode)
+        rows = [[] for _ in indices]
         for k in range(out.size):
             u = np.zeros(out.size)
             u[k] = 1.0
             holder[0] = u.reshape(out.shape)
-            rows.append(np.asarray(df(*args), dtype=float))
-        return np.reshape(np.stack(rows) if rows else np.zeros((0,) + x.shape),
-                          out.shape + x.shape)
+            for row, g in zip(rows, df(*args)):
+                row.append(np.asarray(g, dtype=float))
+        jacobians = tuple(np.reshape(np.stack(row) if row else np.zeros((0,) + x.shape),
+                                     out.shape + x.shape) for row, x in zip(rows, xs))
+        return jacobians[0] if probe._single else jacobians
     return jac
 
 
