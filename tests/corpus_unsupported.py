@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import pullback as pb
+
 MARKER = "# <-- unsupported"
 
 
@@ -274,3 +276,16 @@ def calls_its_argument(x, f=np.sin):
 
 
 UNSUPPORTED.append(Unsupported(calls_its_argument, (_x(),), "a call of an argument", ("f(x)",)))
+
+
+@pb.custom_gradient
+def _clipped_sine(x):
+    return np.sin(x), lambda g: g * np.cos(x)
+
+
+def calls_a_custom_gradient(x):
+    return np.sum(_clipped_sine(x) ** 2)  # <-- unsupported
+
+
+UNSUPPORTED.append(Unsupported(calls_a_custom_gradient, (_x(),), "a custom gradient",
+                               ("_clipped_sine(",)))

@@ -826,6 +826,10 @@ class _Normalizer(ControlMixin):
         return self.emit("prim", call, into, prim, rule_args, kwargs)
 
     def user_call(self, node, into, callee):
+        if callee.fn is not None and hasattr(callee.fn, "_pullback_custom_gradient"):
+            raise self.src.error(node, f"{callee.name}() has a custom gradient "
+                                       f"(@pb.custom_gradient), which only the tape uses; use "
+                                       f"mode='tape' (mode='auto' does)")
         args, kwargs = self.call_args(node)
         params, defaults, closure_names = self.program.signature(callee, self, node)
         from . import _Helper
