@@ -4,6 +4,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -65,3 +67,16 @@ def test_show_bad_arguments():
     assert bad.returncode == 2 and "'q' names no parameter" in bad.stderr
     bad = run("show", "generated_examples/examples.py:softplus", "--shape", "z=3by4")
     assert bad.returncode == 2 and "NAME=3x4" in bad.stderr
+
+
+@pytest.mark.parametrize("options, says", [
+    (["--wrt", "5"], "there are 1 parameters"),
+    (["--scalar", "q"], "--scalar 'q' names no parameter"),
+    (["--shape", "z="], "NAME=3x4"),
+    (["--shape", "z=3", "--shape", "z=4"], "given twice"),
+    (["--scalar", "z", "--shape", "z=4"], "given twice"),
+])
+def test_show_checks_every_option(options, says):
+    bad = run("show", "generated_examples/examples.py:softplus", *options)
+    assert bad.returncode == 2 and says in bad.stderr and "Traceback" not in bad.stderr, \
+        bad.stderr

@@ -54,6 +54,10 @@ def _show(target, wrt, scalars, shapes=(), with_value=False):
     scalar = {s.strip() for s in scalars.split(",") if s.strip()}
     kinds = {p: "scalar" if p in scalar else "array" for p in params}
     try:
+        unknown = sorted(scalar - set(params))
+        if unknown:
+            raise ValueError(f"--scalar {unknown[0]!r} names no parameter; the parameters are "
+                             f"{', '.join(params)}")
         layout = _layout(shapes, scalar, params)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -80,10 +84,16 @@ def _layout(shapes, scalars, params):
         if name not in params:
             raise ValueError(f"--shape {spec!r}: {name!r} names no parameter; the parameters "
                              f"are {', '.join(params)}")
+        if name in values:
+            raise ValueError(f"--shape {spec!r}: {name!r} is given twice (as --scalar, or by "
+                             f"another --shape); give each parameter once")
         try:
-            shape = tuple(int(d) for d in dims.lower().split("x")) if dims.strip() else ()
+            shape = tuple(int(d) for d in dims.lower().split("x"))
+            if any(n < 0 for n in shape):
+                raise ValueError
         except ValueError:
-            raise ValueError(f"--shape {spec!r}: write a shape as NAME=3x4") from None
+            raise ValueError(f"--shape {spec!r}: write a shape as NAME=3x4 (NAME=1 for one "
+                             f"element)") from None
         # an array of that shape without its memory: only the shape and dtype are read
         values[name] = np.lib.stride_tricks.as_strided(np.zeros(1), shape, (0,) * len(shape))
     return layout_of(values, [p for p in params if p in values])
@@ -112,6 +122,9 @@ def _wrt_names(wrt, params):
     for part in wrt.split(","):
         part = part.strip()
         if part.lstrip("-").isdigit():
+            if not -len(params) <= int(part) < len(params):
+                raise ValueError(f"--wrt {part}: there are {len(params)} parameters "
+                                 f"({', '.join(params)})")
             names.append(params[int(part)])
         elif part in params:
             names.append(part)
