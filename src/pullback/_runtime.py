@@ -103,6 +103,8 @@ def take(adjoint, index):
     if _is_fancy(index):   # x[[0, 0]] = v keeps one of v's values: which is NumPy's choice
         from ._rules.indexing import _written_once
         _written_once(index, np.shape(adjoint))
+    if not isinstance(adjoint, np.ndarray):   # a Tensor: a second derivative records this
+        return adjoint[index]
     return np.array(adjoint[index], dtype=float)
 
 
@@ -117,6 +119,9 @@ def zero_at(adjoint, index):
     backward pass's own (made by its additions), else on a copy."""
     if np.ndim(adjoint) == 0:
         return adjoint
+    if not isinstance(adjoint, np.ndarray):   # a Tensor: a recorded copy with the zeros
+        from ._rules.indexing import assign_index
+        return assign_index(adjoint, index, 0.0)
     if not (adjoint.flags.writeable and adjoint.flags.owndata):
         adjoint = np.array(adjoint, dtype=float)  # a rule's view: make it the pass's own
     adjoint[index] = 0.0

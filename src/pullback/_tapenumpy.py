@@ -158,9 +158,9 @@ class _Rebinding:
             return done
         namespace = self.namespace(fn.__globals__)
         closure = fn.__closure__
-        if closure is not None:  # only the cells that hold a user's function get a new cell
-            closure = tuple(types.CellType() if _holds_users_function(cell) else cell
-                            for cell in closure)
+        if closure is not None:  # only cells holding a user's function or NumPy get new ones
+            closure = tuple(types.CellType() if _holds_users_function(cell) else
+                            _rebound_cell(cell) for cell in closure)
         wrapped = types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__,
                                      closure)
         wrapped.__kwdefaults__ = fn.__kwdefaults__
@@ -169,7 +169,7 @@ class _Rebinding:
         self.functions[id(fn)] = wrapped
         if closure is not None:
             for new, old in zip(closure, fn.__closure__):
-                if new is not old:
+                if new is not old and _holds_users_function(old):
                     new.cell_contents = self.function(old.cell_contents)
         globals_ = fn.__globals__
         for name in _global_names(fn.__code__):
@@ -200,6 +200,20 @@ def _global_names(code):
         if isinstance(const, types.CodeType):
             names |= _global_names(const)
     return names
+
+
+def _rebound_cell(cell):
+    """A new cell for one holding NumPy or one of its allocators (generated code keeps the
+    names of its header in cells), else the cell itself."""
+    try:
+        value = cell.cell_contents
+    except ValueError:
+        return cell
+    if value is np:
+        return types.CellType(_MODULE)
+    if not isinstance(value, type) and _hashable(value) and value in _BY_FUNCTION:
+        return types.CellType(_BY_FUNCTION[value])
+    return cell
 
 
 def _holds_users_function(cell):

@@ -1,16 +1,22 @@
 """vjp, jvp, jacobian, hessian and hvp, built on pb.grad and the tape.
 
 The source engine differentiates scalar functions, so a vector-Jacobian product runs it on
-``sum(f(x) * u)``; forward-mode products and second derivatives run on nested tapes.
+``sum(f(x) * u)``; forward-mode products and second derivatives run on nested tapes.  With
+``mode="source"``, the first-order gradient inside a second derivative is the source engine's
+generated code (run on the tape, which differentiates it again), and a JVP is the generated
+Jacobian times the tangents.
 """
+
+import inspect
 
 import numpy as np
 
 from ._grad import GradFunction, grad, run_on_tape
 from ._runtime import zeros_like
+from ._state import stack
 from ._structure import flatten, unflatten
 from ._tape import GradientTape
-from ._tapenumpy import _buffer_of
+from ._tapenumpy import _buffer_of, recording
 from ._tensor import Tensor, constant
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp"]
@@ -20,13 +26,9 @@ def _value(x):
     return x._value if isinstance(x, Tensor) else x
 
 
-def _tape_only(what, mode):
-    """jvp, hessian and hvp run on nested tapes; say so rather than ignore mode='source'."""
+def _check_mode(mode):
     if mode not in ("auto", "tape", "source"):
         raise ValueError(f"mode must be 'auto', 'source' or 'tape', not {mode!r}")
-    if mode == "source":
-        raise ValueError(f"pb.{what} runs on nested runtime tapes (the source engine generates "
-                         f"first-order reverse code only); use mode='auto' or mode='tape'")
 
 
 def _scalarized(f, nargs):
@@ -87,7 +89,7 @@ def jvp(f, primals, tangents, mode="auto"):
         >>> float(y), float(t)
         (0.0, 2.0)
     """
-    _tape_only("jvp", mode)
+    _check_mode(mode)
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents; give one "
@@ -96,6 +98,8 @@ def jvp(f, primals, tangents, mode="auto"):
     tleaves, tspec = flatten(tangents)
     if spec != tspec:
         raise ValueError("jvp: primals and tangents must have the same structure")
+    if mode == "source":
+        return _jvp_from_jacobians(f, primals, tangents)
     # Integer and boolean primals (indices, counts, masks) are passed as they are: their
     # tangents carry nothing, as JAX's float0 tangents.
     moving = [np.asarray(x).dtype.kind in "fc" for x in leaves]
@@ -164,32 +168,82 @@ def hessian(f, wrt=0, *, mode="auto"):
         >>> pb.hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0])).tolist()
         [[6.0, 0.0], [0.0, 12.0]]
     """
-    _tape_only("hessian", mode)
+    _check_mode(mode)
 
     def hess(*args):
-        x, g, outer = _nested_gradient(f, wrt, args, lambda g: g)
+        x, g, outer = _nested_gradient(f, wrt, args, lambda g: g, mode)
         if g is None:
             return np.zeros(x.shape + x.shape)
         return outer.jacobian(g, x, unconnected_gradients="zero").numpy()
     return hess
 
 
-def _nested_gradient(f, wrt, args, then):
+def _nested_gradient(f, wrt, args, then, mode="auto"):
     """(x, the gradient of f at x recorded by an outer tape, that tape); ``then(g)`` runs
     inside the outer tape, to record what is computed from the gradient.  The gradient is
     pb.grad's tape mode called with a Tensor the outer tape watches: a nested derivative, with
-    the protections pb.grad runs user code with.  g is None when it does not depend on x."""
+    the protections pb.grad runs user code with -- or, with mode="source", the source
+    engine's generated gradient code run on that Tensor.  g is None when it does not depend
+    on x."""
     probe = GradFunction(f, wrt, "tape", with_value=False)
     df = GradFunction(f, probe._wrt[0], "tape", with_value=False)
     index = df._positions[0]
     x = constant(np.asarray(args[index], dtype=float))
     call = list(args)
     call[index] = x
+    if mode == "source":
+        df = _generated_gradient(f, df, args)
     with GradientTape(persistent=True) as outer:
         outer.watch(x)
         g = df(*call)
         g = then(g) if isinstance(g, Tensor) else None
     return x, g, outer
+
+
+def _generated_gradient(f, probe, args):
+    """The source engine's gradient of ``f`` w.r.t. ``probe``'s parameter, as code that a tape
+    can differentiate again: generated for plain arrays (no layout, so no writes into its own
+    buffers), run on Tensors."""
+    from ._errors import TransformError
+    from ._grad import _kind
+    from ._source import generate
+    values = dict(zip(probe._params, args))
+    param = probe._wrt[0]
+    kinds = {p: "array" if p == param else _kind(v, False) for p, v in values.items()}
+    generated = generate(f, [param], kinds, False, None)
+    function = recording(generated.function)   # its np.zeros buffers record their writes
+    name = getattr(f, "__qualname__", f)
+
+    def gradient(*call):
+        previous = stack.strict
+        stack.strict, stack.lost = True, None   # a Tensor made a float or array: raise
+        try:
+            return function(*call)[0]
+        except Exception as err:
+            raise TransformError(
+                f"the generated gradient of {name} cannot be differentiated again on the tape "
+                f"({type(err).__name__}: {err}); use mode='auto' for this second derivative",
+                (inspect.getsourcefile(f) or "?", 1, 1, None)) from err
+        finally:
+            stack.strict = previous
+    return gradient
+
+
+def _jvp_from_jacobians(f, primals, tangents):
+    """``f(*primals)`` and the sum over the primals of (their Jacobian, by the source engine)
+    times their tangent."""
+    if any(isinstance(p, (dict, list, tuple)) for p in primals):
+        raise ValueError("pb.jvp(mode='source') takes arrays and numbers as primals; use "
+                         "mode='auto' for nested ones")
+    value = np.asarray(_value(f(*primals)))
+    total = np.zeros(value.shape)
+    for i, (x, t) in enumerate(zip(primals, tangents)):
+        if not _floating(x):
+            continue
+        jac = jacobian(f, wrt=i, mode="source")(*primals)
+        t = np.asarray(t, dtype=float)
+        total = total + np.tensordot(jac, t, axes=t.ndim)
+    return value[()] if value.ndim == 0 else value, total[()] if total.ndim == 0 else total
 
 
 def hvp(f, wrt=0, *, mode="auto"):
@@ -201,12 +255,12 @@ def hvp(f, wrt=0, *, mode="auto"):
         >>> pb.hvp(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]), np.array([1.0, 1.0])).tolist()
         [6.0, 12.0]
     """
-    _tape_only("hvp", mode)
+    _check_mode(mode)
 
     def product(*args_and_v):
         *args, v = args_and_v
         v = np.asarray(v, dtype=float)
-        x, s, outer = _nested_gradient(f, wrt, args, lambda g: np.sum(g * v))
+        x, s, outer = _nested_gradient(f, wrt, args, lambda g: np.sum(g * v), mode)
         if s is None:
             return np.zeros(x.shape)
         return outer.gradient(s, x, unconnected_gradients="zero").numpy()
