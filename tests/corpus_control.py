@@ -1264,6 +1264,24 @@ def unpacks_a_helpers_pair_in_a_loop(xs, w):
 case(unpacks_a_helpers_pair_in_a_loop, (_normal(85, 3), 0.7), wrt=(0, 1))
 
 
+def _squashed_and_total(v):
+    return np.tanh(v), 0.3 * np.sum(v)
+
+
+def _scaled_pair(v):
+    return np.stack([v * 2.0, np.sin(v)])   # one array, not a tuple
+
+
+def items_of_helper_results(x):
+    total = _squashed_and_total(x)[1]
+    squashed = _squashed_and_total(x * 0.5)[0]
+    first, second = _scaled_pair(x)        # an array: unpacked by index
+    return total * np.sum(squashed) + np.sum(first * second)
+
+
+case(items_of_helper_results, (_normal(107, 3),))
+
+
 # === recursion =================================================================================
 
 def recursive_power(x, n):

@@ -91,6 +91,7 @@ class _Helper:
         self.params = params
         self.closure_names = closure_names
         self.defaults = defaults
+        self.returns_tuple = False   # return a, b: its result is read by item
 
     def bind_call(self, args, kwargs, node, src):
         """The call's arguments in parameter order (defaults filled in)."""
@@ -284,6 +285,7 @@ class _Program:
             adj[result.id] = _name(bresult)
             pull_body = reverse.backward(fn_ir.body, adj)
         elif isinstance(result, gast.Tuple):
+            helper.returns_tuple = True
             pull_body = self._unpack_cotangents(result, bresult, namer, reverse, adj)
             pull_body += reverse.backward(fn_ir.body, adj)
         grads = [self._gradient(p, fn_ir, adj, reverse) if p in wrt else gast.Constant(

@@ -616,7 +616,8 @@ class _Normalizer(ControlMixin):
         index = self.rename(index)
         if isinstance(value, gast.Name) and self._is_container(value.id):
             return self.container_item(value, index, node, into)
-        if isinstance(value, gast.Name) and value.id in self.sequence_values:
+        if isinstance(value, gast.Name) and (value.id in self.sequence_values or
+                                             value.id in self.tuple_values):
             return self.sequence_item(value, index, node, into)
         from .._rules.indexing import getitem
         expr = gast.Subscript(value=value, slice=index, ctx=gast.Load())
@@ -854,7 +855,8 @@ class _Normalizer(ControlMixin):
         op.pullback = self.namer.fresh(f"{op_target}_pullback")
         self.out.append(op)
         self.activity.active.add(op_target)
-        self.tuple_values.add(op_target)   # it may return a tuple: unpacked as items
+        if helper.returns_tuple:   # unpacked and indexed as items, as np.split's result
+            self.tuple_values.add(op_target)
         return _name(op_target)
 
 
