@@ -16,7 +16,7 @@ import numpy as np
 from ._errors import TransformError
 from ._source._shapes import layout_of
 from ._state import stack
-from ._structure import flatten, rebuild, unflatten
+from ._structure import flatten, frozen, rebuild, unflatten
 from ._tensor import Tensor
 
 __all__ = ["grad", "value_and_grad", "GradFunction", "clear_cache", "run_on_tape"]
@@ -188,7 +188,7 @@ class GradFunction:
             return self._tape(values, reason=self._gradient_of_a_gradient())
         kinds = {p: _kind(values[p], p in self._wrt) for p in self._params}
         layout = layout_of(values, self._params)
-        key = (self._fn, self._wrt, self._with_value, _hashable(kinds),
+        key = (self._fn, self._wrt, self._with_value, frozen(kinds),
                tuple(sorted(layout.items())))
         with _CACHE_LOCK:
             generated = _CACHE.get(key)
@@ -449,14 +449,6 @@ def _kind(value, structured):
     if isinstance(value, np.ndarray):
         return "array"
     return "other"
-
-
-def _hashable(kinds):
-    if isinstance(kinds, dict):
-        return ("dict",) + tuple((k, _hashable(v)) for k, v in kinds.items())
-    if isinstance(kinds, (list, tuple)):
-        return (type(kinds).__name__,) + tuple(_hashable(v) for v in kinds)
-    return kinds
 
 
 def _finish(g, arg):

@@ -1,6 +1,6 @@
 """Nested structures (lists, tuples, dicts of leaves): flatten to leaves and rebuild."""
 
-__all__ = ["flatten", "flatten_up_to", "unflatten", "rebuild"]
+__all__ = ["flatten", "flatten_up_to", "unflatten", "rebuild", "frozen"]
 
 
 def flatten(tree):
@@ -40,6 +40,20 @@ def _unflatten(spec, it):
     if kind is dict:
         return {k: _unflatten(c, it) for k, c in children}
     return _of_kind(kind, [_unflatten(c, it) for c in children])
+
+
+def frozen(tree):
+    """``tree`` (dicts, lists and tuples of hashable leaves) as a hashable key.
+
+    Example:
+        >>> frozen({"w": "array", "b": ["scalar"]})
+        ('dict', ('w', 'array'), ('b', ('list', 'scalar')))
+    """
+    if isinstance(tree, dict):
+        return ("dict",) + tuple((k, frozen(v)) for k, v in tree.items())
+    if isinstance(tree, (list, tuple)):
+        return (type(tree).__name__,) + tuple(frozen(v) for v in tree)
+    return tree
 
 
 def rebuild(like, items):

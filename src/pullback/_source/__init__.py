@@ -27,6 +27,7 @@ from ._rerun import recompute_loop_conditions, rematerialize
 from ._reverse import Reverse
 from ._rulecode import RuleCode
 from ._specialize import specialize
+from .._structure import frozen
 
 __all__ = ["generate", "Generated"]
 
@@ -239,13 +240,13 @@ class _Program:
         """The generated helper for ``callee`` with the given parameters differentiated
         (``trees``: the structure of each dict, list or tuple argument, else None)."""
         trees = list(trees) if trees is not None else [None] * len(active)
-        frozen = tuple(_frozen(t) for t in trees)
+        frozen_trees = tuple(frozen(t) for t in trees)
         if callee.kind == "local":
-            key = ("local", id(callee.node), tuple(active), frozen)
+            key = ("local", id(callee.node), tuple(active), frozen_trees)
             src = FunctionSource(caller.src.fn, callee.node, caller.src.filename, caller.src.lines)
             short = _identifier(callee.name)
         else:
-            key = ("user", callee.fn.__code__, tuple(active), frozen)
+            key = ("user", callee.fn.__code__, tuple(active), frozen_trees)
             src = get_source(callee.fn)
             fence(src)
             self.lower(src.node)
@@ -428,15 +429,6 @@ def _defaults(node):
         if d is not None:
             found[a.id] = d
     return found
-
-
-def _frozen(tree):
-    """A structure of kinds (dicts, lists, tuples of "array" / "scalar") as a hashable key."""
-    if isinstance(tree, dict):
-        return ("dict",) + tuple((k, _frozen(v)) for k, v in tree.items())
-    if isinstance(tree, (list, tuple)):
-        return (type(tree).__name__,) + tuple(_frozen(v) for v in tree)
-    return tree
 
 
 def _identifier(name):
