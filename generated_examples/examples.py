@@ -105,6 +105,18 @@ def scalar_recurrence(w, x0):
     return x
 
 
+def dense(layer, x):
+    return np.tanh(x @ layer["W"] + layer["b"])
+
+
+def layered_loss(params, x, y):
+    # a dict of layers, each a dict passed whole to a helper
+    h = x
+    for name, layer in params.items():
+        h = dense(layer, h)
+    return np.mean((h - y) ** 2)
+
+
 def _data():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(8, 3))
@@ -131,4 +143,6 @@ EXAMPLES = [
     (newton_sqrt, (2.0,), 0),
     (filled_buffer, (_rng.normal(size=4), 0.8), (0, 1)),
     (scalar_recurrence, (0.9, 0.3), (0, 1)),
+    (layered_loss, ({"hidden": {"W": _rng.normal(size=(3, 4)) / 2, "b": np.zeros(4)},
+                     "out": {"W": _rng.normal(size=(4, 3)) / 2, "b": np.zeros(3)}}, _X, _Y), 0),
 ]
