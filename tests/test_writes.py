@@ -744,3 +744,27 @@ def test_writes_spelled_another_way_are_refused(fn, says):
     with pytest.raises(pb.TransformError, match=says):
         pb.grad(fn, mode="source")(x.copy())
     assert_auto_right_or_loud(fn, x, np.random.default_rng(9), "out=", "immutable")
+
+
+def _squashed_product(M, v):
+    return np.tanh(M @ v)
+
+
+_W3 = np.array([[0.3, -0.2, 0.1], [0.5, 0.2, -0.4], [0.1, 0.3, 0.2]])
+
+
+def writes_a_helpers_result_into_what_it_read(x):
+    M = np.copy(_W3)
+    M[1] = _squashed_product(M, x)   # the helper's pullback reads M as it was given it
+    return np.sum(M * M)
+
+
+def test_a_write_after_a_helper_read_the_array_is_undone_for_its_pullback():
+    # the pullback saw M with row 1 already overwritten: a wrong gradient, silently
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-1.0, 1.0, 3)
+    got = pb.grad(writes_a_helpers_result_into_what_it_read, mode="source")(x.copy())
+    directional_fd_check(writes_a_helpers_result_into_what_it_read, got, x, rng)
+    np.testing.assert_allclose(
+        got, pb.grad(writes_a_helpers_result_into_what_it_read, mode="tape")(x.copy()),
+        rtol=1e-10)

@@ -65,6 +65,8 @@ class ControlReverse:
         self.loop_assigned = set()
         self._body = body
         self._raw_reads = []      # (name, position, enclosing loop ids, "value" | "shape")
+        self._pullback_reads = []  # (name, position, loop ids): arrays a helper's pullback
+                                   # reads, as it was given them (by reference)
         self._spans = {}          # loop id -> (start, end, names assigned inside)
         self._loops = []
         self._position = 0
@@ -119,6 +121,9 @@ class ControlReverse:
                     where = tuple(id(loop) for loop in self._loops)
                     self._raw_reads += [(n, self._position, where, "value") for n in values]
                     self._raw_reads += [(n, self._position, where, "shape") for n in shapes]
+                    if node.kind == "call":   # its pullback reads the arrays it was given
+                        self._pullback_reads += [(n, self._position, where)
+                                                 for a in node.args for n in _names(a)]
             elif isinstance(node, Plain):
                 if node.in_loop:
                     for name in node.defines:
@@ -156,10 +161,12 @@ class ControlReverse:
             for base in bases:
                 group[find(name)] = find(base)
         undone = set()
+        value_reads = [(name, pos, loops) for name, pos, loops, kind in self._raw_reads
+                       if kind == "value"] + self._pullback_reads
         for op, pos, loops in self._writes:
             memory = find(op.target)
-            for name, read_pos, read_loops, kind in self._raw_reads:
-                if kind == "value" and find(name) == memory and (
+            for name, read_pos, read_loops in value_reads:
+                if find(name) == memory and (
                         read_pos < pos or any(loop in read_loops for loop in loops)):
                     undone.add(id(op))
                     break
