@@ -1282,6 +1282,18 @@ def items_of_helper_results(x):
 case(items_of_helper_results, (_normal(107, 3),))
 
 
+def conditional_expression_keeping_the_old_value(x, s):
+    p = np.tanh(s)
+    p = np.sin(x[0]) if np.max(x) > 0.5 else p     # the else arm reads p before the new one
+    return np.sum(x * p)
+
+
+case(conditional_expression_keeping_the_old_value, (np.array([0.1, -0.4, 0.2]), 0.3),
+     wrt=(0, 1), name="else")
+case(conditional_expression_keeping_the_old_value, (np.array([0.9, -0.4, 0.2]), 0.3),
+     wrt=(0, 1), name="if")
+
+
 # === recursion =================================================================================
 
 def recursive_power(x, n):

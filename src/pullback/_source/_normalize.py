@@ -509,8 +509,9 @@ class _Normalizer(ControlMixin):
 
     def ifexp(self, node, into):
         test = self.condition(node.test)
+        before = dict(self.env)   # p = a if c else p: the arms read p before its new value
         target = self.fresh_target(into)
-        before = dict(self.env)
+        after = dict(self.env)
         results = []
         for branch in (node.body, node.orelse):
             self.env = dict(before)
@@ -522,7 +523,7 @@ class _Normalizer(ControlMixin):
             out.append(Op("copy", target, clone(atom), self.line, args=[atom],
                           active=active))
             results.append((out, active))
-        self.env = before
+        self.env = after
         if results[0][1] or results[1][1]:
             self.activity.active.add(target)
             for out, active in results:
