@@ -768,3 +768,19 @@ def test_a_write_after_a_helper_read_the_array_is_undone_for_its_pullback():
     np.testing.assert_allclose(
         got, pb.grad(writes_a_helpers_result_into_what_it_read, mode="tape")(x.copy()),
         rtol=1e-10)
+
+
+def element_updated_in_place(x):
+    a = np.sin(x)
+    q = a[1]            # one element of a 1-D array: a NumPy scalar, a copy
+    q += 0.5 * x[0]     # so this rebinds q and changes nothing in a
+    a[0] = 2.0 * q
+    return np.sum(a) + q
+
+
+def test_an_element_of_a_vector_is_no_view_for_an_in_place_operator():
+    # q += ... on it was refused as a write through a view
+    rng = np.random.default_rng(8)
+    x = rng.uniform(-1.0, 1.0, 3)
+    got = pb.grad(element_updated_in_place, mode="source")(x.copy())
+    directional_fd_check(element_updated_in_place, got, x, rng)

@@ -72,15 +72,19 @@ def refuse_untracked_writes(src, layout=None):
     views = {}  # name -> the node that may have made it a view
     containers = {}  # name -> the node that made it a list, dict or set
     returns_view = _ReturnsView(src)
-    for stmt in _statements(body):
-        _record_views(stmt, views, returns_view)
+    statements = list(_statements(body))
+    writes = any(_written_bases(stmt) for stmt in statements)
+    # y = a[i] that reads one element (a copy, as the layout tells): y is no view
+    elements = _element_reads(src, body, layout) if writes else frozenset()
+    for stmt in statements:
+        _record_views(stmt, views, returns_view, elements)
         _record_containers(stmt, containers)
     live = None
-    for stmt in _statements(body):
+    for stmt in statements:
         _check_statement(src, stmt, local, views, containers)
         for base in _written_bases(stmt):
             if live is None:
-                live, elements = live_after(body), _element_reads(src, body, layout)
+                live = live_after(body)
             _check_swap(src, stmt, base, body, elements, returns_view)
             _check_viewed(src, stmt, base, body, live, elements, returns_view)
 
@@ -431,14 +435,14 @@ def _check_statement(src, stmt, local, views, containers):
                                   f"instead, or use mode='tape'")
 
 
-def _record_views(stmt, views, returns_view):
+def _record_views(stmt, views, returns_view, elements=frozenset()):
     if isinstance(stmt, gast.For) and not _is_range(stmt.iter):
         names = _names(stmt.target)
         for n in names:
             views.setdefault(n, stmt)
     if isinstance(stmt, (gast.Assign, gast.AnnAssign)) and stmt.value is not None:
         targets = stmt.targets if isinstance(stmt, gast.Assign) else [stmt.target]
-        if _may_be_view(stmt.value, returns_view):
+        if id(stmt.value) not in elements and _may_be_view(stmt.value, returns_view):
             bound = [n for target in targets for n in bound_names(target)]
             for n in bound:  # x[0] = x[1] copies a value: binds nothing
                 views.setdefault(n, stmt)
