@@ -214,3 +214,39 @@ def test_a_helpers_pullback_restores_the_values_its_loop_saved():
     fn = calls_a_helper_that_fills_a_buffer
     fd = (fn(x + 1e-6 * d) - fn(x - 1e-6 * d)) / 2e-6
     assert got @ d == pytest.approx(fd, rel=1e-6)
+
+
+def matmul_then_overwritten_unread(x, W):
+    a = np.sin(x)
+    for _ in range(2):
+        a = W @ a              # its value is overwritten before anything reads it
+        a = np.zeros(3)
+    return np.sum(np.sin(a)) + np.sum(x * x)
+
+
+def concatenate_then_overwritten_unread(x, W):
+    c = np.sin(x)
+    k = 0
+    while k < 2:
+        k += 1
+        c = np.concatenate([np.tanh(c)[1:], c[:1]])
+        c = 0.5 * x * np.sum(W)
+    return np.sum(c * c)
+
+
+@pytest.mark.parametrize("fn", [matmul_then_overwritten_unread,
+                                concatenate_then_overwritten_unread], ids=lambda f: f.__name__)
+def test_a_value_overwritten_unread_in_its_iteration_reaches_its_rule_as_an_array(fn):
+    # its adjoint restarts as 0.0, and np.matmul (a generalized ufunc) was taken for an
+    # elementwise function, np.concatenate's rule got the number: ValueError / TypeError
+    x = np.array([0.1, -0.4, 0.7])
+    W = np.array([[0.3, -0.2, 0.1], [0.5, 0.2, -0.4], [0.1, 0.3, 0.2]])
+    got = pb.grad(fn, mode="source")(x, W)
+    want = pb.grad(fn, mode="tape")(x, W)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    eps, fd = 1e-6, np.zeros(3)
+    for i in range(3):
+        e = np.zeros(3)
+        e[i] = eps
+        fd[i] = (fn(x + e, W) - fn(x - e, W)) / (2 * eps)
+    np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-8)

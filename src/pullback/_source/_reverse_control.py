@@ -414,9 +414,9 @@ class ControlReverse:
         """Whether undoing ``op`` reaches a rule that is not elementwise, through ``op`` or
         the temporaries it reads (``v = 0.5 * t`` with ``t = np.sum(m, axis=0)``): 0.0 times
         an elementwise partial is still the zero it stands for."""
-        if op.kind == "call" or op.kind == "prim" and op.prim.partials is None and \
-                not isinstance(op.prim.fun, np.ufunc):
-            return True
+        if op.kind == "call" or op.kind == "prim" and op.prim.partials is None and not (
+                isinstance(op.prim.fun, np.ufunc) and op.prim.fun.signature is None):
+            return True   # (np.matmul is a ufunc too, but a generalized one: not elementwise)
         if op.kind not in ("prim", "copy"):
             return False
         seen = set() if seen is None else seen
@@ -451,8 +451,11 @@ class ControlReverse:
             return True
         before, after = _around(loops[-1].body, op)
         before = before + [op]
-        if any(self._adds_into(node, name) for node in after):
-            return True   # undone before op, in every iteration
+        for node in after:   # undone before op, latest first: the first of these decides
+            if self._adds_into(node, name):
+                return True
+            if _assigns(node, name):
+                return False   # a = W @ a; a = h: restarted (0.0) and nothing added since
         # undone after op: adds in before op's next undoing, but not before its first
         return name not in self.zero_start and any(
             self._adds_into(node, name) for node in before)
@@ -551,6 +554,15 @@ class ControlReverse:
             self.accumulate(value, contribution, adj, out)
         out.append(_assign(self.own.get(buf.id, badj.id), _call(zero_at, [
             clone(badj), clone(index)])))
+
+
+def _assigns(node, name):
+    """Whether ``node`` gives ``name`` a new value (its adjoint restarts when it is undone)."""
+    if isinstance(node, Op):
+        return node.kind != "setitem" and node.target == name
+    if isinstance(node, Plain):
+        return name in node.defines
+    return False
 
 
 def _around(body, op):
