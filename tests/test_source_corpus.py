@@ -690,3 +690,25 @@ def test_np_array_of_differentiated_numbers_in_every_mode(mode):
     df, grads = _grad(case, mode)
     assert_matches_fd(case, grads)
     assert df.mode == ("tape" if mode == "tape" else "source")
+
+
+def test_a_function_whose_file_was_edited_after_it_was_loaded_is_refused(tmp_path, monkeypatch):
+    # the engine would differentiate the new text while the program runs the old code
+    import importlib
+    module_file = tmp_path / "edited_module.py"
+    module_file.write_text("import numpy as np\n\ndef f(x):\n    return np.sum(x * 2.0)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import edited_module
+    x = np.ones(3)
+    np.testing.assert_array_equal(pb.grad(edited_module.f, mode="source")(x), [2.0, 2.0, 2.0])
+    module_file.write_text("import numpy as np\n\ndef f(x):\n    return np.sum(x * 5.0) + 0.0\n")
+    stale = edited_module.f
+    from pullback._grad import clear_cache
+    clear_cache()   # as after any eviction: the code is generated again from the file
+    with pytest.raises(pb.TransformError, match="file was edited"):
+        pb.grad(stale, mode="source")(np.ones(4))
+    df = pb.grad(stale)
+    np.testing.assert_array_equal(df(np.ones(4)), [2.0] * 4)   # auto: the tape runs f as it is
+    assert df.mode == "tape"
+    importlib.reload(edited_module)
+    np.testing.assert_array_equal(pb.grad(edited_module.f, mode="source")(x), [5.0, 5.0, 5.0])

@@ -67,10 +67,41 @@ def get_source(fn):
             raise TransformError(f"cannot parse the source of {fn.__qualname__}",
                                  (filename, start, 1, lines[0]))
         node = module.body[0]
+    _check_not_edited(fn, text, filename, start, lines)
     increment_lineno(node, start - 1)
     _shift_columns(node, lines[0])
     node.decorator_list = [] if hasattr(node, "decorator_list") else None
     return FunctionSource(fn, node, filename, all_lines)
+
+
+def _check_not_edited(fn, text, filename, start, lines):
+    """Raise when the file no longer holds the code ``fn`` runs (edited since it was loaded):
+    the engine would differentiate the new text while your program runs the old code.
+    Checked for module-level functions, whose text compiled again must name the same
+    variables, names and constants (the bytecode itself may differ with how it was
+    compiled, so an edit of an operator alone goes unseen)."""
+    import types
+    code = getattr(fn, "__code__", None)
+    if code is None or code.co_freevars or "<" in fn.__qualname__ or "." in fn.__qualname__:
+        return   # nested functions and methods compile differently on their own
+    try:
+        compiled = compile(text, filename, "exec", dont_inherit=True)
+    except SyntaxError:
+        return
+    found = [c for c in compiled.co_consts
+             if isinstance(c, types.CodeType) and c.co_name == code.co_name]
+    if found and _signature(found[0]) != _signature(code):
+        raise TransformError(
+            f"the source of {fn.__qualname__} in {filename} is not the code it runs: the "
+            f"file was edited after the function was defined. Reload the module "
+            f"(importlib.reload) or run the definition again; mode='tape' runs the function "
+            f"as it is", (filename, start, 1, lines[0]))
+
+
+def _signature(code):
+    import types
+    consts = tuple(repr(c) for c in code.co_consts if not isinstance(c, types.CodeType))
+    return code.co_varnames, tuple(sorted(set(code.co_names))), consts
 
 
 def _file_lines(filename, lines, start):
