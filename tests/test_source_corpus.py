@@ -15,6 +15,7 @@ import copy
 import dataclasses
 import inspect
 import json
+import math
 import os
 import re
 import subprocess
@@ -712,3 +713,24 @@ def test_a_function_whose_file_was_edited_after_it_was_loaded_is_refused(tmp_pat
     assert df.mode == "tape"
     importlib.reload(edited_module)
     np.testing.assert_array_equal(pb.grad(edited_module.f, mode="source")(x), [5.0, 5.0, 5.0])
+
+
+def math_logarithms_of_a_float(x, w):
+    return math.log(w * 2.0) * np.sum(x) + math.log10(w) + math.asinh(w) + math.log2(w + 1.0)
+
+
+def test_math_logarithms_of_a_differentiated_float():
+    # (the tape cannot follow math functions: they make a Tensor a Python float)
+    case = Case(math_logarithms_of_a_float, (np.array([0.3, -1.2, 0.8]), 0.7), (0, 1))
+    df, grads = _grad(case, "auto")
+    assert df.mode == "source"
+    assert_matches_fd(case, grads)
+
+
+def _log_in_base_two(w):
+    return math.log(w, 2.0) * 3.0
+
+
+def test_math_log_with_a_base_is_refused_with_the_fix():
+    with pytest.raises(pb.TransformError, match=r"math.log\(x\) / math.log\(base\)"):
+        pb.grad(_log_in_base_two, mode="source")(0.7)

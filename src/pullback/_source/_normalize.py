@@ -8,6 +8,7 @@ differentiated arguments stay whole, as the user wrote them.  Whether a value de
 """
 
 
+import math
 import types
 
 import gast
@@ -730,6 +731,9 @@ class _Normalizer(ControlMixin):
         callee = self.scope.callee(func, self.local_functions)
         if callee.kind == "prim" and self.scope.static_value(func) in (max, min):
             return self.builtin_extremum(node, into, self.scope.static_value(func))
+        if self.scope.static_value(func) is math.log and len(node.args) + len(node.keywords) != 1:
+            raise self.src.error(node, "pb.grad differentiates math.log of one argument; for "
+                                       "a base, write math.log(x) / math.log(base)")
         if self.scope.static_value(func) in (np.array, np.asarray) and _array_of_items(node):
             # np.array([a * b, c]) of differentiated numbers or same-shape arrays: np.stack's
             return self.prim_call(node, into, lookup(np.stack))

@@ -50,7 +50,9 @@ MATH = {math.sin: np.sin, math.cos: np.cos, math.tan: np.tan, math.exp: np.exp,
         math.asin: np.arcsin, math.acos: np.arccos, math.atan: np.arctan,
         math.log1p: np.log1p, math.expm1: np.expm1, math.fabs: np.fabs,
         math.atan2: np.arctan2, math.hypot: np.hypot, math.pow: np.power,
-        math.floor: np.floor, math.ceil: np.ceil, math.trunc: np.trunc}
+        math.floor: np.floor, math.ceil: np.ceil, math.trunc: np.trunc,
+        math.log: np.log, math.log2: np.log2, math.log10: np.log10,   # math.log: one argument
+        math.asinh: np.arcsinh, math.acosh: np.arccosh, math.atanh: np.arctanh}
 
 # Builtins with a NumPy equivalent for differentiated values.
 BUILTINS = {abs: np.absolute, max: np.maximum, min: np.minimum, pow: np.power}
