@@ -222,7 +222,6 @@ class _Normalizer(ControlMixin):
         rather than differentiated as if the value were a constant.  Module functions
         (``np.testing.assert_allclose(y, ...)``, ``logging.info(...)``) and plain calls
         (``print(loss)``) only read it."""
-        import types
         for call in gast.walk(stmt):
             if not isinstance(call, gast.Call):
                 continue
