@@ -30,6 +30,8 @@ class UnconnectedGradients(str, enum.Enum):
 
 
 def _unconnected(value):
+    if value is UnconnectedGradients.NONE or (type(value) is str and value == "none"):
+        return UnconnectedGradients.NONE   # the default, without the Enum lookup
     try:
         return UnconnectedGradients(getattr(value, "value", value))
     except ValueError:
@@ -274,19 +276,10 @@ class GradientTape:
             if self in stack.recording:
                 stack.recording.remove(self)
 
-    @contextlib.contextmanager
     def _backward_context(self):
         """Decide whether the backward pass must itself be recorded, and pause this tape unless
         it is persistent (a persistent tape records its own gradient computation)."""
-        recording = stack.recording
-        inside = self in recording
-        if inside and not self._persistent:
-            recording.remove(self)
-        try:
-            yield bool(recording)
-        finally:
-            if inside and not self._persistent and not self._used:
-                recording.append(self)
+        return _BackwardContext(self)
 
     def _prune(self, sources, targets):
         """The records on a path from a source, and the ids that depend on a source.
@@ -409,6 +402,30 @@ def _held_by_the_sweep():
 _HELD_BY_GRADS = _held_by_grads()
 _HELD_BY_A_LOCAL = _held_by_a_local()
 _HELD_BY_THE_SWEEP = _held_by_the_sweep()
+
+
+class _BackwardContext:
+    """``with tape._backward_context() as differentiable:`` (a class: a generator-based
+    context manager costs a microsecond more on every gradient call)."""
+
+    __slots__ = ("tape", "inside")
+
+    def __init__(self, tape):
+        self.tape = tape
+        self.inside = False
+
+    def __enter__(self):
+        tape, recording = self.tape, stack.recording
+        self.inside = tape in recording
+        if self.inside and not tape._persistent:
+            recording.remove(tape)
+        return bool(recording)
+
+    def __exit__(self, *exc):
+        tape = self.tape
+        if self.inside and not tape._persistent and not tape._used:
+            stack.recording.append(tape)
+        return False
 
 
 def _tape_vjp(prim, pos):
@@ -544,6 +561,9 @@ def _as_target(target, what):
 
 def _seeds(target, output_gradients):
     """{id: cotangent} for each target Tensor; targets that are not Tensors contribute nothing."""
+    if output_gradients is None and type(target) in (Tensor, Variable):  # the common call
+        value = target._value
+        return {target._id: np.ones(value.shape, value.dtype)}
     targets, spec = flatten(target)
     if output_gradients is None:
         given = [None] * len(targets)
@@ -599,6 +619,10 @@ def _as_shape(g, source):
 
 def _result(g, source, unconnected, prefix=(), batch=False):
     """A gradient as returned to the user: a Tensor of the source's dtype, or None / zeros."""
+    if type(g) is _ndarray and not prefix:   # the common case: an array of the source's kind
+        value = source._value
+        if g.dtype == value.dtype and g.shape == value.shape and value.dtype.kind in "fc":
+            return _wrap(g)
     shape = prefix + (source.shape[1:] if batch else source.shape)
     if g is None or source.dtype.kind not in "fc":
         if unconnected is UnconnectedGradients.ZERO:
