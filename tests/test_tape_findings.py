@@ -375,3 +375,51 @@ def test_jvp_passes_integer_primals_as_they_are():
     x, i = np.array([1.0, 2.0, 3.0]), np.array([0, 2])
     value, tangent = pb.jvp(picked, (x, i, 2), (np.ones(3), np.zeros(2, int), 0))
     assert value == 10.0 and tangent == 8.0   # d/dt of (1 + t)^2 + (3 + t)^2 at t = 0
+
+
+# --- user primitives in the transforms ----------------------------------------------------------
+
+@pb.primitive
+def softcube(x):
+    """A user primitive with a VJP only (no JVP): x**3 / 3 + x."""
+    return x ** 3 / 3.0 + x
+
+
+pb.defvjp(softcube, lambda ans, x: lambda g: g * (x ** 2 + 1.0))
+
+
+def uses_softcube(x):
+    return np.sum(softcube(x) * np.sin(x))
+
+
+@pytest.mark.parametrize("mode", ["tape", "auto"])
+def test_jvp_hvp_hessian_of_a_user_primitive(mode):
+    """pb.jvp, pb.hvp and pb.hessian raised NoGradientRuleError for a pb.primitive with a VJP
+    rule: running f on the tape rebound the primitive's own function, which has no rule."""
+    x, t = X2, np.array([0.5, -1.0])
+    value, tangent = pb.jvp(softcube, (x,), (t,), mode=mode)
+    np.testing.assert_allclose(value, softcube(x))
+    np.testing.assert_allclose(tangent, (softcube(x + EPS * t) - softcube(x - EPS * t)) / (2 * EPS),
+                               rtol=1e-7)
+    hessian = central(pb.grad(uses_softcube, mode="source"), x)
+    np.testing.assert_allclose(pb.hessian(uses_softcube, mode=mode)(x), hessian, rtol=1e-6)
+    np.testing.assert_allclose(pb.hvp(uses_softcube, mode=mode)(x, t), hessian @ t, rtol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["source", "tape", "auto"])
+def test_a_primitive_declared_nondifferentiable(mode):
+    """@pb.primitive then pb.nondifferentiable raised 'declared both differentiable and
+    non-differentiable'; now the primitive's result is a constant, as for NumPy's own."""
+    @pb.primitive
+    def bucket(x):
+        return np.floor(x * 4.0)
+
+    pb.nondifferentiable(bucket)
+
+    def f(x):
+        return np.sum(bucket(x) * x ** 2)
+
+    x = np.array([0.3, 0.6])
+    np.testing.assert_allclose(pb.grad(f, mode=mode)(x), 2.0 * np.floor(x * 4.0) * x)
+    with pytest.raises(pb.RuleRegistrationError, match="both differentiable"):
+        pb.defvjp(bucket, lambda ans, x: lambda g: g)

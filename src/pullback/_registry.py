@@ -139,17 +139,54 @@ def defjvp(fun, *makers):
     """Declare the JVP of ``fun``: one maker per positional argument (None for no tangent).
 
     Each maker is ``maker(ans, *args, **kwargs)`` returning ``t -> tangent of ans``.
+
+    Example:
+        >>> import numpy as np, pullback as pb
+        >>> @pb.primitive
+        ... def cube(x):
+        ...     return x ** 3
+        >>> pb.defvjp(cube, lambda ans, x: lambda g: g * 3 * x ** 2)
+        >>> pb.defjvp(cube, lambda ans, x: lambda t: t * 3 * x ** 2)
+        >>> y, ty = pb.jvp(cube, (2.0,), (0.5,))
+        >>> float(y), float(ty)
+        (8.0, 6.0)
     """
     _set_once(_entry(fun), "jvps", tuple(makers))
 
 
 def defvjp_argnum(fun, maker):
-    """Declare the VJP of a variadic ``fun``: ``maker(argnum, ans, *args, **kwargs)``."""
+    """Declare the VJP of a variadic ``fun``: ``maker(argnum, ans, *args, **kwargs)``.
+
+    Example:
+        >>> import numpy as np, pullback as pb
+        >>> @pb.primitive
+        ... def product(*xs):
+        ...     return np.prod(xs)
+        >>> pb.defvjp_argnum(product, lambda i, ans, *xs: lambda g: g * ans / xs[i])
+        >>> a, b = pb.constant(2.0), pb.constant(5.0)
+        >>> with pb.GradientTape() as tape:
+        ...     tape.watch([a, b])
+        ...     y = product(a, b, 3.0)
+        >>> [float(g) for g in tape.gradient(y, [a, b])]
+        [15.0, 6.0]
+    """
     _set_once(_entry(fun), "vjp_argnum", maker)
 
 
 def defjvp_argnum(fun, maker):
-    """Declare the JVP of a variadic ``fun``: ``maker(argnum, ans, *args, **kwargs)``."""
+    """Declare the JVP of a variadic ``fun``: ``maker(argnum, ans, *args, **kwargs)``.
+
+    Example:
+        >>> import numpy as np, pullback as pb
+        >>> @pb.primitive
+        ... def total(*xs):
+        ...     return sum(xs)
+        >>> pb.defvjp_argnum(total, lambda i, ans, *xs: lambda g: g)
+        >>> pb.defjvp_argnum(total, lambda i, ans, *xs: lambda t: t)
+        >>> y, ty = pb.jvp(lambda a, b: total(a, b, 1.0), (2.0, 3.0), (1.0, 10.0))
+        >>> float(y), float(ty)
+        (6.0, 11.0)
+    """
     _set_once(_entry(fun), "jvp_argnum", maker)
 
 
@@ -220,6 +257,17 @@ def deflinear(fun, *argnums):
 
     Its JVP through such an argument is ``fun`` itself with the tangent in that argument's place.
     Multilinear functions (``np.multiply``, ``np.dot``, ``np.einsum`` operands) qualify too.
+
+    Example:
+        >>> import numpy as np, pullback as pb
+        >>> @pb.primitive
+        ... def double(x):
+        ...     return 2.0 * x
+        >>> pb.defvjp(double, lambda ans, x: lambda g: 2.0 * g)
+        >>> pb.deflinear(double)   # its JVP: double(t)
+        >>> y, ty = pb.jvp(double, (3.0,), (0.25,))
+        >>> float(y), float(ty)
+        (6.0, 0.5)
     """
     prim = _entry(fun)
     argnums = argnums or (0,)
@@ -231,7 +279,19 @@ def deflinear(fun, *argnums):
 
 
 def deflinear_argnum(fun):
-    """Declare that variadic ``fun`` is linear in each of its array arguments (``np.einsum``)."""
+    """Declare that variadic ``fun`` is linear in each of its array arguments (``np.einsum``).
+
+    Example:
+        >>> import numpy as np, pullback as pb
+        >>> @pb.primitive
+        ... def total(*xs):
+        ...     return sum(xs)
+        >>> pb.defvjp_argnum(total, lambda i, ans, *xs: lambda g: g)
+        >>> pb.deflinear_argnum(total)   # the JVP through argument i: total with t there
+        >>> y, ty = pb.jvp(lambda a: total(a, 1.0), (2.0,), (0.5,))
+        >>> float(y), float(ty)
+        (3.0, 0.5)
+    """
     prim = _entry(fun)
     _set_once(prim, "jvp_argnum", lambda argnum, ans, *args, **kwargs: _linear_jvp(prim.fun, argnum)(ans, *args, **kwargs))
     prim.linear = True
@@ -241,9 +301,30 @@ def nondifferentiable(*funs):
     """Declare functions whose output carries no gradient (rounding, comparisons, argmax, shapes).
 
     The tape returns an unrecorded result; the source engine treats the result as a constant.
+
+    Example:
+        >>> import numpy as np, pullback as pb
+        >>> @pb.primitive
+        ... def bucket(x):
+        ...     return np.floor(x * 4.0)
+        >>> pb.nondifferentiable(bucket)
+        >>> x = pb.constant(0.6)
+        >>> with pb.GradientTape() as tape:
+        ...     tape.watch(x)
+        ...     y = bucket(x) * x
+        >>> float(y), float(tape.gradient(y, x))   # bucket(x) is a constant: 2.0
+        (1.2, 2.0)
     """
     for fun in funs:
+        prim = _registry.get(getattr(fun, "_pullback_fun", fun))
+        if prim is not None and prim.differentiable and not _has_rules(prim):
+            prim.differentiable = False   # @pb.primitive, then declared non-differentiable
         _entry(fun, differentiable=False)
+
+
+def _has_rules(prim):
+    return bool(prim.vjps or prim.jvps or prim.partials or prim.vjp_argnum is not None
+                or prim.jvp_argnum is not None)
 
 
 def lookup(fun):

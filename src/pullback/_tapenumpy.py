@@ -151,8 +151,8 @@ class _Rebinding:
         self.functions = {}
 
     def function(self, fn):
-        if not isinstance(fn, types.FunctionType):
-            return fn
+        if not isinstance(fn, types.FunctionType) or lookup(fn) is not None:
+            return fn   # a primitive (pb.primitive's wrapper too) runs as it is, on arrays
         done = self.functions.get(id(fn))
         if done is not None:
             return done
@@ -221,7 +221,8 @@ def _holds_users_function(cell):
         value = cell.cell_contents
     except ValueError:  # an empty cell
         return False
-    return isinstance(value, types.FunctionType) and _users_function(value)
+    return (isinstance(value, types.FunctionType) and _users_function(value)
+            and lookup(value) is None)
 
 
 def _library_folders():
