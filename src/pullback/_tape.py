@@ -23,7 +23,18 @@ __all__ = ["GradientTape", "UnconnectedGradients"]
 
 
 class UnconnectedGradients(str, enum.Enum):
-    """What ``gradient`` returns for a source the target does not depend on."""
+    """What ``gradient`` returns for a source the target does not depend on.
+
+    Example:
+        >>> import pullback as pb
+        >>> x, y = pb.Variable(1.0), pb.Variable(2.0)
+        >>> with pb.GradientTape(persistent=True) as tape:
+        ...     z = x * 3.0
+        >>> tape.gradient(z, y) is None
+        True
+        >>> float(tape.gradient(z, y, unconnected_gradients=pb.UnconnectedGradients.ZERO))
+        0.0
+    """
 
     NONE = "none"
     ZERO = "zero"

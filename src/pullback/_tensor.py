@@ -770,7 +770,13 @@ class Tensor:
 
 
 def is_tensor(x):
-    """True for pb.Tensor and pb.Variable."""
+    """True for pb.Tensor and pb.Variable.
+
+    Example:
+        >>> import numpy as np, pullback as pb
+        >>> pb.is_tensor(pb.constant(1.0)), pb.is_tensor(pb.Variable(1.0)), pb.is_tensor(np.ones(2))
+        (True, True, False)
+    """
     return isinstance(x, Tensor)
 
 

@@ -55,20 +55,41 @@ def zeros(shape, dtype=None):
 
 
 def ones_like(x, dtype=None):
-    """A constant Tensor of ones with the shape (and dtype) of ``x``."""
+    """A constant Tensor of ones with the shape (and dtype) of ``x``.
+
+    Example:
+        >>> import pullback as pb
+        >>> pb.ones_like(pb.constant([[1.0, 2.0]])).numpy().tolist()
+        [[1.0, 1.0]]
+    """
     x = np.asarray(_plain(x))  # the shape only: no conversion of a differentiated Tensor
     return constant(np.ones(x.shape, dtype or x.dtype))
 
 
 def zeros_like(x, dtype=None):
-    """A constant Tensor of zeros with the shape (and dtype) of ``x``."""
+    """A constant Tensor of zeros with the shape (and dtype) of ``x``.
+
+    Example:
+        >>> import pullback as pb
+        >>> pb.zeros_like([1, 2, 3]).numpy().tolist()
+        [0, 0, 0]
+    """
     x = np.asarray(_plain(x))
     return constant(np.zeros(x.shape, dtype or x.dtype))
 
 
 def fill(dims, value):
     """A Tensor of ``dims`` filled with ``value`` (a Tensor ``value`` gets the gradient of every
-    element)."""
+    element).
+
+    Example:
+        >>> import pullback as pb
+        >>> v = pb.Variable(0.5)
+        >>> with pb.GradientTape() as tape:
+        ...     y = pb.reduce_sum(pb.fill((2, 3), v))
+        >>> float(y), float(tape.gradient(y, v))
+        (3.0, 6.0)
+    """
     if isinstance(value, Tensor):
         value = convert_to_tensor(value)
         return value * np.ones(dims, value.dtype)
@@ -87,27 +108,60 @@ def linspace(start, stop, num):
 
 
 def range(start, limit=None, delta=1, dtype=None):  # noqa: A001
-    """Like Python's range, as a Tensor (``pb.range(5)``, ``pb.range(1.0, 2.0, 0.5)``)."""
+    """Like Python's range, as a Tensor (``pb.range(5)``, ``pb.range(1.0, 2.0, 0.5)``).
+
+    Example:
+        >>> import pullback as pb
+        >>> pb.range(5).numpy().tolist(), pb.range(1.0, 2.0, 0.5).numpy().tolist()
+        ([0, 1, 2, 3, 4], [1.0, 1.5])
+    """
     if limit is None:
         start, limit = 0, start
     return constant(np.arange(start, limit, delta), dtype)
 
 
 def reshape(tensor, shape):
-    """``tensor`` with a new shape, as a Tensor."""
+    """``tensor`` with a new shape, as a Tensor.
+
+    Example:
+        >>> import pullback as pb
+        >>> pb.reshape([1.0, 2.0, 3.0, 4.0], (2, 2)).numpy().tolist()
+        [[1.0, 2.0], [3.0, 4.0]]
+    """
     return np.reshape(convert_to_tensor(tensor), shape)
 
 
 def transpose(a, perm=None):
-    """``a`` with its axes permuted (reversed by default), as a Tensor."""
+    """``a`` with its axes permuted (reversed by default), as a Tensor.
+
+    Example:
+        >>> import pullback as pb
+        >>> pb.transpose([[1.0, 2.0]]).numpy().tolist()
+        [[1.0], [2.0]]
+    """
     return np.transpose(convert_to_tensor(a), perm)
 
 
 def concat(values, axis):
-    """Join Tensors along an existing axis."""
+    """Join Tensors along an existing axis.
+
+    Example:
+        >>> import pullback as pb
+        >>> pb.concat([[1.0, 2.0], [3.0]], axis=0).numpy().tolist()
+        [1.0, 2.0, 3.0]
+    """
     return np.concatenate([convert_to_tensor(v) for v in values], axis=axis)
 
 
 def stack(values, axis=0):
-    """Join Tensors along a new axis."""
+    """Join Tensors along a new axis.
+
+    Example:
+        >>> import pullback as pb
+        >>> a = pb.Variable(2.0)
+        >>> with pb.GradientTape() as tape:
+        ...     y = pb.reduce_sum(pb.stack([a, a * a]))
+        >>> float(y), float(tape.gradient(y, a))
+        (6.0, 5.0)
+    """
     return np.stack([convert_to_tensor(v) for v in values], axis=axis)
