@@ -98,6 +98,17 @@ class GradientTape:
 
         Raises:
             RuntimeError: the tape is not recording.
+
+        Example:
+            >>> import pullback as pb
+            >>> x = pb.Variable(2.0)
+            >>> with pb.GradientTape() as tape:
+            ...     y = x * x
+            ...     with tape.stop_recording():
+            ...         z = y * x          # not recorded: z is a constant to this tape
+            ...     w = y + z
+            >>> float(w), float(tape.gradient(w, x))
+            (12.0, 4.0)
         """
         recording = stack.recording
         if self not in recording:
@@ -111,7 +122,18 @@ class GradientTape:
             recording.insert(min(index, len(recording)), self)
 
     def reset(self):
-        """Forget everything recorded and watched, as if the context had been entered anew."""
+        """Forget everything recorded and watched, as if the context had been entered anew.
+
+        Example:
+            >>> import pullback as pb
+            >>> x = pb.Variable(3.0)
+            >>> with pb.GradientTape() as tape:
+            ...     y = x * x
+            ...     tape.reset()       # forget y = x * x
+            ...     y = 5.0 * x
+            >>> float(tape.gradient(y, x))
+            5.0
+        """
         self._records = []
         self._tracked = set()
         self._watched = set()
@@ -123,6 +145,15 @@ class GradientTape:
 
         Raises:
             ValueError: something that is not a Tensor or Variable.
+
+        Example:
+            >>> import pullback as pb
+            >>> x = pb.constant(3.0)   # a constant is followed only when watched
+            >>> with pb.GradientTape() as tape:
+            ...     tape.watch(x)
+            ...     y = x ** 2
+            >>> float(tape.gradient(y, x))
+            6.0
         """
         for t in flatten(tensor)[0]:
             if not isinstance(t, Tensor):
@@ -152,7 +183,16 @@ class GradientTape:
                 self._variables[v._id] = v
 
     def watched_variables(self):
-        """The Variables this tape watches, in the order they were first watched."""
+        """The Variables this tape watches, in the order they were first watched.
+
+        Example:
+            >>> import pullback as pb
+            >>> a, b = pb.Variable(1.0, name="a"), pb.Variable(2.0, name="b")
+            >>> with pb.GradientTape() as tape:
+            ...     y = b * a
+            >>> [v.name for v in tape.watched_variables()]
+            ['b:0', 'a:0']
+        """
         return tuple(self._variables.values())
 
     # --- gradients ----------------------------------------------------------------------------
@@ -172,6 +212,14 @@ class GradientTape:
         Raises:
             RuntimeError: a second call on a non-persistent tape.
             ValueError: output_gradients of the wrong shape, an unknown unconnected_gradients.
+
+        Example (the seeds' first example: y = 3 w1**2 + 2 w1 w2 at w1 = 1, w2 = 2):
+            >>> import pullback as pb
+            >>> w1, w2 = pb.Variable(1.0), pb.Variable(2.0)
+            >>> with pb.GradientTape() as tape:
+            ...     y = 3 * w1 ** 2 + 2 * w1 * w2
+            >>> [float(g) for g in tape.gradient(y, [w1, w2])]
+            [10.0, 2.0]
         """
         unconnected = _unconnected(unconnected_gradients)
         self._check_usable("gradient")

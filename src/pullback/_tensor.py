@@ -508,7 +508,13 @@ class Tensor:
         return np.transpose(self)
 
     def numpy(self):
-        """The value as NumPy: a NumPy scalar for 0-d, else a read-only array."""
+        """The value as NumPy: a NumPy scalar for 0-d, else a read-only array.
+
+        Example:
+            >>> import pullback as pb
+            >>> pb.constant([1.0, 2.0]).numpy().tolist(), float(pb.constant(2.5).numpy())
+            ([1.0, 2.0], 2.5)
+        """
         if stack.strict and _is_tracked(self._id):
             _lost_gradient("converted to NumPy with .numpy()")
         value = self._value
@@ -811,14 +817,25 @@ class Variable(Tensor):
 
     @property
     def name(self):
+        """The Variable's name, as TensorFlow shows it (``pb.Variable(0.0, name="w").name == "w:0"``)."""
         return self._name
 
     @property
     def trainable(self):
+        """Whether a GradientTape watches this Variable by itself when it is read."""
         return self._trainable
 
     def assign(self, value):
-        """Replace the value (same shape; cast to this Variable's dtype). Returns the Variable."""
+        """Replace the value (same shape; cast to this Variable's dtype). Returns the Variable.
+
+        Example (a gradient-descent step, as in TensorFlow):
+            >>> import pullback as pb
+            >>> w = pb.Variable(3.0)
+            >>> with pb.GradientTape() as tape:
+            ...     loss = w * w
+            >>> w.assign(w - 0.1 * tape.gradient(loss, w)).numpy()
+            np.float64(2.4)
+        """
         plain = np.asarray(_plain(value))
         if not np.can_cast(plain.dtype, self._value.dtype, casting="same_kind"):
             raise TypeError(
@@ -834,20 +851,53 @@ class Variable(Tensor):
         return self
 
     def assign_add(self, delta):
-        """Add ``delta`` to the value. Returns the Variable."""
+        """Add ``delta`` to the value. Returns the Variable.
+
+        Example:
+            >>> import pullback as pb
+            >>> float(pb.Variable(1.0).assign_add(0.5))
+            1.5
+        """
         return self.assign(self._value + _plain(delta))
 
     def assign_sub(self, delta):
-        """Subtract ``delta`` from the value. Returns the Variable."""
+        """Subtract ``delta`` from the value. Returns the Variable.
+
+        Example:
+            >>> import pullback as pb
+            >>> w = pb.Variable([1.0, 2.0])
+            >>> with pb.GradientTape() as tape:
+            ...     loss = pb.reduce_sum(w * w)
+            >>> w.assign_sub(0.25 * tape.gradient(loss, w)).numpy().tolist()
+            [0.5, 1.0]
+        """
         return self.assign(self._value - _plain(delta))
 
     def numpy(self):
-        """A copy of the current value (a NumPy scalar for 0-d)."""
+        """A copy of the current value (a NumPy scalar for 0-d).
+
+        Example:
+            >>> import pullback as pb
+            >>> w = pb.Variable([1.0, 2.0])
+            >>> value = w.numpy()
+            >>> value[0] = 9.0   # a copy: the Variable keeps its value
+            >>> w.numpy().tolist()
+            [1.0, 2.0]
+        """
         value = self._value
         return value[()] if value.ndim == 0 else value.copy()
 
     def read_value(self):
-        """The current value as a Tensor (a recorded read)."""
+        """The current value as a Tensor (a recorded read).
+
+        Example:
+            >>> import pullback as pb
+            >>> w = pb.Variable(2.0)
+            >>> with pb.GradientTape() as tape:
+            ...     y = w.read_value() ** 2
+            >>> float(tape.gradient(y, w))
+            4.0
+        """
         return convert_to_tensor(self)
 
     def __repr__(self):
