@@ -817,7 +817,8 @@ class Variable(Tensor):
 
     @property
     def name(self):
-        """The Variable's name, as TensorFlow shows it (``pb.Variable(0.0, name="w").name == "w:0"``)."""
+        """The Variable's name, as TensorFlow shows it: ``pb.Variable(0.0, name="w").name`` is
+        ``"w:0"``."""
         return self._name
 
     @property
