@@ -14,6 +14,7 @@ import threading
 import numpy as np
 
 from ._errors import TransformError
+from ._source._resolve import FunctionArgument
 from ._source._shapes import layout_of
 from ._state import stack
 from ._structure import flatten, frozen, rebuild, unflatten
@@ -235,7 +236,7 @@ class GradFunction:
             if not (type(a) is float or (type(a) is np.ndarray and a.dtype.kind == "f")):
                 return False
         return all(type(a) in (float, int, np.ndarray) or not isinstance(a, (
-            dict, list, tuple, np.generic)) for a in call)
+            dict, list, tuple, np.generic)) and FunctionArgument.of(a) is None for a in call)
 
     def _gradient_of_a_gradient(self):
         """The fallback reason for ``pb.grad(pb.grad(f))``: the tape differentiates the inner
@@ -439,6 +440,10 @@ def _as_float(value, name):
 
 
 def _kind(value, structured):
+    if not structured:
+        function = FunctionArgument.of(value)
+        if function is not None:   # rk4(f, y0): code for this f, as for a helper
+            return function
     if structured and isinstance(value, (dict, list, tuple)):
         if isinstance(value, dict):
             return {k: _kind(v, True) for k, v in value.items()}

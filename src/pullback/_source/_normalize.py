@@ -21,7 +21,7 @@ from .._registry import lookup
 from ._activity import Activity
 from ._ir import Branch, Function, Op, Plain
 from ._normalize_control import ControlMixin, is_loop_exit
-from ._resolve import BUILTINS, METHODS, Scope
+from ._resolve import BUILTINS, METHODS, FunctionArgument, Scope
 
 __all__ = ["normalize"]
 
@@ -107,13 +107,19 @@ class _Normalizer(ControlMixin):
         node = src.node
         self.params = [a.id for a in _params_of(node)] + list(extra_params)
         local_names = set(self.params)
+        assigned = set()
         body = node.body if isinstance(node.body, list) else [node.body]
         for n in walk(gast.Module(body=body, type_ignores=[])):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-                local_names.add(n.id)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
+                assigned.add(n.id)
             if isinstance(n, gast.FunctionDef):
-                local_names.add(n.name)
-        self.scope = Scope(src.fn, local_names)
+                assigned.add(n.name)
+        local_names |= assigned
+        # a parameter holding a function (f in rk4(f, y0), act=np.tanh) that the function
+        # never assigns: its calls are resolved as calls of that function
+        functions = {p: kind.fn for p, kind in kinds.items()
+                     if isinstance(kind, FunctionArgument) and p not in assigned}
+        self.scope = Scope(src.fn, local_names, functions)
         self.env = {p: _name(p) for p in self.params}
         self.kinds = dict(kinds)
         self.activity = Activity(self.scope)
@@ -751,10 +757,10 @@ class _Normalizer(ControlMixin):
                 not isinstance(func, gast.Name) or func.id in self.env):
             raise self.src.error(node, f"pb.grad cannot differentiate through {callee.name}(): "
                                        f"which function it calls is known only when the code "
-                                       f"runs (an argument, a method of one, an item of a "
-                                       f"list); "
-                                       f"call a module-level function instead, or use "
-                                       f"mode='tape'")
+                                       f"runs (a name the function assigns, a method of an "
+                                       f"argument, an item of a list); call a module-level "
+                                       f"function, or a function argument the function does "
+                                       f"not reassign, or use mode='tape'")
         raise self.src.error(node, f"pb.grad cannot differentiate through {callee.name}(): it "
                                    f"is not a NumPy function with a derivative rule, and its "
                                    f"source is not available to transform")
@@ -783,6 +789,25 @@ class _Normalizer(ControlMixin):
         if len(items) == 2 and folded.args == list(node.args):
             return self.prim_call(node, into, lookup(BUILTINS[builtin]))
         return self.expr_into(folded, into)
+
+    def _function_arguments(self, callee, node, params):
+        """{parameter: FunctionArgument} for the parameters of a called function of the user's
+        that receive a function: a name this function resolves to one (its own function
+        argument passed on, a module-level function, ``np.tanh``), or a default value."""
+        given = dict(zip(params, node.args))
+        given.update({kw.arg: kw.value for kw in node.keywords if kw.arg is not None})
+        found = {}
+        for param in params:
+            if param in given:
+                expr = given[param]
+                value = self.scope.static_value(expr) if isinstance(
+                    expr, (gast.Name, gast.Attribute)) else None
+            else:
+                value = _default_value(callee.fn, param) if callee.fn is not None else None
+            kind = FunctionArgument.of(value) if value is not None else None
+            if kind is not None:
+                found[param] = kind
+        return found
 
     def call_args(self, node):
         args = [self.arg_atom(a) for a in node.args]
@@ -851,7 +876,8 @@ class _Normalizer(ControlMixin):
                  self._is_container(a.id) else None for a, act in zip(all_args, active)]
         leaves = [self._all_leaves(a, node) if tree is not None else None
                   for a, tree in zip(all_args, trees)]
-        helper = self.program.helper_for(callee, active, self, node, trees)
+        functions = self._function_arguments(callee, node, params)
+        helper = self.program.helper_for(callee, active, self, node, trees, functions)
         call_node = gast.Call(func=_name(helper.name), args=clone(all_args), keywords=[])
         op_target = self.fresh_target(into)
         op = Op("call", op_target, call_node, self.line, args=all_args,
@@ -862,6 +888,17 @@ class _Normalizer(ControlMixin):
         if helper.returns_tuple:   # unpacked and indexed as items, as np.split's result
             self.tuple_values.add(op_target)
         return _name(op_target)
+
+
+def _default_value(fn, param):
+    """The default value of ``fn``'s parameter ``param`` (the object itself), or None."""
+    code = fn.__code__
+    positional = code.co_varnames[:code.co_argcount]
+    defaults = fn.__defaults__ or ()
+    if param in positional:
+        i = positional.index(param) - (len(positional) - len(defaults))
+        return defaults[i] if i >= 0 else None
+    return (fn.__kwdefaults__ or {}).get(param)
 
 
 def _params_of(node):

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._registry import lookup
 
-__all__ = ["Scope", "Callee", "METHODS", "NONDIFF_ATTRS"]
+__all__ = ["Scope", "Callee", "FunctionArgument", "METHODS", "NONDIFF_ATTRS"]
 
 # Attributes of an array that carry no gradient.
 NONDIFF_ATTRS = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides", "flags"}
@@ -78,15 +78,50 @@ class Callee:
         self.kind, self.prim, self.fn, self.node, self.name = kind, prim, fn, node, name
 
 
-class Scope:
-    """Name resolution for one user function."""
+class FunctionArgument:
+    """The kind of an argument that holds a function (``rk4(f, y0)``, ``act=np.tanh``): the code
+    is generated for this very function, as for a module-level helper, and the cache key holds
+    it, so passing another function generates code again.
 
-    def __init__(self, fn, local_names):
+    Example:
+        >>> import numpy as np
+        >>> FunctionArgument.of(np.tanh) == FunctionArgument.of(np.tanh), FunctionArgument.of(3.0)
+        (True, None)
+    """
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    @classmethod
+    def of(cls, value):
+        """The kind of ``value`` when it is a function the engine can call, else None."""
+        if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, np.ufunc)):
+            return cls(value)
+        return None
+
+    def __eq__(self, other):
+        return type(other) is FunctionArgument and other.fn is self.fn
+
+    def __hash__(self):
+        return hash(id(self.fn))
+
+    def __repr__(self):
+        return f"<function argument {getattr(self.fn, '__qualname__', self.fn)!r}>"
+
+
+class Scope:
+    """Name resolution for one user function.  ``functions`` maps the parameters that hold a
+    function, and that the function never assigns, to that function."""
+
+    def __init__(self, fn, local_names, functions=None):
         self.fn = fn
         self.locals = set(local_names)
         code = fn.__code__
         self.cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
         self.globals = fn.__globals__
+        self.functions = dict(functions or {})
 
     def value(self, name):
         """The object a free (non-local) name refers to now, or raise KeyError."""
@@ -99,6 +134,8 @@ class Scope:
     def static_value(self, node):
         """The object a Name / Attribute chain of free names refers to, or None."""
         if isinstance(node, gast.Name):
+            if node.id in self.functions:
+                return self.functions[node.id]
             if node.id in self.locals:
                 return None
             try:
