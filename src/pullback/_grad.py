@@ -146,7 +146,8 @@ class GradFunction:
         def finish(out, args):
             value, grads = out if with_value else (None, out)
             if not scalars:
-                grads = tuple(_finish(g, args[i]) for g, i in zip(grads, positions))
+                grads = _fresh(tuple(_finish(g, args[i]) for g, i in zip(grads, positions)),
+                               args)
             result = grads[0] if single else grads
             return (value, result) if with_value else result
         return finish
@@ -163,7 +164,8 @@ class GradFunction:
             value, grads = self._tape(values, reason=self._nested_reason())
         else:
             value, grads = self._source(values)
-        grads = tuple(_finish(g, values[name]) for g, name in zip(grads, self._wrt))
+        grads = _fresh(tuple(_finish(g, values[name]) for g, name in zip(grads, self._wrt)),
+                       tuple(values.values()))
         result = grads[0] if self._single else grads
         return (value, result) if self._with_value else result
 
@@ -454,6 +456,30 @@ def _kind(value, structured):
     if isinstance(value, np.ndarray):
         return "array"
     return "other"
+
+
+def _fresh(grads, args):
+    """``grads`` with every array that is not the gradient's own copied: generated code may
+    return an argument itself (d/dx sum(x * w) is ``w``), the same array for two gradients, or
+    a view of an argument, and the caller may then change either in place (an SGD step,
+    clipping) and silently change the other."""
+    seen = [a for a in args if type(a) is np.ndarray]
+    if len(seen) < len(args):   # the arrays inside dict, list and tuple arguments too
+        seen = [a for a in flatten(list(args))[0] if type(a) is np.ndarray]
+    return tuple(_fresh_leaf(g, seen) for g in grads)
+
+
+def _fresh_leaf(g, seen):
+    if type(g) is np.ndarray:
+        if g.base is not None or any(g is s for s in seen):
+            g = g.copy()
+        seen.append(g)
+        return g
+    if isinstance(g, dict):
+        return {k: _fresh_leaf(v, seen) for k, v in g.items()}
+    if isinstance(g, (list, tuple)):
+        return rebuild(g, [_fresh_leaf(v, seen) for v in g])
+    return g
 
 
 def _finish(g, arg):
