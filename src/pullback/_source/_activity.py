@@ -45,8 +45,16 @@ class _Varied(gast.NodeVisitor):
             return False
         current = self.env.get(node.id)
         if current is None:
+            local = self.activity.local_functions.get(node.id)
+            if local is not None:   # a nested def or lambda as a value (g = h, apply(h, c))
+                return self.closes_over_varied(local)
             return False
         return self.activity.atom(current)
+
+    def closes_over_varied(self, local):
+        """Whether a nested def or lambda reads a varied name of the enclosing function."""
+        return any(self.activity.atom(self.env[n.id]) for n in name_nodes(local)
+                   if n.id in self.env)
 
     def visit_Constant(self, node):
         return False
@@ -72,7 +80,10 @@ class _Varied(gast.NodeVisitor):
         return self.visit(node.value)
 
     def visit_Lambda(self, node):
-        return False
+        # a function that closes over varied values: calling it may give a varied value, with
+        # constant arguments too (fs = [lambda c: x * c]; fs[0](3.0))
+        params = {a.id for a in node.args.args if isinstance(a, gast.Name)}
+        return any(self.visit(n) for n in name_nodes(node.body) if n.id not in params)
 
     def visit_Call(self, node):
         func = node.func
@@ -84,9 +95,7 @@ class _Varied(gast.NodeVisitor):
             return True
         if isinstance(func, gast.Name) and func.id in self.activity.local_functions:
             local = self.activity.local_functions[func.id]
-            reads = {n.id for n in name_nodes(local)}
-            return any(self.visit(a) for a in args) or any(
-                self.activity.atom(self.env[n]) for n in reads if n in self.env)
+            return any(self.visit(a) for a in args) or self.closes_over_varied(local)
         callee_obj = self.activity.scope.static_value(func)
         from ._resolve import classify
         callee = classify(callee_obj, "") if callee_obj is not None else None
@@ -94,6 +103,8 @@ class _Varied(gast.NodeVisitor):
             return False
         if callee is not None and callee.kind == "user":
             return any(self.visit(a) for a in args)  # globals are constants
+        if callee is None and self.visit(func):
+            return True   # a function made from varied values (make_scaler(x)(3.0), fs[0])
         return any(self.visit(a) for a in args)
 
 

@@ -163,6 +163,7 @@ class _Normalizer(ControlMixin):
                                                "of the function yet; use mode='tape'")
                 if stmt.value is None:
                     raise self.src.error(stmt, "the differentiated function returns nothing")
+                self._refuse_local_function_values(stmt)
                 if isinstance(stmt.value, gast.Tuple):  # a helper returning several values
                     self.fn_ir.result = gast.Tuple(elts=[self.expr(e) for e in stmt.value.elts],
                                                    ctx=gast.Load())
@@ -186,6 +187,14 @@ class _Normalizer(ControlMixin):
             self.out = saved
 
     def _statement(self, stmt):
+        if isinstance(stmt, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Return,
+                             gast.Expr)) and not (isinstance(stmt, gast.Assign) and
+                                                  isinstance(stmt.value, gast.Lambda)):
+            self._refuse_local_function_values(stmt)
+        elif isinstance(stmt, (gast.If, gast.While)):
+            self._refuse_local_function_values(stmt.test)
+        elif isinstance(stmt, gast.For):
+            self._refuse_local_function_values(stmt.iter)
         if isinstance(stmt, gast.AnnAssign):
             if stmt.value is not None:  # x: T = value is an assignment; a bare x: T is nothing
                 self.assign(gast.copy_location(gast.Assign(
@@ -221,6 +230,32 @@ class _Normalizer(ControlMixin):
             self.out.append(Plain(self.rename(stmt), self.line))
         else:
             raise self.src.error(stmt, f"pb.grad cannot transform this {type(stmt).__name__}")
+
+    def _refuse_local_function_values(self, stmt):
+        """A nested def or lambda is followed where it is called by its name (``h(3.0)``);
+        used as a value -- passed to a function, stored, aliased (``g = h``), returned -- the
+        engine would not see what the call it reaches computes from the values it closes
+        over.  Refused rather than differentiated as a constant."""
+        called = {id(n.func) for n in gast.walk(stmt) if isinstance(n, gast.Call)}
+        for call in gast.walk(stmt):
+            if isinstance(call, gast.Call) and (
+                    self.scope.static_value(call.func) in (eval, exec, locals) or (
+                        self.scope.static_value(call.func) is vars and not call.args)):
+                name = gast.unparse(call.func).strip()
+                raise self.src.error(call, (
+                    f"pb.grad cannot follow {name}() (in {self.src.fn.__qualname__}): it reads "
+                    f"the function's variables by name when the code runs, where the engine "
+                    f"does not see which values it uses; write the expression out, or use "
+                    f"mode='tape'"))
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and \
+                    node.id in self.local_functions and node.id not in self.env and \
+                    id(node) not in called:
+                raise self.src.error(node, (
+                    f"pb.grad cannot follow the nested function {node.id} used as a value (in "
+                    f"{self.src.fn.__qualname__}): passed on, stored or renamed, what a call of "
+                    f"it computes from the values it closes over is not tracked; call it "
+                    f"directly ({node.id}(...)), or use mode='tape'"))
 
     def _refuse_hidden_keeping(self, stmt):
         """A differentiated value handed to a method of an object (``outs.append(h)``) may be

@@ -180,8 +180,16 @@ def classify(obj, name):
 
 
 def _describe(node):
+    """The called expression as the user wrote it, shortened: ``f``, ``self.layer``,
+    ``make_scaler(...)``, ``fs[...]``."""
     if isinstance(node, gast.Name):
         return node.id
     if isinstance(node, gast.Attribute):
         return f"{_describe(node.value)}.{node.attr}"
-    return type(node).__name__
+    if isinstance(node, gast.Call):
+        return f"{_describe(node.func)}(...)"
+    if isinstance(node, gast.Subscript):
+        return f"{_describe(node.value)}[...]"
+    if isinstance(node, gast.Lambda):
+        return "a lambda"
+    return "an expression"
