@@ -6,7 +6,6 @@ def grad_softplus(z):
     # line 18: return np.log(np.exp(z) + 1.0)
     t1 = math.exp(z)
     t2 = t1 + 1.0
-    t3 = math.log(t2)
     # line 18: return np.log(np.exp(z) + 1.0)
     bt2 = 1.0 / t2
     bz = bt2 * t1

@@ -356,10 +356,12 @@ class _Program:
         function = fold_constants(function)
         names = _names_in(function)
         numpy_names = {n for n in names if self._is_numpy(n)}
-        pure = numpy_names | {self.imports.peek("math", None)} - {None}
         if numpy_names:  # an unused math import is dropped with the header
             use_math_for_scalars(function, lambda a: reverse.kind(a) == "scalar", numpy_names,
                                  self.imports.module("math"))
+        # after the math module came in: an unused math.log(t) is dead code too (kept, it
+        # raised where the user's np.log gave nan, for a value the gradient does not need)
+        pure = numpy_names | {self.imports.peek("math", None)} - {None}
         library = {n for n in names if self.imports.is_library(n)}
         function = remove_dead_code(merge_restarts(function), pure, library)
         if layout:
