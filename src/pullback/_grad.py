@@ -27,6 +27,9 @@ _CACHE = collections.OrderedDict()   # (fn, wrt, mode, kinds) -> Generated or Tr
 _CACHE_SIZE = 512
 _FAST_SIZE = 64      # argument types and shapes remembered per gradient function
 _CACHE_LOCK = threading.Lock()
+# What the math module raises where NumPy returns inf or nan (and warns): generated code that
+# computes scalars with it is generated again with NumPy's scalars when one of these comes up
+_MATH_ERRORS = (ZeroDivisionError, OverflowError, ValueError)   # ValueError: "math domain error"
 
 
 def clear_cache():
@@ -122,7 +125,10 @@ class GradFunction:
         if entry is None or kwargs:
             return self._call_arrays(args, kwargs)
         function, self._state, finish = entry
-        out = function(*args)
+        try:
+            out = function(*args)
+        except _MATH_ERRORS:   # 1.0 / 0.0, math.log(0.0): the general path runs NumPy's
+            return self._call(args, kwargs)
         return out if finish is None else finish(out, args)
 
     def _call_arrays(self, args, kwargs):
@@ -132,7 +138,10 @@ class GradFunction:
             entry = self._fast.get(key)
             if entry is not None:
                 function, self._state, finish = entry
-                out = function(*args)
+                try:
+                    out = function(*args)
+                except _MATH_ERRORS:
+                    return self._call(args, kwargs)
                 return out if finish is None else finish(out, args)
         return self._call(args, kwargs)
 
@@ -198,25 +207,27 @@ class GradFunction:
             if generated is not None:
                 _CACHE.move_to_end(key)
         if generated is None:
-            try:
-                from ._source import generate
-                generated = generate(self._fn, list(self._wrt), kinds, self._with_value,
-                                     layout)
-            except TransformError as err:
-                generated = err
-            with _CACHE_LOCK:
-                _CACHE[key] = generated
-                while len(_CACHE) > _CACHE_SIZE:
-                    _CACHE.popitem(last=False)
+            generated = self._generate(key, kinds, layout, scalar_math=True)
         if isinstance(generated, TransformError):
             if self._requested == "source":
                 raise generated
             return self._tape(values, reason=_reason(generated))
-        self._state = (generated.source, "source", None)
         call = [values[p] for p in self._params]
-        function = generated.function
-        if inspect.ismethod(self._fn):   # generated for the function: self goes first
-            function = functools.partial(function, self._fn.__self__)
+        self._state = (generated.source, "source", None)
+        try:
+            function, out = self._run(generated, call)
+        except _MATH_ERRORS as err:
+            if isinstance(err, ValueError) and str(err) != "math domain error":
+                raise
+            # Python's floats and math module raised where NumPy gives inf or nan and warns
+            # (1.0 / 0.0, math.log(0.0)), as the user's NumPy code does: the code again with
+            # NumPy's functions and float64 numbers (kept for these arguments' kinds)
+            if generated.scalar_math:
+                generated = self._generate(key, kinds, layout, scalar_math=False)
+            self._state = (generated.source, "source", None)
+            numpy_call = [np.float64(a) if type(a) is float else a for a in call]
+            _, out = self._run(generated, numpy_call)
+            return out if self._with_value else (None, out)
         if self._fast_eligible(call):
             key = tuple(map(type, call))
             if np.ndarray in key:
@@ -226,9 +237,27 @@ class GradFunction:
                 self._fast.clear()
             self._fast[key] = (function, (generated.source, "source", None),
                                self._finisher(scalars))
-        if self._with_value:
-            return function(*call)
-        return None, function(*call)
+        return out if self._with_value else (None, out)
+
+    def _generate(self, key, kinds, layout, scalar_math):
+        """Generated code (or the TransformError) for ``key``, cached."""
+        try:
+            from ._source import generate
+            generated = generate(self._fn, list(self._wrt), kinds, self._with_value, layout,
+                                 scalar_math=scalar_math)
+        except TransformError as err:
+            generated = err
+        with _CACHE_LOCK:
+            _CACHE[key] = generated
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+        return generated
+
+    def _run(self, generated, call):
+        function = generated.function
+        if inspect.ismethod(self._fn):   # generated for the function: self goes first
+            function = functools.partial(function, self._fn.__self__)
+        return function, function(*call)
 
     def _fast_eligible(self, call):
         """Plain positional calls may skip binding and kind analysis when the argument types

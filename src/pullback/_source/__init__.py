@@ -42,9 +42,10 @@ class Generated:
         self.source = source
         self.function = function
         self.filename = filename
+        self.scalar_math = False   # whether it computes scalars with the math module
 
 
-def generate(fn, wrt, kinds, value=True, layout=None):
+def generate(fn, wrt, kinds, value=True, layout=None, scalar_math=True):
     """Generate, compile and return the gradient of ``fn`` w.r.t. the parameters ``wrt``.
 
     ``kinds`` maps each parameter to "scalar", "array", "other" or a pytree structure; the
@@ -52,7 +53,9 @@ def generate(fn, wrt, kinds, value=True, layout=None):
     returns ``(value, gradients)`` with one gradient per name in ``wrt`` -- or only the
     gradients when ``value`` is false (then what only the value needs is not computed).
     ``layout`` (from ``_shapes.layout_of``) specializes the array code further to the
-    arguments' symbolic shapes and dtypes (see ``_specialize``).
+    arguments' symbolic shapes and dtypes (see ``_specialize``).  ``scalar_math`` computes
+    scalars with the math module (fast, but it raises where NumPy returns inf or nan: pb.grad
+    then generates again without it).
 
     Raises:
         TransformError: a construct the engine cannot transform, at the user's file and line.
@@ -60,6 +63,7 @@ def generate(fn, wrt, kinds, value=True, layout=None):
     src = get_source(fn)
     fence(src, layout)
     program = _Program(src)
+    program.scalar_math = scalar_math
     program.lower(src.node)
     entry = program.main(src, wrt, kinds, value, layout)
     module = gast.Module(body=program.header() + program.functions, type_ignores=[])
@@ -68,6 +72,9 @@ def generate(fn, wrt, kinds, value=True, layout=None):
     made = compile_module(text, filename, program.owners)
     generated = Generated(text, made[entry], filename)
     generated.with_value = value
+    generated.scalar_math = program.imports.peek("math", None) is not None and \
+        program.imports.peek("math", None) in {n.id for f in program.functions
+                                               for n in name_nodes(f)}
     return generated
 
 
@@ -130,6 +137,7 @@ class _Program:
         self.helpers = {}        # key -> _Helper
         self.in_progress = set()
         self.notes = []          # header lines: what each function argument is
+        self.scalar_math = True  # scalars with the math module (see generate)
 
     def _user_value(self, name):
         fn = self.root.fn
@@ -356,7 +364,7 @@ class _Program:
         function = fold_constants(function)
         names = _names_in(function)
         numpy_names = {n for n in names if self._is_numpy(n)}
-        if numpy_names:  # an unused math import is dropped with the header
+        if numpy_names and self.scalar_math:  # an unused math import goes with the header
             use_math_for_scalars(function, lambda a: reverse.kind(a) == "scalar", numpy_names,
                                  self.imports.module("math"))
         # after the math module came in: an unused math.log(t) is dead code too (kept, it
