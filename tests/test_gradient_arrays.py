@@ -70,3 +70,38 @@ def test_the_leaves_of_a_dict_gradient(mode):
     g["a"] *= 0.0
     np.testing.assert_allclose(p["b"], [3.0, 4.0])
     np.testing.assert_allclose(g["b"], p["a"])
+
+
+# --- one array given as two arguments ------------------------------------------------------------
+
+def writes_first(a, b):
+    a[0] = b[1] * 3.0
+    return np.sum(a * b)
+
+
+def reads_both(a, b):
+    return np.sum(a * b)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("second", [lambda x: x, lambda x: x[::-1]], ids=["same", "view"])
+def test_one_array_as_two_arguments_written_into_is_refused(mode, second):
+    """In NumPy the write into a shows through b; pb.grad copies each argument, so it gave the
+    value and gradient of another function (19 where f(x, x) is 49), silently."""
+    x = np.array([1.0, 2.0, 3.0])
+    df = pb.value_and_grad(writes_first, wrt=(0, 1), mode=mode)
+    with pytest.raises(ValueError, match="'a' and 'b' are one array"):
+        df(x, second(x))
+    value, _ = df(x, x.copy())   # and the fast path does not skip the check afterwards
+    assert value == writes_first(x.copy(), x.copy())
+    with pytest.raises(ValueError, match="'a' and 'b' are one array"):
+        df(x, second(x))
+    np.testing.assert_allclose(x, [1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_one_array_as_two_arguments_only_read(mode):
+    x = np.array([1.0, 2.0, 3.0])
+    ga, gb = pb.grad(reads_both, wrt=(0, 1), mode=mode)(x, x)
+    np.testing.assert_allclose(ga, x)
+    np.testing.assert_allclose(gb, x)

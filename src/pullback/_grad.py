@@ -165,14 +165,15 @@ class GradFunction:
         bound = self._signature.bind(*args, **kwargs)
         bound.apply_defaults()
         values = dict(bound.arguments)
+        shared = _sharing(values)   # f(x, x): one array given as two arguments
         for name in self._wrt:
             values[name] = _as_float(values[name], name)
         if self._requested == "tape":
-            value, grads = self._tape(values, reason=None)
+            value, grads = self._tape(values, reason=None, shared=shared)
         elif stack.recording and _holds_recorded_tensor(values):
-            value, grads = self._tape(values, reason=self._nested_reason())
+            value, grads = self._tape(values, reason=self._nested_reason(), shared=shared)
         else:
-            value, grads = self._source(values)
+            value, grads = self._source(values, shared)
         grads = _fresh(tuple(_finish(g, values[name]) for g, name in zip(grads, self._wrt)),
                        tuple(values.values()))
         result = grads[0] if self._single else grads
@@ -195,9 +196,9 @@ class GradFunction:
                 f"derivative), so its gradient is computed on the tape, where the outer "
                 f"derivative can follow it")
 
-    def _source(self, values):
+    def _source(self, values, shared=()):
         if isinstance(self._fn, GradFunction):
-            return self._tape(values, reason=self._gradient_of_a_gradient())
+            return self._tape(values, reason=self._gradient_of_a_gradient(), shared=shared)
         kinds = {p: _kind(values[p], p in self._wrt) for p in self._params}
         layout = layout_of(values, self._params)
         key = (self._fn, self._wrt, self._with_value, frozen(kinds),
@@ -211,9 +212,11 @@ class GradFunction:
         if isinstance(generated, TransformError):
             if self._requested == "source":
                 raise generated
-            return self._tape(values, reason=_reason(generated))
+            return self._tape(values, reason=_reason(generated), shared=shared)
         call = [values[p] for p in self._params]
         self._state = (generated.source, "source", None)
+        if shared and generated.written_params:
+            _refuse_shared(self._fn, shared, generated.written_params)
         try:
             function, out = self._run(generated, call)
         except _MATH_ERRORS as err:
@@ -228,7 +231,8 @@ class GradFunction:
             numpy_call = [np.float64(a) if type(a) is float else a for a in call]
             _, out = self._run(generated, numpy_call)
             return out if self._with_value else (None, out)
-        if self._fast_eligible(call):
+        if self._fast_eligible(call) and not generated.written_params:
+            # (writes into arguments: each call checks that no two arguments are one array)
             key = tuple(map(type, call))
             if np.ndarray in key:
                 key = tuple(map(_type_key, call))
@@ -284,10 +288,11 @@ class GradFunction:
                                  (filename, line, 1, None))
         return reason
 
-    def _tape(self, values, reason):
+    def _tape(self, values, reason, shared=()):
         self._state = (self._state[0], "tape", reason or "mode='tape' was requested")
         try:
-            return tape_gradient(self._fn, self._params, values, self._wrt)
+            return tape_gradient(self._fn, self._params, values, self._wrt,
+                                 shared=shared)
         except Exception as err:
             if reason is None or self._requested != "auto":
                 raise
@@ -367,7 +372,42 @@ def run_on_tape(fn, args, kwargs, what):
         stack.strict, stack.views = previous
 
 
-def tape_gradient(fn, params, values, wrt):
+def _sharing(values):
+    """Pairs of argument names whose arrays share memory (``f(x, x)``, ``f(x, x[1:])``):
+    arrays are grouped by the array that owns their memory, then compared exactly."""
+    by_root = {}
+    for name, value in values.items():
+        leaves = [value] if type(value) is np.ndarray else (
+            flatten(value)[0] if isinstance(value, (dict, list, tuple)) else ())
+        for leaf in leaves:
+            if type(leaf) is np.ndarray and leaf.size:
+                root = leaf
+                while isinstance(root.base, np.ndarray):
+                    root = root.base
+                by_root.setdefault(id(root), []).append((name, leaf))
+    pairs = []
+    for group in by_root.values():
+        for i, (a, x) in enumerate(group):
+            for b, y in group[i + 1:]:
+                if a != b and np.shares_memory(x, y, max_work=10_000):
+                    pairs.append((a, b))
+    return pairs
+
+
+def _refuse_shared(fn, shared, written):
+    """Raise for arguments that share memory when the function writes into one of them."""
+    for a, b in shared:
+        if a in written or b in written:
+            into, other = (a, b) if a in written else (b, a)
+            raise ValueError(
+                f"pb.grad of {getattr(fn, '__qualname__', fn)}: the arguments {a!r} and {b!r} "
+                f"are one array (or overlap), and the function writes into {into!r}, which in "
+                f"NumPy changes {other!r} too; pb.grad differentiates each argument as its own "
+                f"array, a different function. Pass a copy ({other}=x.copy()) if that is what "
+                f"you mean")
+
+
+def tape_gradient(fn, params, values, wrt, shared=None):
     """Value and gradients of ``fn`` w.r.t. the parameters ``wrt``, on the runtime tape.
 
     Arguments that are Tensors an outer tape records (a nested derivative) are connected to
@@ -389,9 +429,13 @@ def tape_gradient(fn, params, values, wrt):
         sources.extend(tensors)
         call[name] = unflatten(spec, [_buffer_of(t) if t.ndim else t for t in tensors])
     args, kwargs = _as_call(fn, call)
+    given = dict(call)
     with GradientTape() as tape:
         tape.watch(sources)
         out = run_on_tape(fn, args, kwargs, "pb.grad(mode='tape')")
+    if shared:   # which arguments did f write into? (a write gives a Buffer a new value)
+        _refuse_shared(fn, shared, {name for name in given if _written(given[name],
+                                                                      values[name])})
     from ._runtime import seed
     seed(out._value if isinstance(out, Tensor) else out, getattr(fn, "__qualname__", "f"))
     grads = tape.gradient(out, sources, unconnected_gradients="zero") if isinstance(
@@ -404,6 +448,20 @@ def tape_gradient(fn, params, values, wrt):
         position += n
         by_name[name] = unflatten(spec, leaf_grads)
     return _plain(out), tuple(by_name[name] for name in wrt)
+
+
+def _written(passed, original):
+    """Whether the function wrote into the copy of an argument it was given."""
+    leaves, given = flatten(passed)[0], flatten(original)[0]
+    for leaf, value in zip(leaves, given):
+        if isinstance(leaf, Tensor):
+            if type(value) is np.ndarray and leaf._value is not value and not (
+                    leaf._value.shape == value.shape and np.array_equal(leaf._value, value)):
+                return True
+        elif type(leaf) is np.ndarray and type(value) is np.ndarray and \
+                not np.array_equal(leaf, value):
+            return True
+    return False
 
 
 def _as_call(fn, values):

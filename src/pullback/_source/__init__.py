@@ -43,6 +43,7 @@ class Generated:
         self.function = function
         self.filename = filename
         self.scalar_math = False   # whether it computes scalars with the math module
+        self.written_params = frozenset()   # the parameters it writes into (copies of)
 
 
 def generate(fn, wrt, kinds, value=True, layout=None, scalar_math=True):
@@ -72,6 +73,7 @@ def generate(fn, wrt, kinds, value=True, layout=None, scalar_math=True):
     made = compile_module(text, filename, program.owners)
     generated = Generated(text, made[entry], filename)
     generated.with_value = value
+    generated.written_params = frozenset(program.written_params)
     generated.scalar_math = program.imports.peek("math", None) is not None and \
         program.imports.peek("math", None) in {n.id for f in program.functions
                                                for n in name_nodes(f)}
@@ -138,6 +140,7 @@ class _Program:
         self.in_progress = set()
         self.notes = []          # header lines: what each function argument is
         self.scalar_math = True  # scalars with the math module (see generate)
+        self.written_params = set()
 
     def _user_value(self, name):
         fn = self.root.fn
@@ -176,6 +179,7 @@ class _Program:
     def main(self, src, wrt, kinds, with_value=True, layout=None):
         namer = self._namer(src.node)
         fn_ir = normalize(src, namer, kinds, wrt, self)
+        self.written_params = fn_ir.mutated & set(fn_ir.params)
         reverse = self._reverse(fn_ir, namer, kinds)
         name = self.module_namer.fresh(f"grad_{_identifier(src.fn.__name__)}")
         body, last = reverse.forward(fn_ir.body)
