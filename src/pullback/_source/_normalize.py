@@ -42,8 +42,17 @@ def _const(value):
 # Functions whose result is a list or tuple of arrays (of several arguments, for the second set)
 _SEQUENCE_RESULTS = frozenset(getattr(f, "_pullback_fun", f) for f in (
     np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit, np.unstack,
-    np.broadcast_arrays, np.linalg.slogdet))
+    np.broadcast_arrays))
 _SEQUENCE_RESULTS_OF_SEVERAL = frozenset((np.atleast_1d, np.atleast_2d, np.atleast_3d))
+# np.linalg functions whose result is a (named) tuple, and its fields, read as items: w, V =
+# np.linalg.eigh(A), np.linalg.svd(A)[1] and np.linalg.svd(A).S alike
+_TUPLE_RESULTS = {np.linalg.slogdet: ("sign", "logabsdet"),
+                  np.linalg.eigh: ("eigenvalues", "eigenvectors"),
+                  np.linalg.eig: ("eigenvalues", "eigenvectors"),
+                  np.linalg.svd: ("U", "S", "Vh"), np.linalg.qr: ("Q", "R"),
+                  np.linalg.lstsq: ()}
+# ... unless an argument says one array: (its position, its keyword, the values that do)
+_ONE_ARRAY_WHEN = {np.linalg.svd: (2, "compute_uv", (False,)), np.linalg.qr: (1, "mode", ("r",))}
 
 
 def _array_of_items(call):
@@ -123,6 +132,7 @@ class _Normalizer(ControlMixin):
         self.leaf_ops = {}    # leaf name -> its "leaf" op
         self.sequence_values = set()   # names holding a list of arrays, as np.split returns
         self.tuple_values = set()      # names holding what a function of the user's returns
+        self.result_fields = {}        # a name holding a named tuple -> its fields
         self.sequence_items = {}       # (such a name, index) -> the item's name
         self.loop_fixed = {}  # user variable -> its one name inside the enclosing loops
         self.owner = {p: p for p in self.params}  # a name -> the user variable it belongs to
@@ -602,6 +612,9 @@ class _Normalizer(ControlMixin):
             prim = lookup(__import__("numpy").transpose)
         elif node.attr == "real":
             prim = lookup(__import__("numpy").real)
+        elif node.attr in self.result_fields.get(getattr(value, "id", None), ()):
+            index = self.result_fields[value.id].index(node.attr)  # np.linalg.svd(A).S
+            return self.sequence_item(value, _const(index), node, into)
         else:
             raise self.src.error(node, f"pb.grad cannot differentiate the attribute "
                                        f".{node.attr} of a differentiated value")
@@ -807,7 +820,23 @@ class _Normalizer(ControlMixin):
         call = gast.Call(func=self.rename(node.func), args=clone(args),
                          keywords=[gast.keyword(arg=k, value=clone(v))
                                    for k, v in kwargs.items()])
-        return self.emit("prim", call, into, prim, args, kwargs)
+        result = self.emit("prim", call, into, prim, args, kwargs)
+        if prim.fun in _TUPLE_RESULTS and self._returns_tuple(prim.fun, args, kwargs, node):
+            self.sequence_values.add(result.id)
+            self.result_fields[result.id] = _TUPLE_RESULTS[prim.fun]
+        return result
+
+    def _returns_tuple(self, fun, args, kwargs, node):
+        position, keyword, one_array = _ONE_ARRAY_WHEN.get(fun, (None, None, ()))
+        flag = args[position] if position is not None and len(args) > position else \
+            kwargs.get(keyword)
+        if flag is None:
+            return True
+        if not isinstance(flag, gast.Constant):
+            raise self.src.error(node, f"pb.grad needs {keyword}= of {fun.__name__}() written "
+                                       f"as a literal (it decides whether a tuple or one "
+                                       f"array comes back); or use mode='tape'")
+        return flag.value not in one_array
 
     def method_call(self, node, into):
         func = node.func

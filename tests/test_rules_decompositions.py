@@ -1,0 +1,369 @@
+"""Rules for np.linalg's decompositions: cholesky, eigh, eigvalsh, svd, svdvals, qr, pinv, lstsq,
+multi_dot -- against finite differences, the tape (to second order), the source engine, and each
+other; and what they refuse.
+
+cholesky, eigh and eigvalsh read one triangle of their argument, so check_rule's unsymmetric
+finite differences check exactly what NumPy computes; the user functions below reach them
+through a symmetric matrix (B @ B.T + n I) instead, as a program would.
+"""
+
+import numpy as np
+import pytest
+from rulecheck import check_rule
+
+import pullback as pb
+
+
+def rand(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+def spd(shape, seed=0):
+    """A (stack of) symmetric positive definite matrices with well-separated eigenvalues."""
+    b = rand(shape, seed)
+    n = shape[-1]
+    return b @ np.swapaxes(b, -1, -2) + n * np.eye(n) + np.diag(np.arange(n) * 1.5)
+
+
+# --- each rule alone: VJP and JVP against finite differences, the tape to second order, and the
+# source engine (check_rule) -----------------------------------------------------------------------
+
+SQUARE = [(1, 1), (3, 3), (2, 4, 4)]
+
+
+@pytest.mark.parametrize("shape", SQUARE)
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky(shape, upper):
+    check_rule(np.linalg.cholesky, spd(shape), upper=upper)
+
+
+@pytest.mark.parametrize("shape", SQUARE)
+@pytest.mark.parametrize("uplo", ["L", "U"])
+def test_eigh(shape, uplo):
+    check_rule(np.linalg.eigh, spd(shape), UPLO=uplo)
+
+
+@pytest.mark.parametrize("shape", SQUARE)
+@pytest.mark.parametrize("uplo", ["L", "U"])
+def test_eigvalsh(shape, uplo):
+    check_rule(np.linalg.eigvalsh, spd(shape), UPLO=uplo)
+
+
+RECTANGULAR = [(1, 1), (3, 3), (4, 2), (2, 4), (3, 1), (1, 3), (2, 5, 3), (3, 2, 4)]
+
+
+@pytest.mark.parametrize("shape", RECTANGULAR)
+def test_svd(shape):
+    check_rule(np.linalg.svd, rand(shape), full_matrices=False)
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 3, 3)])
+def test_svd_full_matrices_of_a_square_matrix(shape):
+    check_rule(np.linalg.svd, rand(shape))   # full_matrices=True is the reduced SVD here
+
+
+@pytest.mark.parametrize("shape", RECTANGULAR)
+def test_svd_singular_values_only(shape):
+    # compute_uv=False given through a variable: the source engine needs it written out, so
+    # test_source_engine_follows_decompositions covers it there
+    check_rule(np.linalg.svd, rand(shape), compute_uv=False, tape=False)
+    check_rule(np.linalg.svdvals, rand(shape))
+
+
+TALL = [(1, 1), (3, 3), (4, 2), (3, 1), (2, 5, 3)]
+
+
+@pytest.mark.parametrize("shape", TALL)
+def test_qr(shape):
+    check_rule(np.linalg.qr, rand(shape))
+
+
+@pytest.mark.parametrize("shape,mode", [((4, 2), "r"), ((2, 3, 3), "r"), ((3, 3), "complete")])
+def test_qr_modes(shape, mode):
+    check_rule(np.linalg.qr, rand(shape), mode=mode, tape=False)
+
+
+@pytest.mark.parametrize("shape", RECTANGULAR)
+def test_pinv(shape):
+    check_rule(np.linalg.pinv, rand(shape))
+
+
+@pytest.mark.parametrize("sa,sb", [((4, 2), (4,)), ((4, 2), (4, 3)), ((3, 3), (3,)),
+                                   ((2, 4), (2,)), ((2, 4), (2, 3)), ((5, 1), (5, 2))])
+def test_lstsq(sa, sb):
+    check_rule(np.linalg.lstsq, rand(sa, 1), rand(sb, 2))   # every output, rank included
+
+
+@pytest.mark.parametrize("shapes", [
+    [(2, 3), (3, 4)], [(3,), (3, 4), (4, 2)], [(2, 3), (3, 4), (4,)],
+    [(3,), (3, 4), (4, 5), (5,)], [(2, 3), (3, 3), (3, 4), (4, 2)],
+])
+def test_multi_dot(shapes):
+    check_rule(np.linalg.multi_dot, [rand(s, i) for i, s in enumerate(shapes)])
+
+
+# --- user functions: the source engine (mode='source', and 'auto' serving generated code), the
+# tape and finite differences on symmetric paths ----------------------------------------------------
+
+N = 3
+EYE = np.eye(N)
+WEIGHTS = np.arange(N * N, dtype=float).reshape(N, N) / 10
+
+
+def eigh_of_gram(a):
+    w, v = np.linalg.eigh(a @ a.T + EYE)
+    return np.sum(w ** 2) + np.sum(v[:, 0] ** 2)
+
+
+def eigenvectors_used(a):
+    w, v = np.linalg.eigh(a @ a.T + N * EYE + np.diag(np.arange(N) * 2.0))
+    return np.sum((v @ np.diag(np.exp(-w)) @ v.T) * WEIGHTS) + np.sum(v[0] * v[1] * w)
+
+
+def eigh_upper_attributes(a):
+    res = np.linalg.eigh(a.T @ a + EYE, UPLO="U")
+    return np.sum(res.eigenvalues ** 3) + np.sum(np.abs(res.eigenvectors[:, -1]) * WEIGHTS[0])
+
+
+def eigvalsh_max(a):
+    return np.max(np.linalg.eigvalsh(a + a.T))
+
+
+def cholesky_logdet(a):
+    s = a @ a.T + N * EYE
+    L = np.linalg.cholesky(s)
+    return np.sum(np.log(np.diag(L)))
+
+
+def cholesky_upper_solve(a):
+    r = np.linalg.cholesky(a @ a.T + N * EYE, upper=True)
+    return np.sum(np.linalg.solve(r, WEIGHTS) ** 2)
+
+
+def svd_unpacked(a):
+    U, s, Vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum(s ** 2) + np.sum(U[:, 0] * WEIGHTS[0]) * np.sum(Vh[0] * WEIGHTS[1])
+
+
+def svd_indexed(a):
+    return np.sum(np.linalg.svd(a, full_matrices=False)[1] ** 3)
+
+
+def svd_attribute(a):
+    res = np.linalg.svd(a, full_matrices=False)
+    return np.sum(res.S) + np.sum(res.U @ res.Vh * WEIGHTS)
+
+
+def svd_values_only(a):
+    return np.sum(np.linalg.svd(a, compute_uv=False) ** 2) + np.linalg.svdvals(a)[0]
+
+
+def qr_unpacked(a):
+    Q, R = np.linalg.qr(a)
+    return np.sum(Q * WEIGHTS) + np.sum(np.abs(np.diag(R)))
+
+
+def qr_fields_and_r_mode(a):
+    return np.sum(np.linalg.qr(a).R ** 2) + np.sum(np.linalg.qr(a, mode="r")[0])
+
+
+def pinv_and_multi_dot(a):
+    p = np.linalg.pinv(a[:, :2])
+    return np.linalg.multi_dot([WEIGHTS[0], a, p.T, WEIGHTS[1, :2]]) + np.sum(p ** 2)
+
+
+def lstsq_solution(a):
+    x, residuals, rank, sv = np.linalg.lstsq(a[:, :2], WEIGHTS[2], rcond=None)
+    return np.sum(x ** 2) + residuals[0] + sv[0]
+
+
+def lstsq_indexed(a):
+    return np.sum(np.linalg.lstsq(a, WEIGHTS)[0] * WEIGHTS)
+
+
+def batched(a):
+    stack = np.stack([a, a.T * 2, a + EYE])
+    w, v = np.linalg.eigh(stack @ np.swapaxes(stack, -1, -2) + EYE)
+    return np.sum(np.log(w)) + np.sum(np.linalg.svd(stack, compute_uv=False))
+
+
+USER_FUNCTIONS = [eigh_of_gram, eigenvectors_used, eigh_upper_attributes, eigvalsh_max,
+                  cholesky_logdet, cholesky_upper_solve, svd_unpacked, svd_indexed,
+                  svd_attribute, svd_values_only, qr_unpacked, qr_fields_and_r_mode,
+                  pinv_and_multi_dot, lstsq_solution, lstsq_indexed, batched]
+
+
+@pytest.mark.parametrize("f", USER_FUNCTIONS, ids=lambda f: f.__name__)
+def test_source_engine_follows_decompositions(f):
+    a = rand((N, N), 3) + 2 * EYE
+    source = pb.grad(f, mode="source")(a)
+    tape = pb.grad(f, mode="tape")(a)
+    np.testing.assert_allclose(source, tape, rtol=1e-9, atol=1e-12)
+    auto = pb.grad(f)
+    np.testing.assert_allclose(auto(a), tape, rtol=1e-9, atol=1e-12)
+    assert auto.mode == "source", auto.fallback_reason
+    assert pb.check_grads(f, (a,), order=1, modes=("tape", "source"))
+
+
+def test_generated_code_names_the_rules():
+    df = pb.grad(svd_unpacked, mode="source")
+    df(rand((N, N), 3))
+    assert "U = t1[0]" in df.source and "bt1 = (bU, bs, bVh)" in df.source
+    assert "svd_vjp(t1, a, full_matrices=False)(bt1)" in df.source
+    df = pb.grad(svd_attribute, mode="source")
+    df(rand((N, N), 3))
+    code = [line for line in df.source.splitlines() if not line.lstrip().startswith("#")]
+    assert "    res_1 = res[1]" in code and not any(".S" in line for line in code)
+
+
+@pytest.mark.parametrize("f", [cholesky_logdet, eigenvectors_used, qr_unpacked, svd_unpacked])
+def test_second_derivatives(f):
+    # the tape differentiates the rules themselves; mode='source' runs the generated gradient on
+    # it; both against finite differences of the gradient
+    a = rand((N, N), 3) + 2 * EYE
+    assert pb.check_grads(f, (a,), order=2, modes=("tape",))
+    v = rand((N, N), 4)
+    np.testing.assert_allclose(pb.hvp(f, mode="source")(a, v), pb.hvp(f, mode="tape")(a, v),
+                               rtol=1e-8, atol=1e-10)
+
+
+# --- ties, rank deficiency and what is refused ---------------------------------------------------
+
+def double_top(b):
+    """B + B.T + 2 I: at b = the identity's eigenvectors, eigenvalues 4, 4, 2 (a tie on top)."""
+    return b + b.T + 2 * EYE
+
+
+def top_eigenvalue(b):
+    return np.linalg.eigvalsh(double_top(b))[-1]
+
+
+def top_two_eigenvalues(b):
+    w = np.linalg.eigvalsh(double_top(b))
+    return w[-1] + w[-2]
+
+
+def squares_of_eigenvalues(b):
+    w, v = np.linalg.eigh(double_top(b))
+    return np.sum(w ** 2)
+
+
+def squares_of_entries(b):
+    return np.sum(double_top(b) ** 2)   # the same function: sum(w**2) = ||S||_F^2
+
+
+def rotated_by_eigenvectors(b):
+    w, v = np.linalg.eigh(double_top(b))
+    return np.sum(v * WEIGHTS)
+
+
+TIED = np.diag([1.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("mode", ["source", "tape"])
+def test_tied_eigenvalues_have_a_gradient(mode):
+    # a function of a whole tie is smooth: its gradient is exact, and equals a formula's
+    np.testing.assert_allclose(pb.grad(squares_of_eigenvalues, mode=mode)(TIED),
+                               pb.grad(squares_of_entries, mode="tape")(TIED), atol=1e-12)
+    assert pb.check_grads(top_two_eigenvalues, (TIED,), order=1, modes=(mode,))
+    # one eigenvalue of the tie gets its share: the tie's cotangent is averaged, as np.max's is
+    np.testing.assert_allclose(pb.grad(top_eigenvalue, mode=mode)(TIED),
+                               pb.grad(top_two_eigenvalues, mode=mode)(TIED) / 2, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["source", "tape"])
+def test_eigenvectors_of_a_tie_are_refused(mode):
+    with pytest.raises(np.linalg.LinAlgError, match="eigenvectors of repeated eigenvalues"):
+        pb.grad(rotated_by_eigenvectors, mode=mode)(TIED)
+    assert np.all(np.isfinite(pb.grad(rotated_by_eigenvectors, mode=mode)(TIED + np.diag(
+        [0.1, 0.0, 0.0]))))
+
+
+def singular_vectors_used(a):
+    U, s, Vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum(U * WEIGHTS[:, :2])
+
+
+def pinv_sum(a):
+    return np.sum(np.linalg.pinv(a))
+
+
+def svd_full_matrices(a):
+    U, s, Vh = np.linalg.svd(a)
+    return np.sum(U)
+
+
+def qr_sum(a):
+    Q, R = np.linalg.qr(a)
+    return np.sum(R)
+
+
+def qr_complete(a):
+    Q, R = np.linalg.qr(a, mode="complete")
+    return np.sum(Q)
+
+
+def svd_hermitian(a):
+    return np.sum(np.linalg.svd(a, compute_uv=False, hermitian=True))
+
+
+def eigenvalues_of_a_general_matrix(a):
+    return np.sum(np.linalg.eigvals(a))
+
+
+def eig_of_a_general_matrix(a):
+    w, v = np.linalg.eig(a)
+    return np.sum(w)
+
+
+RANK_ONE = np.outer([1.0, 2.0, 3.0], [1.0, -1.0])
+REFUSED = [
+    (singular_vectors_used, np.hstack([EYE[:, :1], EYE[:, :1]]), np.linalg.LinAlgError,
+     "singular vectors"),
+    (singular_vectors_used, np.eye(3, 2), np.linalg.LinAlgError, "repeated singular values"),
+    (pinv_sum, RANK_ONE, np.linalg.LinAlgError, "rank below 2"),
+    (lstsq_indexed, np.outer([1.0, 2.0, 3.0], [1.0, 1.0, 1.0]), np.linalg.LinAlgError,
+     "rank below 3"),
+    (svd_full_matrices, rand((3, 2)), pb.NoGradientRuleError, "Pass full_matrices=False"),
+    (svd_hermitian, spd((3, 3)), pb.NoGradientRuleError, "pass hermitian=False"),
+    (qr_sum, rand((2, 3)), pb.NoGradientRuleError, "tall or square"),
+    (qr_complete, rand((3, 2)), pb.NoGradientRuleError, "mode='reduced'"),
+    (eigenvalues_of_a_general_matrix, rand((3, 3)), pb.NoGradientRuleError, "complex"),
+    (eig_of_a_general_matrix, rand((3, 3)), pb.NoGradientRuleError, "use np.linalg.eigh"),
+]
+
+
+@pytest.mark.parametrize("f,a,error,message", REFUSED, ids=[r[0].__name__ for r in REFUSED])
+@pytest.mark.parametrize("mode", ["source", "tape"])
+def test_refused(f, a, error, message, mode):
+    with pytest.raises(error, match=message):
+        pb.grad(f, mode=mode)(a)
+
+
+def test_eigenvalues_of_a_general_matrix_are_refused_on_the_tape():
+    a = pb.constant(rand((3, 3)))
+    with pb.GradientTape() as tape:
+        tape.watch(a)
+        w = np.linalg.eigvals(a)
+    with pytest.raises(pb.NoGradientRuleError, match="pullback differentiates real values only"):
+        tape.gradient(w, a)
+
+
+COMPUTE_UV = False
+
+
+def svd_flag_in_a_variable(a):
+    return np.sum(np.linalg.svd(a, compute_uv=COMPUTE_UV))
+
+
+def singular_value_sum(a):
+    return np.sum(np.linalg.svd(a, compute_uv=False))
+
+
+def test_a_flag_that_decides_the_result_must_be_written_out():
+    a = rand((3, 2))
+    with pytest.raises(pb.TransformError, match="compute_uv= of svd"):
+        pb.grad(svd_flag_in_a_variable, mode="source")(a)
+    auto = pb.grad(svd_flag_in_a_variable)
+    np.testing.assert_allclose(auto(a), pb.grad(singular_value_sum, mode="source")(a))
+    assert auto.mode == "tape" and "compute_uv" in auto.fallback_reason
