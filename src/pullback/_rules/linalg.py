@@ -4,7 +4,8 @@ Every rule body is written with NumPy functions that have rules of their own (np
 np.tensordot, np.einsum, np.linalg.inv, np.linalg.solve, np.swapaxes, np.transpose, ...), so the
 tape can run a rule on Tensors and differentiate it again.  Products are multilinear, so their
 JVPs come from ``deflinear`` (the product itself applied to the tangent).  Only real inputs are
-supported: no rule here conjugates.
+supported: no rule here conjugates.  The decompositions (cholesky, eigh, svd, qr, pinv, lstsq)
+come last; their conventions (one triangle read, ties, full rank) are stated above them.
 """
 
 import string
