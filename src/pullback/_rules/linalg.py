@@ -443,8 +443,8 @@ defjvp(np.linalg.matrix_power, _matrix_power_jvp, None)
 #     otherwise), so their gradient lies in that triangle: an off-diagonal entry stands for
 #     both of the symmetric matrix's entries (_fold).  On a symmetric path (A = B @ B.T) the
 #     chain rule gives the same gradient as the usual symmetric one.
-#   * Equal eigenvalues (singular values) within rounding, _TIE * the largest in magnitude,
-#     are tied.  A tied eigenvalue's cotangent is averaged over its tie (its gradient does not
+#   * Equal eigenvalues (singular values) within rounding, _TIE * the spectrum's 2-norm, are
+#     tied.  A tied eigenvalue's cotangent is averaged over its tie (its gradient does not
 #     depend on which basis LAPACK picked, as np.max shares a tie); eigenvectors (singular
 #     vectors) of a tie have no derivative, and a gradient that flows into them raises
 #     LinAlgError instead of returning inf or nan.
@@ -484,12 +484,16 @@ def _lower(uplo):
     return uplo in ("L", "l")
 
 
+def _scale(w):
+    """The size of a spectrum, per matrix (kept axis): its 2-norm, which an empty one has."""
+    return np.sqrt(np.sum(w * w, axis=-1, keepdims=True))
+
+
 def _ties(w):
     """(d, tied): d[..., i, j] = w[j] - w[i], and which pairs are equal within rounding (the
     diagonal always)."""
     d = np.expand_dims(w, -2) - np.expand_dims(w, -1)
-    scale = np.max(np.abs(w), axis=-1, keepdims=True)
-    return d, np.abs(d) <= _TIE * np.expand_dims(scale, -1)
+    return d, np.abs(d) <= _TIE * np.expand_dims(_scale(w), -1)
 
 
 def _inverse_gaps(d, tied):
@@ -635,7 +639,7 @@ def _svd_parts(ans, a, compute_uv):
 
 def _svd_inverse_s(s):
     """1 / s, where a non-square A's projection terms need it; 0 at a zero singular value."""
-    zero = s <= _TIE * np.max(s, axis=-1, keepdims=True)
+    zero = s <= _TIE * _scale(s)
     return zero, np.where(zero, 0.0, 1.0 / np.where(zero, 1.0, s))
 
 
