@@ -187,7 +187,18 @@ def batched(a):
     return np.sum(np.log(w)) + np.sum(np.linalg.svd(stack, compute_uv=False))
 
 
-USER_FUNCTIONS = [eigh_of_gram, eigenvectors_used, eigh_upper_attributes, eigvalsh_max,
+def decompose(s):
+    return np.linalg.eigh(s)
+
+
+def helper_returns_the_tuple(a):
+    w, v = decompose(a @ a.T + EYE)
+    factor = lambda m: np.linalg.qr(m)   # noqa: E731 - a local lambda helper
+    q, r = factor(a)
+    return np.sum(w) + np.sum(v[0] * v[1]) + np.sum(q * r)
+
+
+USER_FUNCTIONS = [helper_returns_the_tuple, eigh_of_gram, eigenvectors_used, eigh_upper_attributes, eigvalsh_max,
                   cholesky_logdet, cholesky_upper_solve, svd_unpacked, svd_indexed,
                   svd_attribute, svd_values_only, qr_unpacked, qr_fields_and_r_mode,
                   pinv_and_multi_dot, lstsq_solution, lstsq_indexed, batched]
@@ -347,6 +358,51 @@ def test_eigenvalues_of_a_general_matrix_are_refused_on_the_tape():
         w = np.linalg.eigvals(a)
     with pytest.raises(pb.NoGradientRuleError, match="pullback differentiates real values only"):
         tape.gradient(w, a)
+
+
+def second_singular_value(res):
+    return res[1][1]
+
+
+def tuple_passed_whole(a):
+    return second_singular_value(np.linalg.svd(a, full_matrices=False))
+
+
+def tuple_read_by_a_nested_function(a):
+    res = np.linalg.svd(a, full_matrices=False)
+
+    def second():
+        return res.S[1]
+    return second()
+
+
+def svd_indexed_second(a):
+    return np.linalg.svd(a, full_matrices=False)[1][1]
+
+
+@pytest.mark.parametrize("f", [tuple_passed_whole, tuple_read_by_a_nested_function])
+def test_a_tuple_passed_whole_to_a_helper_is_refused(f):
+    a = rand((3, 2))
+    with pytest.raises(pb.TransformError, match="unpack it first"):
+        pb.grad(f, mode="source")(a)
+    auto = pb.grad(f)
+    np.testing.assert_allclose(auto(a), pb.grad(svd_indexed_second, mode="source")(a))
+    assert auto.mode == "tape"
+
+
+def log_abs_det(pair):
+    return pair[1]
+
+
+def slogdet_passed_whole(a):
+    return log_abs_det(np.linalg.slogdet(a)) * 2
+
+
+def test_slogdet_passed_whole_to_a_helper_still_works():
+    a = rand((3, 3)) + 3 * EYE
+    df = pb.grad(slogdet_passed_whole)
+    np.testing.assert_allclose(df(a), pb.grad(slogdet_passed_whole, mode="tape")(a))
+    assert df.mode == "source"
 
 
 COMPUTE_UV = False

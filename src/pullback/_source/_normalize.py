@@ -50,7 +50,7 @@ _TUPLE_RESULTS = {np.linalg.slogdet: ("sign", "logabsdet"),
                   np.linalg.eigh: ("eigenvalues", "eigenvectors"),
                   np.linalg.eig: ("eigenvalues", "eigenvectors"),
                   np.linalg.svd: ("U", "S", "Vh"), np.linalg.qr: ("Q", "R"),
-                  np.linalg.lstsq: ()}
+                  np.linalg.lstsq: (None,) * 4}   # a plain tuple: items, no fields
 # ... unless an argument says one array: (its position, its keyword, the values that do)
 _ONE_ARRAY_WHEN = {np.linalg.svd: (2, "compute_uv", (False,)), np.linalg.qr: (1, "mode", ("r",))}
 
@@ -133,6 +133,7 @@ class _Normalizer(ControlMixin):
         self.sequence_values = set()   # names holding a list of arrays, as np.split returns
         self.tuple_values = set()      # names holding what a function of the user's returns
         self.result_fields = {}        # a name holding a named tuple -> its fields
+        self.uneven_results = set()    # such names whose items differ in shape: no one array
         self.sequence_items = {}       # (such a name, index) -> the item's name
         self.loop_fixed = {}  # user variable -> its one name inside the enclosing loops
         self.owner = {p: p for p in self.params}  # a name -> the user variable it belongs to
@@ -153,7 +154,7 @@ class _Normalizer(ControlMixin):
         node = self.src.node
         if isinstance(node, gast.Lambda):
             self.line = node.lineno
-            self.fn_ir.result = self.expr_into(node.body, None)
+            self.fn_ir.result = self._items_if_tuple(self.expr_into(node.body, None), node)
             self.out[:0] = self.leaf_reads
             return self.fn_ir
         body = node.body
@@ -171,7 +172,8 @@ class _Normalizer(ControlMixin):
                     self.fn_ir.result = gast.Tuple(elts=[self.expr(e) for e in stmt.value.elts],
                                                    ctx=gast.Load())
                 else:
-                    self.fn_ir.result = self.expr_into(stmt.value, None)
+                    self.fn_ir.result = self._items_if_tuple(self.expr_into(stmt.value, None),
+                                                             stmt)
             else:
                 self.statement(stmt, self.out)
         if self.fn_ir.result is None:
@@ -181,6 +183,15 @@ class _Normalizer(ControlMixin):
         self.copy_written_params(self.out)
         self.fn_ir.mutated = self.mutated
         return self.fn_ir
+
+    def _items_if_tuple(self, atom, stmt):
+        """``return np.linalg.eigh(s)`` from a helper: ``return w, V``, read by item as any
+        helper's several results."""
+        fields = self.result_fields.get(getattr(atom, "id", None))
+        if fields is None or not self.helper:   # the function itself: refused as no scalar
+            return atom
+        return gast.Tuple(elts=[self.sequence_item(atom, _const(i), stmt, None)
+                                for i in range(len(fields))], ctx=gast.Load())
 
     def statement(self, stmt, out):
         saved, self.out = self.out, out
@@ -824,6 +835,8 @@ class _Normalizer(ControlMixin):
         if prim.fun in _TUPLE_RESULTS and self._returns_tuple(prim.fun, args, kwargs, node):
             self.sequence_values.add(result.id)
             self.result_fields[result.id] = _TUPLE_RESULTS[prim.fun]
+            if prim.fun is not np.linalg.slogdet:   # (sign, logabsdet) pass as one array
+                self.uneven_results.add(result.id)
         return result
 
     def _returns_tuple(self, fun, args, kwargs, node):
@@ -872,6 +885,11 @@ class _Normalizer(ControlMixin):
         bound = [self.rename(b) if not isinstance(b, gast.Name) else b for b in bound]
         closure = [self.env[n] if n in self.env else _name(n) for n in closure_names]
         all_args = bound + closure
+        if any(getattr(a, "id", None) in self.uneven_results for a in all_args):
+            raise self.src.error(node, f"pb.grad cannot pass the tuple an np.linalg function "
+                                       f"returned whole to {callee.name}() (or let it read "
+                                       f"it); unpack it first (U, s, Vh = np.linalg.svd(...)) "
+                                       f"and pass its arrays, or use mode='tape'")
         active = [self.activity.atom(a) for a in all_args]
         # A differentiated dict, list or tuple argument passed whole (or read whole by a
         # nested function): the helper is generated for its structure, and the gradient it
