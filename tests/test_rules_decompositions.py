@@ -405,6 +405,74 @@ def test_slogdet_passed_whole_to_a_helper_still_works():
     assert df.mode == "source"
 
 
+# Items read outside the block that made the tuple: the tuple's cotangent is gathered where it
+# was made, so these lost their gradient (zeros, silently); they are refused, and 'auto' takes
+# them to the tape.
+
+def item_in_a_conditional_expression(a):
+    res = np.linalg.eigh(a @ a.T + EYE)
+    w = res[0] if a.shape[0] == N else res[1][0]
+    return np.sum(w ** 2)
+
+
+def unpacked_inside_an_if(a):
+    res = np.linalg.svd(a, full_matrices=False)
+    if a.shape[0] == N:
+        u, s, vh = res
+    else:
+        s = a[0]
+    return np.sum(s ** 2)
+
+
+def item_inside_a_loop(a):
+    q, r = np.linalg.qr(a), 0.0
+    for i in range(2):
+        r = r + np.sum(q.R ** 2) * (i + 1)
+    return r
+
+
+def item_after_the_loop_that_made_it(a):
+    for i in range(2):
+        res = np.linalg.eigh(a @ a.T + (i + 1) * EYE)
+    return np.sum(res[0])
+
+
+def piece_of_a_split_inside_an_if(a):
+    parts = np.split(a, 3)
+    if a.shape[0] == N:
+        w = parts[0]
+    else:
+        w = parts[1]
+    return np.sum(w * w)
+
+
+def pair(x):
+    return x * 2, np.sin(x)
+
+
+def helpers_pair_inside_a_loop(a):
+    p, t = pair(a), 0.0
+    for i in range(2):
+        t = t + np.sum(p[1]) * i
+    return t
+
+
+OUTSIDE_THEIR_BLOCK = [item_in_a_conditional_expression, unpacked_inside_an_if,
+                       item_inside_a_loop, item_after_the_loop_that_made_it,
+                       piece_of_a_split_inside_an_if, helpers_pair_inside_a_loop]
+
+
+@pytest.mark.parametrize("f", OUTSIDE_THEIR_BLOCK, ids=lambda f: f.__name__)
+def test_items_read_outside_the_block_that_made_them_are_refused(f):
+    a = rand((N, N), 3) + 2 * EYE
+    with pytest.raises(pb.TransformError, match="only in the block that made it"):
+        pb.grad(f, mode="source")(a)
+    auto = pb.grad(f)
+    np.testing.assert_allclose(auto(a), pb.grad(f, mode="tape")(a))
+    assert auto.mode == "tape"
+    assert pb.check_grads(f, (a,), order=1, modes=("tape",))
+
+
 COMPUTE_UV = False
 
 

@@ -135,6 +135,7 @@ class _Normalizer(ControlMixin):
         self.result_fields = {}        # a name holding a named tuple -> its fields
         self.uneven_results = set()    # such names whose items differ in shape: no one array
         self.sequence_items = {}       # (such a name, index) -> the item's name
+        self.made_in = {}              # such a name -> the block (statement list) made in
         self.loop_fixed = {}  # user variable -> its one name inside the enclosing loops
         self.owner = {p: p for p in self.params}  # a name -> the user variable it belongs to
         self.mutated = set()
@@ -362,6 +363,7 @@ class _Normalizer(ControlMixin):
             return
         if whole.id not in self.tuple_values and whole.id not in self.sequence_values:
             return self.unpack_array(target, whole, stmt)
+        self.check_read_where_made(whole, stmt)
         for i, t in enumerate(target.elts):
             item = gast.Subscript(value=clone(whole), slice=_const(i), ctx=gast.Load())
             if isinstance(t, gast.Name):
@@ -600,6 +602,7 @@ class _Normalizer(ControlMixin):
         if prim is not None and (prim.fun in _SEQUENCE_RESULTS or (
                 prim.fun in _SEQUENCE_RESULTS_OF_SEVERAL and len(args) > 1)):
             self.sequence_values.add(target)
+            self.made_in[target] = self.out
         return _name(target)
 
     def _BinOp(self, node, into):
@@ -659,6 +662,7 @@ class _Normalizer(ControlMixin):
         if known is not None:
             name = known
         else:
+            self.check_read_where_made(value, node)
             name = self.namer.fresh(f"{value.id}_{'m' if key < 0 else ''}{abs(key)}")
             self.out.append(Op("item", name, gast.Subscript(value=value, slice=_const(key),
                                                             ctx=gast.Load()),
@@ -669,6 +673,19 @@ class _Normalizer(ControlMixin):
         if into is not None:
             self.alias(into, _name(name))
         return _name(name)
+
+    def check_read_where_made(self, value, node):
+        """Items of a list or tuple of arrays are read in the block that made it: the
+        cotangent of the whole is gathered there, so an item read inside an if, a loop or a
+        conditional expression around it (or after the loop that made it) would lose its
+        gradient."""
+        if self.made_in.get(value.id, self.out) is not self.out:
+            raise self.src.error(node, "pb.grad reads the items of a list or tuple of arrays "
+                                       "(np.split's, np.linalg.eigh's, a helper's) only in "
+                                       "the block that made it, not inside an if, a loop "
+                                       "or a conditional expression around it, nor after "
+                                       "the loop that made it: unpack it where it is made "
+                                       "(a, b = ...), or use mode='tape'")
 
     def _is_container(self, name):
         return name in self.fn_ir.containers
@@ -834,6 +851,7 @@ class _Normalizer(ControlMixin):
         result = self.emit("prim", call, into, prim, args, kwargs)
         if prim.fun in _TUPLE_RESULTS and self._returns_tuple(prim.fun, args, kwargs, node):
             self.sequence_values.add(result.id)
+            self.made_in[result.id] = self.out
             self.result_fields[result.id] = _TUPLE_RESULTS[prim.fun]
             if prim.fun is not np.linalg.slogdet:   # (sign, logabsdet) pass as one array
                 self.uneven_results.add(result.id)
@@ -908,6 +926,7 @@ class _Normalizer(ControlMixin):
         self.activity.active.add(op_target)
         if helper.returns_tuple:   # unpacked and indexed as items, as np.split's result
             self.tuple_values.add(op_target)
+            self.made_in[op_target] = self.out
         return _name(op_target)
 
 
