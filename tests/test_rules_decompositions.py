@@ -484,6 +484,23 @@ def test_items_read_outside_the_block_that_made_them_are_refused(f):
     assert pb.check_grads(f, (a,), order=1, modes=("tape",))
 
 
+def assigned_in_an_if(a):
+    res = np.linalg.svd(a, full_matrices=False)
+    if a.shape[0] == N:
+        res = np.linalg.svd(a * 2, full_matrices=False)
+    return np.sum(res[1])
+
+
+def test_a_tuple_assigned_in_an_if_is_refused():
+    # generated code took the merged tuple for an array (ValueError, in mode='auto' too)
+    a = rand((N, N), 3)
+    with pytest.raises(pb.TransformError, match="unpack it in the branch"):
+        pb.grad(assigned_in_an_if, mode="source")(a)
+    auto = pb.grad(assigned_in_an_if)
+    np.testing.assert_allclose(auto(a), pb.grad(assigned_in_an_if, mode="tape")(a))
+    assert auto.mode == "tape"
+
+
 COMPUTE_UV = False
 
 

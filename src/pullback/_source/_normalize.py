@@ -492,6 +492,12 @@ class _Normalizer(ControlMixin):
             a, b = env_body.get(name), env_else.get(name)
             if a is None and b is None:
                 continue
+            if any(getattr(x, "id", None) in self.uneven_results for x in (a, b)) and \
+                    not same_tree(a, b):
+                raise self.src.error(types.SimpleNamespace(lineno=line), f"pb.grad cannot "
+                                     f"follow {name}, the tuple an np.linalg function returned, "
+                                     f"out of an if that assigns it: unpack it in the branch "
+                                     f"(w, V = np.linalg.eigh(...)), or use mode='tape'")
             if a is None or b is None:
                 # assigned in one branch only: after the if, the name holds that branch's
                 # value, and None when the other branch ran (where the user's code has no
