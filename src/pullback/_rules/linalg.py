@@ -4,13 +4,15 @@ Every rule body is written with NumPy functions that have rules of their own (np
 np.tensordot, np.einsum, np.linalg.inv, np.linalg.solve, np.swapaxes, np.transpose, ...), so the
 tape can run a rule on Tensors and differentiate it again.  Products are multilinear, so their
 JVPs come from ``deflinear`` (the product itself applied to the tangent).  Only real inputs are
-supported: no rule here conjugates.
+supported: no rule here conjugates.  The decompositions (cholesky, eigh, svd, qr, pinv, lstsq)
+come last; their conventions (one triangle read, ties, full rank) are stated above them.
 """
 
 import string
 
 import numpy as np
 
+from .._errors import NoGradientRuleError
 from .._registry import (defjvp, deflinear, deflinear_argnum, defvjp, defvjp_argnum,
                          unbroadcast)
 
@@ -433,3 +435,542 @@ def _matrix_power_jvp(ans, a, n):
 
 defvjp(np.linalg.matrix_power, _matrix_power_vjp, None)
 defjvp(np.linalg.matrix_power, _matrix_power_jvp, None)
+
+
+# --- decompositions: shared helpers -------------------------------------------------------------
+# Batched over leading axes like inv and det.  Conventions, for every rule below:
+#   * cholesky, eigh and eigvalsh read one triangle of A only (the lower one unless told
+#     otherwise), so their gradient lies in that triangle: an off-diagonal entry stands for
+#     both of the symmetric matrix's entries (_fold).  On a symmetric path (A = B @ B.T) the
+#     chain rule gives the same gradient as the usual symmetric one.
+#   * Equal eigenvalues (singular values) within rounding, _TIE * the spectrum's 2-norm, are
+#     tied.  A tied eigenvalue's cotangent is averaged over its tie (its gradient does not
+#     depend on which basis LAPACK picked, as np.max shares a tie); eigenvectors (singular
+#     vectors) of a tie have no derivative, and a gradient that flows into them raises
+#     LinAlgError instead of returning inf or nan.
+
+_TIE = 1e-12
+
+
+def _eye(x):
+    """The identity matrix of x's last axis."""
+    return np.eye(np.shape(x)[-1])
+
+
+def _diag_embed(v):
+    """A (stack of) vector(s) as diagonal matrices."""
+    return np.expand_dims(v, -1) * _eye(v)
+
+
+def _diag_part(m):
+    return np.diagonal(m, axis1=-2, axis2=-1)
+
+
+def _symmetric_from(t, lower):
+    """The symmetric matrix a function that reads one triangle of ``t`` sees."""
+    return np.tril(t) + _mT(np.tril(t, -1)) if lower else np.triu(t) + _mT(np.triu(t, 1))
+
+
+def _fold(m, lower):
+    """The gradient for the triangle read, from ``m``, a gradient for the symmetric matrix:
+    the adjoint of _symmetric_from."""
+    both = m + _mT(m)
+    return (np.tril(both, -1) if lower else np.triu(both, 1)) + m * _eye(m)
+
+
+def _lower(uplo):
+    if uplo not in ("L", "U", "l", "u"):
+        raise ValueError(f"UPLO must be 'L' or 'U', not {uplo!r}")
+    return uplo in ("L", "l")
+
+
+def _scale(w):
+    """The size of a spectrum, per matrix (kept axis): its 2-norm, which an empty one has."""
+    return np.sqrt(np.sum(w * w, axis=-1, keepdims=True))
+
+
+def _ties(w):
+    """(d, tied): d[..., i, j] = w[j] - w[i], and which pairs are equal within rounding (the
+    diagonal always)."""
+    d = np.expand_dims(w, -2) - np.expand_dims(w, -1)
+    return d, np.abs(d) <= _TIE * np.expand_dims(_scale(w), -1)
+
+
+def _inverse_gaps(d, tied):
+    """1 / d off the ties, 0 on them (the finite part of the eigenvector derivative)."""
+    return np.where(tied, 0.0, 1.0 / np.where(tied, 1.0, d))
+
+
+def _tie_average(g, tied):
+    """``g`` (one entry per eigenvalue) averaged over each tie; unchanged without ties."""
+    counts = np.sum(tied, axis=-1)
+    if np.all(counts == 1):
+        return g
+    return np.reshape(np.matmul(tied * 1.0, np.expand_dims(g, -1)), np.shape(g)) / counts
+
+
+def _refuse_tied(tied, parts, fun, values="eigenvalues", vectors="eigenvectors"):
+    """Raise when a derivative flows through the vectors of a tie: ``parts`` nonzero on a tied
+    pair off the diagonal (there the basis LAPACK picked is arbitrary, and the formula would
+    divide by zero)."""
+    off = tied * (1.0 - _eye(tied))
+    if any(np.any(off * p != 0) for p in parts):
+        raise np.linalg.LinAlgError(
+            f"pullback cannot differentiate np.linalg.{fun} here: the gradient flows through "
+            f"the {vectors} of repeated {values} (equal within rounding), which are not "
+            f"unique and have no derivative there. Use only the {values} at such a matrix "
+            f"(their gradient is defined), or move it away from the tie")
+
+
+# --- cholesky: A = L L^T, L lower triangular -----------------------------------------------------
+# dA = dL L^T + L dL^T gives L^-1 dA L^-T = X + X^T with X = L^-1 dL lower triangular, so
+# dL = L phi(L^-1 dA L^-T), phi taking the lower triangle with the diagonal halved.  The VJP is
+# the adjoint: L^-T phi(L^T g) L^-1, folded onto the triangle cholesky reads.  upper=True
+# returns L^T and reads the upper triangle: the transposed problem.
+
+def _phi(x):
+    return np.tril(x) - 0.5 * x * _eye(x)
+
+
+def _cholesky_lower_vjp(low, g):
+    p = _phi(np.matmul(_mT(low), g))
+    lt = _mT(low)
+    return _fold(_mT(np.linalg.solve(lt, _mT(np.linalg.solve(lt, p)))), True)
+
+
+def _cholesky_lower_jvp(low, t):
+    s = np.linalg.solve(low, _mT(np.linalg.solve(low, _symmetric_from(t, True))))
+    return np.matmul(low, _phi(s))
+
+
+def _cholesky_vjp(ans, a, upper=False):
+    if upper:
+        return lambda g: _mT(_cholesky_lower_vjp(_mT(ans), _mT(g)))
+    return lambda g: _cholesky_lower_vjp(ans, g)
+
+
+def _cholesky_jvp(ans, a, upper=False):
+    if upper:
+        return lambda t: _mT(_cholesky_lower_jvp(_mT(ans), _mT(t)))
+    return lambda t: _cholesky_lower_jvp(ans, t)
+
+
+defvjp(np.linalg.cholesky, _cholesky_vjp)
+defjvp(np.linalg.cholesky, _cholesky_jvp)
+
+
+# --- eigh, eigvalsh: A = V diag(w) V^T ----------------------------------------------------------
+# dw = diag(V^T dA V);  dV = V (F o V^T dA V), F[i, j] = 1 / (w[j] - w[i]) off the diagonal.
+# VJP: V (diag(gw) + F o V^T gV) V^T, folded onto the triangle read (UPLO).
+
+def _eigh_vjp(ans, a, UPLO="L"):
+    lower = _lower(UPLO)
+    w, v = ans[0], ans[1]
+    d, tied = _ties(w)
+
+    def vjp(g):
+        x = np.matmul(_mT(v), g[1])
+        _refuse_tied(tied, [x], "eigh")
+        inner = _diag_embed(_tie_average(g[0], tied)) + _inverse_gaps(d, tied) * x
+        return _fold(np.matmul(np.matmul(v, inner), _mT(v)), lower)
+    return vjp
+
+
+def _eigh_jvp(ans, a, UPLO="L"):
+    w, v = ans[0], ans[1]
+    d, tied = _ties(w)
+
+    def jvp(t):
+        p = np.matmul(np.matmul(_mT(v), _symmetric_from(t, _lower(UPLO))), v)
+        _refuse_tied(tied, [p], "eigh")
+        return (_tie_average(_diag_part(p), tied),
+                np.matmul(v, _inverse_gaps(d, tied) * p))
+    return jvp
+
+
+def _eigvalsh_vjp(ans, a, UPLO="L"):
+    v = np.linalg.eigh(a, UPLO)[1]
+    tied = _ties(ans)[1]
+    return lambda g: _fold(np.matmul(v * np.expand_dims(_tie_average(g, tied), -2), _mT(v)),
+                           _lower(UPLO))
+
+
+def _eigvalsh_jvp(ans, a, UPLO="L"):
+    v = np.linalg.eigh(a, UPLO)[1]
+    tied = _ties(ans)[1]
+    return lambda t: _tie_average(
+        np.einsum("...ji,...jk,...ki->...i", v, _symmetric_from(t, _lower(UPLO)), v), tied)
+
+
+defvjp(np.linalg.eigh, _eigh_vjp)
+defjvp(np.linalg.eigh, _eigh_jvp)
+defvjp(np.linalg.eigvalsh, _eigvalsh_vjp)
+defjvp(np.linalg.eigvalsh, _eigvalsh_jvp)
+
+
+# --- svd, svdvals: A = U diag(s) V^T, reduced (U: m x k, V: n x k, k = min(m, n)) ---------------
+# With P = U^T dA V and F[i, j] = 1 / (s[j]^2 - s[i]^2) off the diagonal:
+#   ds = diag(P),  dU = U (F o (P S + S P^T)) + (I - U U^T) dA V S^-1,
+#   dV = V (F o (S P + P^T S)) + (I - V V^T) dA^T U S^-1.
+# The VJP is their adjoint.  The (I - ...) terms exist only for a non-square A; they divide by
+# s, so a zero singular value there raises, as a tie does.
+
+def _svd_check(a, full_matrices, compute_uv, hermitian):
+    if hermitian:
+        raise NoGradientRuleError(
+            "pullback has no derivative rule for np.linalg.svd(..., hermitian=True), which reads "
+            "one triangle of the matrix; pass hermitian=False (the default), or use "
+            "np.linalg.eigh for a symmetric matrix")
+    m, n = np.shape(a)[-2:]
+    if full_matrices and compute_uv and m != n:
+        raise NoGradientRuleError(
+            f"pullback has no derivative rule for np.linalg.svd(..., full_matrices=True) of a "
+            f"{m}x{n} matrix: the extra columns of U or V are not unique. Pass "
+            f"full_matrices=False")
+
+
+def _svd_parts(ans, a, compute_uv):
+    """(U, s, V) of ``a``, from ``ans`` when it holds them."""
+    if compute_uv:
+        return ans[0], ans[1], _mT(ans[2])
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return u, s, _mT(vh)
+
+
+def _svd_inverse_s(s):
+    """1 / s, where a non-square A's projection terms need it; 0 at a zero singular value."""
+    zero = s <= _TIE * _scale(s)
+    return zero, np.where(zero, 0.0, 1.0 / np.where(zero, 1.0, s))
+
+
+def _svd_vjp(ans, a, full_matrices=True, compute_uv=True, hermitian=False):
+    _svd_check(a, full_matrices, compute_uv, hermitian)
+    u, s, v = _svd_parts(ans, a, compute_uv)
+    m, n = np.shape(a)[-2:]
+    tied = _ties(s)[1]
+    f = _inverse_gaps(np.expand_dims(s, -2) ** 2 - np.expand_dims(s, -1) ** 2, tied)
+    zero, inv_s = _svd_inverse_s(s)
+
+    def vjp(g):
+        if not compute_uv:
+            return np.matmul(u * np.expand_dims(_tie_average(g, tied), -2), _mT(v))
+        gu, gs, gv = g[0], g[1], _mT(g[2])
+        j, k = np.matmul(_mT(u), gu), np.matmul(_mT(v), gv)
+        _refuse_tied(tied, [j, k], "svd", "singular values", "singular vectors")
+        inner = (f * (j - _mT(j)) * np.expand_dims(s, -2) + _diag_embed(_tie_average(gs, tied))
+                 + np.expand_dims(s, -1) * (f * (k - _mT(k))))
+        ga = np.matmul(np.matmul(u, inner), _mT(v))
+        if m > n:
+            rest = gu - np.matmul(u, j)
+            _refuse_zero(zero, rest, -2)
+            ga = ga + np.matmul(rest * np.expand_dims(inv_s, -2), _mT(v))
+        if n > m:
+            rest = gv - np.matmul(v, k)
+            _refuse_zero(zero, rest, -2)
+            ga = ga + np.matmul(u * np.expand_dims(inv_s, -2), _mT(rest))
+        return ga
+    return vjp
+
+
+def _refuse_zero(zero, rest, axis):
+    """Raise when a projection term meets a zero singular value (its column of ``rest``)."""
+    if np.any(np.expand_dims(zero, axis) * rest != 0):
+        raise np.linalg.LinAlgError(
+            "pullback cannot differentiate np.linalg.svd here: the matrix is not of full rank "
+            "(a singular value is zero within rounding), and the gradient flows through the "
+            "singular vectors of a non-square matrix, which then have no derivative. Use only "
+            "the singular values there, or make the matrix full rank")
+
+
+def _svd_jvp(ans, a, full_matrices=True, compute_uv=True, hermitian=False):
+    _svd_check(a, full_matrices, compute_uv, hermitian)
+    u, s, v = _svd_parts(ans, a, compute_uv)
+    m, n = np.shape(a)[-2:]
+    tied = _ties(s)[1]
+    f = _inverse_gaps(np.expand_dims(s, -2) ** 2 - np.expand_dims(s, -1) ** 2, tied)
+    zero, inv_s = _svd_inverse_s(s)
+
+    def jvp(t):
+        p = np.matmul(np.matmul(_mT(u), t), v)
+        ds = _tie_average(_diag_part(p), tied)
+        if not compute_uv:
+            return ds
+        _refuse_tied(tied, [p], "svd", "singular values", "singular vectors")
+        ps, sp = p * np.expand_dims(s, -2), np.expand_dims(s, -1) * p
+        du = np.matmul(u, f * (ps + _mT(ps)))
+        dv = np.matmul(v, f * (sp + _mT(sp)))
+        if m > n:
+            rest = np.matmul(t, v) - np.matmul(u, p)
+            _refuse_zero(zero, rest, -2)
+            du = du + rest * np.expand_dims(inv_s, -2)
+        if n > m:
+            rest = np.matmul(_mT(t), u) - np.matmul(v, _mT(p))
+            _refuse_zero(zero, rest, -2)
+            dv = dv + rest * np.expand_dims(inv_s, -2)
+        return du, ds, _mT(dv)
+    return jvp
+
+
+defvjp(np.linalg.svd, _svd_vjp)
+defjvp(np.linalg.svd, _svd_jvp)
+
+
+
+def _svdvals_vjp(ans, x):
+    return _svd_vjp(ans, x, compute_uv=False)
+
+
+def _svdvals_jvp(ans, x):
+    return _svd_jvp(ans, x, compute_uv=False)
+
+
+if hasattr(np.linalg, "svdvals"):   # NumPy 2.0 and later
+    defvjp(np.linalg.svdvals, _svdvals_vjp)
+    defjvp(np.linalg.svdvals, _svdvals_jvp)
+
+
+# --- qr: A = Q R, reduced, m >= n (Q: m x n orthonormal columns, R: n x n upper triangular) ------
+# C = Q^T dA R^-1 = Q^T dQ + dR R^-1: an antisymmetric plus an upper triangular matrix, so
+# W = Q^T dQ is C's strictly lower part minus its transpose, and
+#   dR = (C - W) R,  dQ = dA R^-1 - Q (C - W).
+# VJP: (gQ + Q sym_upper(M)) R^-T with M = gR R^T - Q^T gQ and sym_upper(M) the symmetric
+# matrix with M's upper triangle.  R must be invertible (A of full column rank).
+
+def _qr_check(a, mode):
+    m, n = np.shape(a)[-2:]
+    if mode not in ("reduced", "complete", "r") or (mode == "complete" and m != n):
+        raise NoGradientRuleError(
+            f"pullback has no derivative rule for np.linalg.qr(..., mode={mode!r})"
+            f"{f' of a {m}x{n} matrix' if mode == 'complete' else ''}: the extra columns of Q "
+            f"in 'complete' mode are not unique and 'raw' is LAPACK's storage. Use "
+            f"mode='reduced' (the default) or mode='r'")
+    if m < n:
+        raise NoGradientRuleError(
+            f"pullback has no derivative rule for np.linalg.qr of a {m}x{n} matrix: it "
+            f"differentiates the QR of a tall or square matrix (m >= n), whose R is invertible "
+            f"at full rank")
+
+
+def _right_solve(y, r):
+    """y R^-1, by one solve with R^T."""
+    return _mT(np.linalg.solve(_mT(r), _mT(y)))
+
+
+def _qr_parts(ans, a, mode):
+    return np.linalg.qr(a) if mode == "r" else (ans[0], ans[1])
+
+
+def _qr_vjp(ans, a, mode="reduced"):
+    _qr_check(a, mode)
+    q, r = _qr_parts(ans, a, mode)
+
+    def vjp(g):
+        gq, gr = (None, g) if mode == "r" else (g[0], g[1])
+        m = np.matmul(gr, _mT(r))
+        if gq is not None:
+            m = m - np.matmul(_mT(q), gq)
+        b = np.matmul(q, np.triu(m) + _mT(np.triu(m, 1)))
+        if gq is not None:
+            b = b + gq
+        return _mT(np.linalg.solve(r, _mT(b)))
+    return vjp
+
+
+def _qr_jvp(ans, a, mode="reduced"):
+    _qr_check(a, mode)
+    q, r = _qr_parts(ans, a, mode)
+
+    def jvp(t):
+        c = np.matmul(_mT(q), _right_solve(t, r))
+        low = np.tril(c, -1)
+        upper = c - low + _mT(low)   # C - W
+        dr = np.matmul(upper, r)
+        if mode == "r":
+            return dr
+        return _right_solve(t, r) - np.matmul(q, upper), dr
+    return jvp
+
+
+defvjp(np.linalg.qr, _qr_vjp)
+defjvp(np.linalg.qr, _qr_jvp)
+
+
+# --- pinv, lstsq (full rank) ---------------------------------------------------------------------
+# At a matrix of full rank (rank min(m, n), which stays constant nearby):
+#   d A+ = -A+ dA A+ + A+ A+^T dA^T (I - A A+) + (I - A+ A) dA^T A+^T A+.
+# Below full rank NumPy's cutoff makes A+ jump as small singular values cross it: no
+# derivative, so the rules raise.  lstsq's x is pinv(A) b; its residuals ||b - A x||^2 (one per
+# column of b, given when m > n) change by 2 r^T (db - dA x) with r = b - A x (x is optimal);
+# its singular values are svdvals(A)'s; its rank is an integer (no gradient).
+
+def _pinv_check(pinv, a, hermitian=False, rank=None):
+    if hermitian:
+        raise NoGradientRuleError(
+            "pullback has no derivative rule for np.linalg.pinv(..., hermitian=True), which "
+            "reads one triangle of the matrix; pass hermitian=False (the default)")
+    k = min(np.shape(a)[-2:])
+    if rank is None:   # trace(A+ A) counts the singular values kept
+        rank = np.einsum("...ij,...ji->...", pinv, a)
+    if np.any(np.abs(rank - k) > 0.5):
+        raise np.linalg.LinAlgError(
+            f"pullback cannot differentiate np.linalg.pinv or np.linalg.lstsq here: the matrix "
+            f"has rank below {k} (small singular values fall under rcond), where the "
+            f"pseudo-inverse jumps and has no derivative. Regularize (e.g. solve "
+            f"(A^T A + lam I) x = A^T b), or make the matrix full rank")
+
+
+def _pinv_grad(p, a, g):
+    """The VJP of A+ = p for cotangent g."""
+    pt = _mT(p)
+    ga = -np.matmul(np.matmul(pt, g), pt)
+    m, n = np.shape(a)[-2:]
+    if m > n:   # I - A A+ is zero for a wide matrix of full rank
+        left = np.eye(m) - np.matmul(a, p)
+        ga = ga + np.matmul(np.matmul(left, _mT(g)), np.matmul(p, pt))
+    if n > m:   # I - A+ A is zero for a tall one
+        right = np.eye(n) - np.matmul(p, a)
+        ga = ga + np.matmul(np.matmul(np.matmul(pt, p), _mT(g)), right)
+    return ga
+
+
+def _pinv_tangent(p, a, t):
+    """The JVP of A+ = p along t."""
+    pt = _mT(p)
+    dp = -np.matmul(np.matmul(p, t), p)
+    m, n = np.shape(a)[-2:]
+    if m > n:
+        left = np.eye(m) - np.matmul(a, p)
+        dp = dp + np.matmul(np.matmul(np.matmul(p, pt), _mT(t)), left)
+    if n > m:
+        right = np.eye(n) - np.matmul(p, a)
+        dp = dp + np.matmul(np.matmul(right, _mT(t)), np.matmul(pt, p))
+    return dp
+
+
+def _pinv_vjp(ans, a, rcond=None, hermitian=False, **rtol):
+    _pinv_check(ans, a, hermitian)
+    return lambda g: _pinv_grad(ans, a, g)
+
+
+def _pinv_jvp(ans, a, rcond=None, hermitian=False, **rtol):
+    _pinv_check(ans, a, hermitian)
+    return lambda t: _pinv_tangent(ans, a, t)
+
+
+defvjp(np.linalg.pinv, _pinv_vjp)
+defjvp(np.linalg.pinv, _pinv_jvp)
+
+
+def _lstsq_parts(ans, a, b):
+    """(pinv(A), the residual b - A x as columns, x as columns, b as columns)."""
+    _pinv_check(None, a, rank=ans[2])
+    x, bc = _as_columns(ans[0], b), _as_columns(b, b)
+    return np.linalg.pinv(a), bc - np.matmul(a, x), x, bc
+
+
+def _lstsq_vjp_a(ans, a, b, rcond=None):
+    p, r, x, bc = _lstsq_parts(ans, a, b)
+
+    def vjp(g):
+        ga = _pinv_grad(p, a, np.matmul(_as_columns(g[0], b), _mT(bc)))
+        if np.size(ans[1]):
+            ga = ga - 2 * np.matmul(r * g[1], _mT(x))
+        if np.any(g[3] != 0):   # the singular values were used: one more SVD
+            ga = ga + _svd_vjp(ans[3], a, compute_uv=False)(g[3])
+        return ga
+    return vjp
+
+
+def _lstsq_vjp_b(ans, a, b, rcond=None):
+    p, r, x, bc = _lstsq_parts(ans, a, b)
+
+    def vjp(g):
+        gb = np.matmul(_mT(p), _as_columns(g[0], b))
+        if np.size(ans[1]):
+            gb = gb + 2 * r * g[1]
+        return _from_columns(gb, b)
+    return vjp
+
+
+def _lstsq_jvp_a(ans, a, b, rcond=None):
+    p, r, x, bc = _lstsq_parts(ans, a, b)
+    svals = _svd_jvp(ans[3], a, compute_uv=False)
+
+    def jvp(t):
+        dx = _from_columns(np.matmul(_pinv_tangent(p, a, t), bc), b)
+        dres = -2 * np.sum(r * np.matmul(t, x), axis=0) if np.size(ans[1]) else ans[1] * 0.0
+        return dx, dres, np.zeros(np.shape(ans[2])), svals(t)
+    return jvp
+
+
+def _lstsq_jvp_b(ans, a, b, rcond=None):
+    p, r, x, bc = _lstsq_parts(ans, a, b)
+
+    def jvp(t):
+        dres = 2 * np.sum(r * _as_columns(t, b), axis=0) if np.size(ans[1]) else ans[1] * 0.0
+        return (np.matmul(p, t), dres, np.zeros(np.shape(ans[2])),
+                np.zeros(np.shape(ans[3])))
+    return jvp
+
+
+defvjp(np.linalg.lstsq, _lstsq_vjp_a, _lstsq_vjp_b)
+defjvp(np.linalg.lstsq, _lstsq_jvp_a, _lstsq_jvp_b)
+
+
+# --- multi_dot: A0 @ A1 @ ... @ Ak, the first and last may be vectors --------------------------
+# The gradient for Ai is (A0 ... Ai-1)^T g (Ai+1 ... Ak)^T: products carried from both ends.
+
+def _as_matrices(arrays):
+    """The arrays as matrices (a first vector as a row, a last one as a column)."""
+    mats = list(arrays)
+    if np.ndim(mats[0]) == 1:
+        mats[0] = np.expand_dims(mats[0], 0)
+    if np.ndim(mats[-1]) == 1:
+        mats[-1] = np.expand_dims(mats[-1], -1)
+    return mats
+
+
+def _multi_dot_vjp(ans, arrays, *, out=None):
+    mats = _as_matrices(arrays)
+    rights = [None] * len(mats)   # rights[i] = (Ai+1 ... Ak)^T
+    for i in range(len(mats) - 2, -1, -1):
+        rights[i] = _mT(mats[i + 1]) if rights[i + 1] is None else \
+            np.matmul(rights[i + 1], _mT(mats[i + 1]))
+
+    def vjp(g):
+        left = np.reshape(g, (np.shape(mats[0])[0], np.shape(mats[-1])[1]))
+        grads = []
+        for i, x in enumerate(arrays):
+            gi = left if rights[i] is None else np.matmul(left, rights[i])
+            grads.append(np.reshape(gi, np.shape(x)))
+            left = np.matmul(_mT(mats[i]), left)
+        return grads
+    return vjp
+
+
+def _multi_dot_jvp(ans, arrays, *, out=None):
+    def jvp(t):
+        return sum(np.linalg.multi_dot(list(arrays[:i]) + [ti] + list(arrays[i + 1:]))
+                   for i, ti in enumerate(t))
+    return jvp
+
+
+defvjp(np.linalg.multi_dot, _multi_dot_vjp)
+defjvp(np.linalg.multi_dot, _multi_dot_jvp)
+
+
+# --- eig, eigvals: refused ------------------------------------------------------------------------
+# A general matrix's eigenvalues and eigenvectors are complex, and pullback differentiates real
+# values only: a rule that raises says so, rather than "no rule" or a wrong real gradient.
+
+def _eig_refused(ans, a):
+    raise NoGradientRuleError(
+        "pullback has no derivative rule for np.linalg.eig or np.linalg.eigvals: a general "
+        "matrix's eigenvalues are complex, and pullback differentiates real values only. For a "
+        "symmetric matrix use np.linalg.eigh or np.linalg.eigvalsh, whose rules pullback has")
+
+
+defvjp(np.linalg.eig, _eig_refused)
+defjvp(np.linalg.eig, _eig_refused)
+defvjp(np.linalg.eigvals, _eig_refused)
+defjvp(np.linalg.eigvals, _eig_refused)

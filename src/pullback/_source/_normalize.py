@@ -42,8 +42,17 @@ def _const(value):
 # Functions whose result is a list or tuple of arrays (of several arguments, for the second set)
 _SEQUENCE_RESULTS = frozenset(getattr(f, "_pullback_fun", f) for f in (
     np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit, np.unstack,
-    np.broadcast_arrays, np.linalg.slogdet))
+    np.broadcast_arrays))
 _SEQUENCE_RESULTS_OF_SEVERAL = frozenset((np.atleast_1d, np.atleast_2d, np.atleast_3d))
+# np.linalg functions whose result is a (named) tuple, and its fields, read as items: w, V =
+# np.linalg.eigh(A), np.linalg.svd(A)[1] and np.linalg.svd(A).S alike
+_TUPLE_RESULTS = {np.linalg.slogdet: ("sign", "logabsdet"),
+                  np.linalg.eigh: ("eigenvalues", "eigenvectors"),
+                  np.linalg.eig: ("eigenvalues", "eigenvectors"),
+                  np.linalg.svd: ("U", "S", "Vh"), np.linalg.qr: ("Q", "R"),
+                  np.linalg.lstsq: (None,) * 4}   # a plain tuple: items, no fields
+# ... unless an argument says one array: (its position, its keyword, the values that do)
+_ONE_ARRAY_WHEN = {np.linalg.svd: (2, "compute_uv", (False,)), np.linalg.qr: (1, "mode", ("r",))}
 
 
 def _array_of_items(call):
@@ -129,7 +138,10 @@ class _Normalizer(ControlMixin):
         self.leaf_ops = {}    # leaf name -> its "leaf" op
         self.sequence_values = set()   # names holding a list of arrays, as np.split returns
         self.tuple_values = set()      # names holding what a function of the user's returns
+        self.result_fields = {}        # a name holding a named tuple -> its fields
+        self.uneven_results = set()    # such names whose items differ in shape: no one array
         self.sequence_items = {}       # (such a name, index) -> the item's name
+        self.made_in = {}              # such a name -> the block (statement list) made in
         self.loop_fixed = {}  # user variable -> its one name inside the enclosing loops
         self.owner = {p: p for p in self.params}  # a name -> the user variable it belongs to
         self.mutated = set()
@@ -149,7 +161,7 @@ class _Normalizer(ControlMixin):
         node = self.src.node
         if isinstance(node, gast.Lambda):
             self.line = node.lineno
-            self.fn_ir.result = self.expr_into(node.body, None)
+            self.fn_ir.result = self._items_if_tuple(self.expr_into(node.body, None), node)
             self.out[:0] = self.leaf_reads
             return self.fn_ir
         body = node.body
@@ -168,7 +180,8 @@ class _Normalizer(ControlMixin):
                     self.fn_ir.result = gast.Tuple(elts=[self.expr(e) for e in stmt.value.elts],
                                                    ctx=gast.Load())
                 else:
-                    self.fn_ir.result = self.expr_into(stmt.value, None)
+                    self.fn_ir.result = self._items_if_tuple(self.expr_into(stmt.value, None),
+                                                             stmt)
             else:
                 self.statement(stmt, self.out)
         if self.fn_ir.result is None:
@@ -178,6 +191,15 @@ class _Normalizer(ControlMixin):
         self.copy_written_params(self.out)
         self.fn_ir.mutated = self.mutated
         return self.fn_ir
+
+    def _items_if_tuple(self, atom, stmt):
+        """``return np.linalg.eigh(s)`` from a helper: ``return w, V``, read by item as any
+        helper's several results."""
+        fields = self.result_fields.get(getattr(atom, "id", None))
+        if fields is None or not self.helper:   # the function itself: refused as no scalar
+            return atom
+        return gast.Tuple(elts=[self.sequence_item(atom, _const(i), stmt, None)
+                                for i in range(len(fields))], ctx=gast.Load())
 
     def statement(self, stmt, out):
         saved, self.out = self.out, out
@@ -382,6 +404,7 @@ class _Normalizer(ControlMixin):
             return
         if whole.id not in self.tuple_values and whole.id not in self.sequence_values:
             return self.unpack_array(target, whole, stmt)
+        self.check_read_where_made(whole, stmt)
         for i, t in enumerate(target.elts):
             item = gast.Subscript(value=clone(whole), slice=_const(i), ctx=gast.Load())
             if isinstance(t, gast.Name):
@@ -510,6 +533,12 @@ class _Normalizer(ControlMixin):
             a, b = env_body.get(name), env_else.get(name)
             if a is None and b is None:
                 continue
+            if any(getattr(x, "id", None) in self.uneven_results for x in (a, b)) and \
+                    not same_tree(a, b):
+                raise self.src.error(types.SimpleNamespace(lineno=line), f"pb.grad cannot "
+                                     f"follow {name}, the tuple an np.linalg function returned, "
+                                     f"out of an if that assigns it: unpack it in the branch "
+                                     f"(w, V = np.linalg.eigh(...)), or use mode='tape'")
             if a is None or b is None:
                 # assigned in one branch only: after the if, the name holds that branch's
                 # value, and None when the other branch ran (where the user's code has no
@@ -620,6 +649,7 @@ class _Normalizer(ControlMixin):
         if prim is not None and (prim.fun in _SEQUENCE_RESULTS or (
                 prim.fun in _SEQUENCE_RESULTS_OF_SEVERAL and len(args) > 1)):
             self.sequence_values.add(target)
+            self.made_in[target] = self.out
         return _name(target)
 
     def _BinOp(self, node, into):
@@ -643,6 +673,9 @@ class _Normalizer(ControlMixin):
             prim = lookup(__import__("numpy").transpose)
         elif node.attr == "real":
             prim = lookup(__import__("numpy").real)
+        elif node.attr in self.result_fields.get(getattr(value, "id", None), ()):
+            index = self.result_fields[value.id].index(node.attr)  # np.linalg.svd(A).S
+            return self.sequence_item(value, _const(index), node, into)
         else:
             raise self.src.error(node, f"pb.grad cannot differentiate the attribute "
                                        f".{node.attr} of a differentiated value")
@@ -676,6 +709,7 @@ class _Normalizer(ControlMixin):
         if known is not None:
             name = known
         else:
+            self.check_read_where_made(value, node)
             name = self.namer.fresh(f"{value.id}_{'m' if key < 0 else ''}{abs(key)}")
             self.out.append(Op("item", name, gast.Subscript(value=value, slice=_const(key),
                                                             ctx=gast.Load()),
@@ -686,6 +720,19 @@ class _Normalizer(ControlMixin):
         if into is not None:
             self.alias(into, _name(name))
         return _name(name)
+
+    def check_read_where_made(self, value, node):
+        """Items of a list or tuple of arrays are read in the block that made it: the
+        cotangent of the whole is gathered there, so an item read inside an if, a loop or a
+        conditional expression around it (or after the loop that made it) would lose its
+        gradient."""
+        if self.made_in.get(value.id, self.out) is not self.out:
+            raise self.src.error(node, "pb.grad reads the items of a list or tuple of arrays "
+                                       "(np.split's, np.linalg.eigh's, a helper's) only in "
+                                       "the block that made it, not inside an if, a loop "
+                                       "or a conditional expression around it, nor after "
+                                       "the loop that made it: unpack it where it is made "
+                                       "(a, b = ...), or use mode='tape'")
 
     def _is_container(self, name):
         return name in self.fn_ir.containers
@@ -867,7 +914,26 @@ class _Normalizer(ControlMixin):
         call = gast.Call(func=self.rename(node.func), args=clone(args),
                          keywords=[gast.keyword(arg=k, value=clone(v))
                                    for k, v in kwargs.items()])
-        return self.emit("prim", call, into, prim, args, kwargs)
+        result = self.emit("prim", call, into, prim, args, kwargs)
+        if prim.fun in _TUPLE_RESULTS and self._returns_tuple(prim.fun, args, kwargs, node):
+            self.sequence_values.add(result.id)
+            self.made_in[result.id] = self.out
+            self.result_fields[result.id] = _TUPLE_RESULTS[prim.fun]
+            if prim.fun is not np.linalg.slogdet:   # (sign, logabsdet) pass as one array
+                self.uneven_results.add(result.id)
+        return result
+
+    def _returns_tuple(self, fun, args, kwargs, node):
+        position, keyword, one_array = _ONE_ARRAY_WHEN.get(fun, (None, None, ()))
+        flag = args[position] if position is not None and len(args) > position else \
+            kwargs.get(keyword)
+        if flag is None:
+            return True
+        if not isinstance(flag, gast.Constant):
+            raise self.src.error(node, f"pb.grad needs {keyword}= of {fun.__name__}() written "
+                                       f"as a literal (it decides whether a tuple or one "
+                                       f"array comes back); or use mode='tape'")
+        return flag.value not in one_array
 
     def method_call(self, node, into):
         func = node.func
@@ -903,6 +969,11 @@ class _Normalizer(ControlMixin):
         bound = [self.rename(b) if not isinstance(b, gast.Name) else b for b in bound]
         closure = [self.env[n] if n in self.env else _name(n) for n in closure_names]
         all_args = bound + closure
+        if any(getattr(a, "id", None) in self.uneven_results for a in all_args):
+            raise self.src.error(node, f"pb.grad cannot pass the tuple an np.linalg function "
+                                       f"returned whole to {callee.name}() (or let it read "
+                                       f"it); unpack it first (U, s, Vh = np.linalg.svd(...)) "
+                                       f"and pass its arrays, or use mode='tape'")
         active = [self.activity.atom(a) for a in all_args]
         # A differentiated dict, list or tuple argument passed whole (or read whole by a
         # nested function): the helper is generated for its structure, and the gradient it
@@ -922,6 +993,7 @@ class _Normalizer(ControlMixin):
         self.activity.active.add(op_target)
         if helper.returns_tuple:   # unpacked and indexed as items, as np.split's result
             self.tuple_values.add(op_target)
+            self.made_in[op_target] = self.out
         return _name(op_target)
 
 
