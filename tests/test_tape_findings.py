@@ -423,3 +423,16 @@ def test_a_primitive_declared_nondifferentiable(mode):
     np.testing.assert_allclose(pb.grad(f, mode=mode)(x), 2.0 * np.floor(x * 4.0) * x)
     with pytest.raises(pb.RuleRegistrationError, match="both differentiable"):
         pb.defvjp(bucket, lambda ans, x: lambda g: g)
+
+
+def _stacked_slogdet(a):
+    return np.sum(np.stack(np.linalg.slogdet(a)) ** 2)
+
+
+@pytest.mark.parametrize("mode", ["tape", "auto"])
+def test_a_named_tuple_of_tensors_is_unpacked_like_a_tuple(mode):
+    """np.stack(np.linalg.slogdet(x)) on the tape recursed until RecursionError: the named
+    tuple of Tensors was not unpacked as a plain tuple is."""
+    a = np.array([[2.0, 1.0], [1.0, 3.0]])
+    got = pb.grad(_stacked_slogdet, mode=mode)(a)
+    np.testing.assert_allclose(got, central(_stacked_slogdet, a), rtol=1e-6)

@@ -68,7 +68,9 @@ def _unwrap_args(args):
             variables = (variables or []) + [a]
         elif cls is np.ndarray:
             plain_arrays = True
-        elif cls is list or cls is tuple:
+        elif cls is list or cls is tuple or isinstance(a, tuple):   # a namedtuple too
+            if cls is not list and cls is not tuple:
+                cls = tuple   # np.stack(np.linalg.slogdet(x)): its items, as a plain tuple
             if any(type(e) in (list, tuple) and _holds_tensor(e) for e in a):
                 vals[pos] = _nested_values(a)   # np.block([[a, b]]): two lists deep
                 continue
