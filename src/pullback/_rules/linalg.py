@@ -974,3 +974,113 @@ defvjp(np.linalg.eig, _eig_refused)
 defjvp(np.linalg.eig, _eig_refused)
 defvjp(np.linalg.eigvals, _eig_refused)
 defjvp(np.linalg.eigvals, _eig_refused)
+
+
+# --- NumPy 2's array-API names ----------------------------------------------------------------
+# np.linalg.matmul, .tensordot, .outer, .cross, .matrix_transpose, .diagonal, .trace,
+# .vecdot, .matrix_norm and .vector_norm are new functions (not aliases) for the same products
+# and reductions, with the array API's conventions (the last two axes, the last axis); each
+# rule here is the older function's rule with those conventions spelled out.  np.vecdot,
+# np.matvec and np.vecmat are generalized ufuncs over the last axes (real inputs: vecdot's
+# conjugation is the identity).
+
+def _vecdot_vjp(argnum):
+    def maker(ans, a, b, axis=-1):
+        mine, other = (a, b) if argnum == 0 else (b, a)
+        nd = max(np.ndim(a), np.ndim(b))
+        return lambda g: unbroadcast(np.expand_dims(g, axis % nd) * other, mine)
+    return maker
+
+
+def _matvec_vjp_matrix(ans, m, v):
+    return lambda g: unbroadcast(np.expand_dims(g, -1) * np.expand_dims(v, -2), m)
+
+
+def _matvec_vjp_vector(ans, m, v):
+    return lambda g: unbroadcast(np.sum(m * np.expand_dims(g, -1), axis=-2), v)
+
+
+def _vecmat_vjp_vector(ans, v, m):
+    return lambda g: unbroadcast(np.sum(m * np.expand_dims(g, -2), axis=-1), v)
+
+
+def _vecmat_vjp_matrix(ans, v, m):
+    return lambda g: unbroadcast(np.expand_dims(v, -1) * np.expand_dims(g, -2), m)
+
+
+def _matrix_norm_vjp(ans, x, keepdims=False, ord="fro"):
+    return _norm_vjp(ans, x, ord, (-2, -1), keepdims)
+
+
+def _matrix_norm_jvp(ans, x, keepdims=False, ord="fro"):
+    return _norm_jvp(ans, x, ord, (-2, -1), keepdims)
+
+
+def _vector_norm_partial(ans, x, axis, ord):
+    """(d norm / d x, the normed axes) of a vector norm over ``axis`` (None: all axes; several
+    axes: their elements as one vector)."""
+    nd = np.ndim(x)
+    axes = tuple(range(nd)) if axis is None else tuple(
+        sorted(int(a) % nd for a in np.atleast_1d(axis)))
+    rest = [i for i in range(nd) if i not in axes]
+    moved = np.transpose(x, rest + list(axes))
+    flat = np.reshape(moved, tuple(np.shape(x)[i] for i in rest) + (-1,))
+    d, _ = _norm_partial(np.reshape(ans, np.shape(flat)[:-1]), flat, ord, -1)
+    back = tuple(int(i) for i in np.argsort(rest + list(axes)))
+    return np.transpose(np.reshape(d, np.shape(moved)), back), axes
+
+
+def _vector_norm_vjp(ans, x, axis=None, keepdims=False, ord=2):
+    d, axes = _vector_norm_partial(ans, x, axis, ord)
+    kshape = tuple(1 if i in axes else n for i, n in enumerate(np.shape(x)))
+    return lambda g: np.reshape(g, kshape) * d
+
+
+def _vector_norm_jvp(ans, x, axis=None, keepdims=False, ord=2):
+    d, axes = _vector_norm_partial(ans, x, axis, ord)
+    return lambda t: np.reshape(np.sum(d * t, axis=axes), np.shape(ans))
+
+
+def _undiagonal_last(g, shape, offset):
+    from .shape import _undiagonal
+    return _undiagonal(g, shape, offset, len(shape) - 2, len(shape) - 1)
+
+
+if hasattr(np.linalg, "matrix_norm"):   # NumPy 2.0 and later
+    defvjp(np.linalg.matmul, _matmul_vjp_a, _matmul_vjp_b)
+    deflinear(np.linalg.matmul, 0, 1)
+    defvjp(np.linalg.tensordot,
+           lambda ans, a, b, axes=2: lambda g: _contract_grad_a(g, a, b,
+                                                                *_tensordot_axes(a, b, axes)),
+           lambda ans, a, b, axes=2: lambda g: _contract_grad_b(g, a, b,
+                                                                *_tensordot_axes(a, b, axes)))
+    deflinear(np.linalg.tensordot, 0, 1)
+    defvjp(np.linalg.outer,
+           lambda ans, a, b: lambda g: np.dot(g, b),
+           lambda ans, a, b: lambda g: np.dot(a, g))
+    deflinear(np.linalg.outer, 0, 1)
+    defvjp(np.linalg.cross,
+           lambda ans, a, b, axis=-1: _cross_vjp(0)(ans, a, b, axis=axis),
+           lambda ans, a, b, axis=-1: _cross_vjp(1)(ans, a, b, axis=axis))
+    deflinear(np.linalg.cross, 0, 1)
+    defvjp(np.linalg.matrix_transpose, lambda ans, x: lambda g: _mT(g))
+    deflinear(np.linalg.matrix_transpose)
+    defvjp(np.linalg.diagonal,
+           lambda ans, x, offset=0: lambda g: _undiagonal_last(g, np.shape(x), offset))
+    deflinear(np.linalg.diagonal)
+    defvjp(np.linalg.trace,
+           lambda ans, x, offset=0, dtype=None: _trace_vjp(ans, x, offset, -2, -1))
+    deflinear(np.linalg.trace)
+    for _vecdot in (np.linalg.vecdot, np.vecdot):
+        defvjp(_vecdot, _vecdot_vjp(0), _vecdot_vjp(1))
+        deflinear(_vecdot, 0, 1)
+    defvjp(np.linalg.matrix_norm, _matrix_norm_vjp)
+    defjvp(np.linalg.matrix_norm, _matrix_norm_jvp)
+    defvjp(np.linalg.vector_norm, _vector_norm_vjp)
+    defjvp(np.linalg.vector_norm, _vector_norm_jvp)
+
+if hasattr(np, "matvec"):   # NumPy 2.2 and later
+    defvjp(np.matvec, _matvec_vjp_matrix, _matvec_vjp_vector)
+    deflinear(np.matvec, 0, 1)
+    defvjp(np.vecmat, _vecmat_vjp_vector, _vecmat_vjp_matrix)
+    deflinear(np.vecmat, 0, 1)
