@@ -250,3 +250,43 @@ def test_a_value_overwritten_unread_in_its_iteration_reaches_its_rule_as_an_arra
         e[i] = eps
         fd[i] = (fn(x + e, W) - fn(x - e, W)) / (2 * eps)
     np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-8)
+
+
+# --- a tuple-valued result unpacked in a loop --------------------------------------------------
+
+def _eigh_in_a_loop(S):
+    w, V = np.linalg.eigh(S)
+    for i in range(2):
+        w, V = np.linalg.eigh(S + np.diag(w) * 0.1)
+    return np.sum(w ** 2) + np.sum(V[:, 0] ** 2)
+
+
+def _slogdet_in_a_loop(A):
+    total = 0.0
+    for i in range(3):
+        sign, logdet = np.linalg.slogdet(A + i * np.eye(2))
+        total = total + logdet * sign
+    return total
+
+
+_TUPLE_LOOPS = {
+    _eigh_in_a_loop: np.array([[2.0, 0.3, 0.1], [0.3, 1.0, 0.2], [0.1, 0.2, 3.0]]),
+    _slogdet_in_a_loop: np.array([[2.0, 0.3], [0.4, 1.0]]),
+}
+
+
+@pytest.mark.parametrize("f", list(_TUPLE_LOOPS), ids=lambda f: f.__name__)
+def test_a_tuple_result_whose_items_are_unread_in_later_iterations(f):
+    """V (the sign) is read after the loop only: its adjoint restarted as the number 0.0 in
+    the loop and the rule got 0.0 for an array (a ValueError, in mode='auto' too)."""
+    x = _TUPLE_LOOPS[f]
+    df = pb.grad(f, mode="auto")
+    got = df(x)
+    assert df.mode == "source"
+    np.testing.assert_allclose(got, pb.grad(f, mode="tape")(x), rtol=1e-9, atol=1e-12)
+    fd = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        e = np.zeros(x.shape)
+        e[i] = 1e-6
+        fd[i] = (f(x + e) - f(x - e)) / 2e-6
+    np.testing.assert_allclose(got, fd, rtol=1e-5, atol=1e-7)

@@ -58,6 +58,13 @@ def pieces_cotangent(pieces, given):
     return out
 
 
+def items_cotangent(cotangents, items):
+    """The cotangent of a tuple of arrays (``w, V = np.linalg.eigh(s)`` in a loop): an item's
+    adjoint that restarted as the number 0.0 becomes zeros of the item's shape."""
+    return tuple(zeros_like(item) if type(g) is float and g == 0.0 and np.ndim(item) else g
+                 for g, item in zip(cotangents, items))
+
+
 def tree_grad(tree, leaf_grads):
     """A gradient with the structure of ``tree``: the given leaf gradients (by path), zeros
     elsewhere.  ``leaf_grads`` maps a path tuple of keys/indices to a gradient."""

@@ -41,6 +41,11 @@ def _assign(target, value):
     return gast.Assign(targets=[_name(target, gast.Store())], value=value, type_comment=None)
 
 
+def _has_loop(body):
+    return any(isinstance(node, Loop) or isinstance(node, Branch) and (
+        _has_loop(node.body) or _has_loop(node.orelse)) for node in body)
+
+
 class Reverse(ControlReverse):
     """Builds the statements of one generated function from a normalized Function."""
 
@@ -58,6 +63,8 @@ class Reverse(ControlReverse):
         self.useful = set()
         self.user_loop_names = set(getattr(fn_ir, "loop_names", ()))
         self._depth = 0             # loops enclosing the statement being emitted
+        # adjoints restart as the number 0.0 in loops: a tuple's cotangent is checked then
+        self.loops_restart = _has_loop(fn_ir.body)
 
     # --- forward ------------------------------------------------------------------------------
 
@@ -293,7 +300,14 @@ class Reverse(ControlReverse):
             else:
                 elts.append(self.zeros(gast.Subscript(value=_name(op.target), slice=gast.Constant(
                     value=i, kind=None), ctx=gast.Load())))
-        return gast.Tuple(elts=elts, ctx=gast.Load())
+        value = gast.Tuple(elts=elts, ctx=gast.Load())
+        if any(isinstance(e, gast.Name) for e in elts) and self.loops_restart:
+            # an item's adjoint restarts as the number 0.0 in a loop (and stays so after it
+            # when the last iteration did not read the item); a rule reading the tuple needs
+            # an array of the item's shape there
+            arrays = self.imports.name("pullback._runtime", "items_cotangent", None)
+            return gast.Call(func=_name(arrays), args=[value, _name(op.target)], keywords=[])
+        return value
 
     def _backward_prim(self, op, g, adj, out):
         ans = _name(op.target)
