@@ -438,3 +438,39 @@ def test_the_refusal_reaches_the_user_in_both_engines():
     for mode in ("source", "tape"):
         with pytest.raises(ValueError, match="period="):
             pb.grad(f, mode=mode)(np.array([1.0, 2.0]))
+
+
+# --- np.diff(a, 0) is a itself: a write into it writes into a -----------------------------------
+
+def _diff_zero_written(x):
+    y = np.diff(x, 0)
+    y[0] = 3.0
+    return np.sum(x * y)
+
+
+def _diff_order_written(x, n):
+    y = np.diff(x, n=n)
+    y[0] = 3.0
+    return np.sum(x[1:] * y)
+
+
+def _diff_written(x):
+    y = np.diff(x)
+    y[0] = 3.0
+    return np.sum(x[1:] * y)
+
+
+@pytest.mark.parametrize("fun, args", [(_diff_zero_written, (np.array([1.0, 2.0, 3.0]),)),
+                                       (_diff_order_written, (np.array([1.0, 2.0, 3.0]), 1))])
+def test_a_write_into_a_diff_of_order_zero_is_refused(fun, args):
+    """np.diff(x, 0) returns x: the write changes x too, which generated code would not see (it
+    gave a wrong gradient, silently); an order that is not a nonzero literal may be 0."""
+    with pytest.raises(pb.TransformError, match="may be a view"):
+        pb.grad(fun, mode="source")(*args)
+
+
+def test_a_write_into_a_diff_of_order_one_is_followed():
+    x = np.array([1.0, 2.0, 4.0, 7.0])
+    got = pb.grad(_diff_written, mode="source")(x)
+    v, fd = _fd(_diff_written, (x,), 0, np.random.default_rng(6))
+    assert np.sum(got * v) == pytest.approx(fd, rel=1e-7)
