@@ -186,10 +186,20 @@ def _trapezoid_rule(part):
     return maker
 
 
-defvjp(np.trapezoid, _trapezoid_rule("back_y"), _trapezoid_rule("back_x"),
-       _trapezoid_rule("back_dx"))
-defjvp(np.trapezoid, lambda ans, y, x=None, dx=1.0, axis=-1: lambda t: np.trapezoid(t, x, dx, axis),
-       _trapezoid_rule("forward_x"), _trapezoid_rule("forward_dx"))
+def _trapezoid_jvp_y(fun):
+    def maker(ans, y, x=None, dx=1.0, axis=-1):   # linear in y
+        return lambda t: fun(t, x, dx, axis)
+    return maker
+
+
+# np.trapezoid is NumPy 2's name; np.trapz the older one (removed in NumPy 2.4).
+for _fun in (getattr(np, "trapezoid", None), getattr(np, "trapz", None)):
+    if _fun is not None:
+        defvjp(_fun, _trapezoid_rule("back_y"), _trapezoid_rule("back_x"),
+               _trapezoid_rule("back_dx"))
+        defjvp(_fun, _trapezoid_jvp_y(_fun), _trapezoid_rule("forward_x"),
+               _trapezoid_rule("forward_dx"))
+del _fun
 
 
 # --- convolve and correlate --------------------------------------------------------------------
