@@ -20,6 +20,7 @@ away from every point xp.
 """
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -474,3 +475,28 @@ def test_a_write_into_a_diff_of_order_one_is_followed():
     got = pb.grad(_diff_written, mode="source")(x)
     v, fd = _fd(_diff_written, (x,), 0, np.random.default_rng(6))
     assert np.sum(got * v) == pytest.approx(fd, rel=1e-7)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_quantile_gradient_weighs_the_order_statistics_numpy_returns(method):
+    """At every level, kinks included (q (n - 1) an integer for n = 11 and q = 0, 0.1, ...):
+    the gradient is a set of nonnegative weights summing to 1 (a quantile moves with a shift of
+    all values) that reproduces NumPy's value (a quantile is positively homogeneous, so it is
+    its gradient dotted with the input)."""
+    x = separated(np.random.default_rng(8), (11,))
+    for per in np.arange(0.0, 101.0, 10.0):
+        grad = vjp(np.percentile, 0, x, per, method=method)(1.0)
+        assert np.all(grad >= 0) and np.sum(grad) == pytest.approx(1.0, rel=1e-12)
+        assert np.dot(grad, x) == pytest.approx(np.percentile(x, per, method=method),
+                                                rel=1e-12, abs=1e-12)
+
+
+def test_an_all_nan_slice_gets_zero_gradient_as_in_nanmean():
+    x = np.array([[np.nan, np.nan, np.nan], [1.0, np.nan, 2.0]])
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # NumPy warns of the all-NaN slice
+        for fun in (np.nanmean, np.nanmedian, np.nanvar, np.nanstd):
+            grad = vjp(fun, 0, x, axis=1)(np.ones(2))
+            np.testing.assert_array_equal(grad[np.isnan(x)], 0.0)
+            grad_q = vjp(np.nanquantile, 0, x, np.array([0.2, 0.6]), axis=1)(np.ones((2, 2)))
+            np.testing.assert_array_equal(grad_q[np.isnan(x)], 0.0)

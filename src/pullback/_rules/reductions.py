@@ -480,8 +480,9 @@ defjvp(np.cumprod, _cumprod_jvp)
 
 
 # --- nanvar and nanstd: var and std of the values that are not NaN -------------------------
-# NaNs get gradient 0; each slice has its own count.  An all-NaN slice (count 0), or one with
-# count <= ddof, has a NaN value and a NaN gradient, like var of too few values.
+# NaNs get gradient 0 (an all-NaN slice too, as in np.nanmean); each slice has its own count.
+# A slice with count <= ddof has a NaN or infinite value and gradient, like var of too few
+# values.
 
 def _nan_moments(name, a, axis, keepdims, out, where, mean, ddof, correction):
     """Reduced axes, keepdims, the NaN mask, the values centered on their nanmean (0 at NaNs)
@@ -501,7 +502,8 @@ def _nanvar_vjp(ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NV, *
                 mean=_NV, correction=_NV):
     axes, keep, centered, dof = _nan_moments("nanvar", a, axis, keepdims, out, where, mean,
                                              ddof, correction)
-    return lambda g: _kept(g, a, axes, keep) * (2 * centered / dof)
+    nan = np.isnan(a)
+    return lambda g: np.where(nan, 0.0, _kept(g, a, axes, keep) * (2 * centered / dof))
 
 
 def _nanvar_jvp(ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NV, *, where=_NV,
@@ -509,7 +511,7 @@ def _nanvar_jvp(ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NV, *
     axes, keep, centered, dof = _nan_moments("nanvar", a, axis, keepdims, out, where, mean,
                                              ddof, correction)
     nan = np.isnan(a)
-    return lambda t: np.sum(np.where(nan, 0.0, t) * (2 * centered / dof), axis=axes,
+    return lambda t: np.sum(np.where(nan, 0.0, t * (2 * centered / dof)), axis=axes,
                             keepdims=keep)
 
 
@@ -529,7 +531,8 @@ def _nanstd_vjp(ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NV, *
     axes, keep, centered, dof = _nan_moments("nanstd", a, axis, keepdims, out, where, mean,
                                              ddof, correction)
     slope = _nanstd_slope(ans, a, axes, keep, centered, dof)
-    return lambda g: _kept(g, a, axes, keep) * slope
+    nan = np.isnan(a)
+    return lambda g: np.where(nan, 0.0, _kept(g, a, axes, keep) * slope)
 
 
 def _nanstd_jvp(ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NV, *, where=_NV,
@@ -538,7 +541,7 @@ def _nanstd_jvp(ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NV, *
                                              ddof, correction)
     slope = _nanstd_slope(ans, a, axes, keep, centered, dof)
     nan = np.isnan(a)
-    return lambda t: np.sum(np.where(nan, 0.0, t) * slope, axis=axes, keepdims=keep)
+    return lambda t: np.sum(np.where(nan, 0.0, t * slope), axis=axes, keepdims=keep)
 
 
 defvjp(np.nanstd, _nanstd_vjp)

@@ -120,7 +120,7 @@ class _Quantile:
     ``perm``: its sorting permutation; ``weights``: shape ``q.shape + rest + (n,)``, the weight
     of each sorted place in each result; ``dq``: d result / d q (shape ``q.shape + rest``)."""
 
-    def __init__(self, name, a, q, axis, out, method, keepdims, weights, nan, scale=1.0):
+    def __init__(self, name, a, q, axis, out, method, keepdims, weights, nan, per=1):
         if out is not None:
             _refuse(name, "out=", "assign the returned value instead")
         if weights is not None:
@@ -140,11 +140,11 @@ class _Quantile:
         self.flat = np.reshape(moved, self.rest + (n,))
         self.perm = _order(self.flat, -1)
         self.qshape = np.shape(q)
-        self.scale = scale
+        self.per = per   # 100 for percentiles: q / 100, as NumPy divides
         self.out_shape = self.qshape + (
             tuple(1 if i in self.axes else m for i, m in enumerate(shape)) if self.keep
             else self.rest)
-        self._weigh(np.reshape(q, self.qshape + (1,) * len(self.rest)) * scale, n, method, nan)
+        self._weigh(np.reshape(q, self.qshape + (1,) * len(self.rest)) / per, n, method, nan)
 
     def _weigh(self, q, n, method, nan):
         count = (np.sum(np.logical_not(np.isnan(self.flat)), axis=-1) if nan
@@ -165,9 +165,11 @@ class _Quantile:
         at_lo = np.equal(places, lo[..., None])
         at_hi = np.equal(places, (lo + 1)[..., None])
         self.weights = (1 - frac)[..., None] * at_lo + frac[..., None] * at_hi
+        if nan:   # NaNs get 0, an all-NaN slice too (as in np.nanmean)
+            self.weights = np.where(np.equal(count, 0)[..., None], 0.0, self.weights)
         s = np.take_along_axis(self.flat, self.perm, axis=-1)
         s = np.where(np.isnan(s), 0.0, s)     # the NaNs sorted last are never lo or lo + 1
-        self.dq = np.sum(s * (at_hi * 1.0 - at_lo), axis=-1) * slope * inside * self.scale
+        self.dq = np.sum(s * (at_hi * 1.0 - at_lo), axis=-1) * slope * inside / self.per
 
     def back(self, g):
         """The cotangent of the result sent back to ``a``."""
@@ -214,34 +216,34 @@ def _step_index(q, n, count, method):
         return np.nanquantile(places, q, axis=-1, method=method)
 
 
-def _quantile_rules(name, nan, scale=1.0):
+def _quantile_rules(name, nan, per):
     """VJPs and JVPs in ``a`` and ``q`` of np.quantile, np.percentile (q in percent) and their
     nan-variants (NaNs left out of each slice)."""
     def vjp_a(ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=_NV, *, weights=None):
-        return _Quantile(name, a, q, axis, out, method, keepdims, weights, nan, scale).back
+        return _Quantile(name, a, q, axis, out, method, keepdims, weights, nan, per).back
 
     def vjp_q(ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=_NV, *, weights=None):
-        return _Quantile(name, a, q, axis, out, method, keepdims, weights, nan, scale).back_q
+        return _Quantile(name, a, q, axis, out, method, keepdims, weights, nan, per).back_q
 
     def jvp_a(ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=_NV, *, weights=None):
-        return _Quantile(name, a, q, axis, out, method, keepdims, weights, nan, scale).forward
+        return _Quantile(name, a, q, axis, out, method, keepdims, weights, nan, per).forward
 
     def jvp_q(ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=_NV, *, weights=None):
         return _Quantile(name, a, q, axis, out, method, keepdims, weights, nan,
-                         scale).forward_q
+                         per).forward_q
     return vjp_a, vjp_q, jvp_a, jvp_q
 
 
-for _fun, _nan, _scale in ((np.quantile, False, 1.0), (np.percentile, False, 0.01),
-                           (np.nanquantile, True, 1.0), (np.nanpercentile, True, 0.01)):
-    _vjp_a, _vjp_q, _jvp_a, _jvp_q = _quantile_rules(_fun.__name__, _nan, _scale)
+for _fun, _nan, _per in ((np.quantile, False, 1), (np.percentile, False, 100),
+                         (np.nanquantile, True, 1), (np.nanpercentile, True, 100)):
+    _vjp_a, _vjp_q, _jvp_a, _jvp_q = _quantile_rules(_fun.__name__, _nan, _per)
     defvjp(_fun, _vjp_a, _vjp_q)
     defjvp(_fun, _jvp_a, _jvp_q)
-del _fun, _nan, _scale, _vjp_a, _vjp_q, _jvp_a, _jvp_q
+del _fun, _nan, _per, _vjp_a, _vjp_q, _jvp_a, _jvp_q
 
 
 def _median_rules(name, nan):
