@@ -500,3 +500,12 @@ def test_an_all_nan_slice_gets_zero_gradient_as_in_nanmean():
             np.testing.assert_array_equal(grad[np.isnan(x)], 0.0)
             grad_q = vjp(np.nanquantile, 0, x, np.array([0.2, 0.6]), axis=1)(np.ones((2, 2)))
             np.testing.assert_array_equal(grad_q[np.isnan(x)], 0.0)
+
+
+@pytest.mark.parametrize("method", ["lower", "higher", "nearest", "linear"])
+def test_percentile_level_is_divided_as_numpy_divides_it(method):
+    """57 / 100 * 100 is 57 but 57 * 0.01 * 100 is 57.00000000000001: the rule must land on the
+    order statistic NumPy returns."""
+    x = separated(np.random.default_rng(9), (101,))
+    grad = vjp(np.percentile, 0, x, 57.0, method=method)(1.0)
+    assert np.dot(grad, x) == pytest.approx(np.percentile(x, 57.0, method=method), rel=1e-12)
