@@ -49,7 +49,8 @@ def vjp(fun, argnum, *args, **kwargs):
 RNG = np.random.default_rng(20261125)
 X3 = separated(RNG, (2, 3, 4))
 XN = with_nans(RNG, (3, 5))
-AXES = [None, 0, 1, -1, (0, 2)]
+AXIS_KEEPDIMS = [(None, False), (None, True), (0, False), (1, True), (-1, False), ((0, 2), True),
+                 ((0, 2), False)]
 
 
 # --- finite-difference tables ------------------------------------------------------------------
@@ -60,21 +61,19 @@ def _sorting_cases():
         yield np.partition, (X3, 1), {"axis": axis}
     yield np.sort, (X3[0, 0],), {}
     yield np.partition, (X3[0, 0], [0, 2]), {}
-    for axis in AXES:
-        for keepdims in (False, True):
-            kw = {"axis": axis, "keepdims": keepdims}
-            yield np.median, (X3,), kw
-            yield np.quantile, (X3, 0.37), kw
-            yield np.quantile, (X3, np.array([0.13, 0.71])), kw
-            yield np.percentile, (X3, np.array([[13.0], [71.0]])), kw
+    for axis, keepdims in AXIS_KEEPDIMS:
+        kw = {"axis": axis, "keepdims": keepdims}
+        yield np.median, (X3,), kw
+        yield np.quantile, (X3, 0.37), kw
+        yield np.quantile, (X3, np.array([0.13, 0.71])), kw
+        yield np.percentile, (X3, np.array([[13.0], [71.0]])), kw
     yield np.median, (np.float64(2.5),), {}
     yield np.median, (X3[0, 0, :1],), {}
-    for axis in [None, 0, 1]:
-        for keepdims in (False, True):
-            kw = {"axis": axis, "keepdims": keepdims}
-            yield np.nanmedian, (XN,), kw
-            yield np.nanquantile, (XN, np.array([0.13, 0.71])), kw
-            yield np.nanpercentile, (XN, 37.0), kw
+    for axis, keepdims in [(None, False), (0, True), (1, False)]:
+        kw = {"axis": axis, "keepdims": keepdims}
+        yield np.nanmedian, (XN,), kw
+        yield np.nanquantile, (XN, np.array([0.13, 0.71])), kw
+        yield np.nanpercentile, (XN, 37.0), kw
 
 
 METHODS = ["linear", "hazen", "weibull", "median_unbiased", "normal_unbiased",
@@ -109,11 +108,10 @@ def _statistics_cases():
 
 def _difference_cases():
     x = RNG.normal(size=(3, 5))
-    for n in (0, 1, 2, 3):
-        for axis in (0, -1):
-            yield np.diff, (x, n, axis), {}
-            yield np.diff, (x, n, axis, RNG.normal(size=(3, 5)), RNG.normal(size=(3, 5))), {}
-            yield np.diff, (x, n, axis, 0.7, RNG.normal(size=(3, 5))), {}
+    for n, axis in [(0, -1), (1, 0), (1, -1), (2, 0), (3, -1)]:
+        yield np.diff, (x, n, axis), {}
+        yield np.diff, (x, n, axis, RNG.normal(size=(3, 5)), RNG.normal(size=(3, 5))), {}
+        yield np.diff, (x, n, axis, 0.7, RNG.normal(size=(3, 5))), {}
     yield np.diff, (x,), {"axis": 0, "n": 2}
     yield np.diff, (RNG.normal(size=6), 2, 0, RNG.normal(size=2), 1.5), {}
     yield np.ediff1d, (x,), {}
@@ -128,8 +126,9 @@ def _difference_cases():
 
 
 def _signal_cases():
+    # 'same' windows differ between the two functions when v is the longer: every pair there
     for n, m in [(5, 3), (3, 5), (4, 4), (6, 2), (2, 6), (2, 5), (4, 7), (1, 4), (7, 1)]:
-        for mode in ("full", "same", "valid"):
+        for mode in ("same",) + (("full", "valid") if (n, m) in [(5, 3), (2, 5), (7, 1)] else ()):
             a, v = RNG.normal(size=n), RNG.normal(size=m)
             yield np.convolve, (a, v, mode), {}
             yield np.correlate, (a, v), {"mode": mode}
