@@ -508,3 +508,13 @@ def test_percentile_level_is_divided_as_numpy_divides_it(method):
     x = separated(np.random.default_rng(9), (101,))
     grad = vjp(np.percentile, 0, x, 57.0, method=method)(1.0)
     assert np.dot(grad, x) == pytest.approx(np.percentile(x, 57.0, method=method), rel=1e-12)
+
+
+def test_overwrite_input_is_refused_in_both_engines():
+    """np.median(x, overwrite_input=True) may reorder x in place: the rule would read the
+    reordered x and send each gradient to the wrong element (both engines did, silently)."""
+    def f(x):
+        return np.median(x, overwrite_input=True) * 2 + np.sum(x * np.arange(5.0))
+    for mode in ("source", "tape"):
+        with pytest.raises(ValueError, match="overwrite_input=True"):
+            pb.grad(f, mode=mode)(np.array([5.0, 1.0, 4.0, 2.0, 3.0]))

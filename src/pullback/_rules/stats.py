@@ -120,9 +120,13 @@ class _Quantile:
     ``perm``: its sorting permutation; ``weights``: shape ``q.shape + rest + (n,)``, the weight
     of each sorted place in each result; ``dq``: d result / d q (shape ``q.shape + rest``)."""
 
-    def __init__(self, name, a, q, axis, out, method, keepdims, weights, nan, per=1):
+    def __init__(self, name, a, q, axis, out, overwrite, method, keepdims, weights, nan,
+                 per=1):
         if out is not None:
             _refuse(name, "out=", "assign the returned value instead")
+        if overwrite:
+            _refuse(name, "overwrite_input=True", "NumPy may then reorder the input in place, "
+                                                  "where no gradient can follow it; drop it")
         if weights is not None:
             _refuse(name, "weights=", "use the unweighted quantile, or np.average for a "
                                       "weighted mean")
@@ -219,22 +223,25 @@ def _step_index(q, n, count, method):
 def _quantile_rules(name, nan, per):
     """VJPs and JVPs in ``a`` and ``q`` of np.quantile, np.percentile (q in percent) and their
     nan-variants (NaNs left out of each slice)."""
+    def rule(a, q, axis, out, overwrite_input, method, keepdims, weights):
+        return _Quantile(name, a, q, axis, out, overwrite_input, method, keepdims, weights,
+                         nan, per)
+
     def vjp_a(ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=_NV, *, weights=None):
-        return _Quantile(name, a, q, axis, out, method, keepdims, weights, nan, per).back
+        return rule(a, q, axis, out, overwrite_input, method, keepdims, weights).back
 
     def vjp_q(ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=_NV, *, weights=None):
-        return _Quantile(name, a, q, axis, out, method, keepdims, weights, nan, per).back_q
+        return rule(a, q, axis, out, overwrite_input, method, keepdims, weights).back_q
 
     def jvp_a(ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=_NV, *, weights=None):
-        return _Quantile(name, a, q, axis, out, method, keepdims, weights, nan, per).forward
+        return rule(a, q, axis, out, overwrite_input, method, keepdims, weights).forward
 
     def jvp_q(ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=_NV, *, weights=None):
-        return _Quantile(name, a, q, axis, out, method, keepdims, weights, nan,
-                         per).forward_q
+        return rule(a, q, axis, out, overwrite_input, method, keepdims, weights).forward_q
     return vjp_a, vjp_q, jvp_a, jvp_q
 
 
@@ -248,11 +255,14 @@ del _fun, _nan, _per, _vjp_a, _vjp_q, _jvp_a, _jvp_q
 
 def _median_rules(name, nan):
     """np.median and np.nanmedian: the linear quantile at q = 0.5."""
+    def rule(a, axis, out, overwrite_input, keepdims):
+        return _Quantile(name, a, 0.5, axis, out, overwrite_input, "linear", keepdims, None, nan)
+
     def vjp(ans, a, axis=None, out=None, overwrite_input=False, keepdims=_NV):
-        return _Quantile(name, a, 0.5, axis, out, "linear", keepdims, None, nan).back
+        return rule(a, axis, out, overwrite_input, keepdims).back
 
     def jvp(ans, a, axis=None, out=None, overwrite_input=False, keepdims=_NV):
-        return _Quantile(name, a, 0.5, axis, out, "linear", keepdims, None, nan).forward
+        return rule(a, axis, out, overwrite_input, keepdims).forward
     return vjp, jvp
 
 
