@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 
 from .._registry import defjvp, defvjp
+from .indexing import untake
 
 __all__ = []
 
@@ -117,8 +118,10 @@ class _Quantile:
     """The order statistics one quantile-like call combines, and with which weights.
 
     ``flat``: ``a`` with the reduced axes moved last and merged, shape ``rest + (n,)``;
-    ``perm``: its sorting permutation; ``weights``: shape ``q.shape + rest + (n,)``, the weight
-    of each sorted place in each result; ``dq``: d result / d q (shape ``q.shape + rest``)."""
+    ``perm``: its sorting permutation.  Each result is ``w_lo * s[lo] + w_hi * s[hi]`` with
+    ``s`` the sorted slice; ``lo``, ``hi``, the weights and ``dq`` (d result / d q) have shape
+    ``rest + (Q,)``, the Q levels of q last (a few numbers per result, whatever the slice
+    length)."""
 
     def __init__(self, name, a, q, axis, out, overwrite, method, keepdims, weights, nan,
                  per=1):
@@ -135,24 +138,25 @@ class _Quantile:
         shape = np.shape(a)
         ndim = len(shape)
         self.axes = _reduced_axes(axis, ndim)
-        self.keep = False if keepdims is _NV else bool(keepdims)
+        self.last = tuple(range(ndim - len(self.axes), ndim))
         self.shape = shape
         self.rest = tuple(n for i, n in enumerate(shape) if i not in self.axes)
         n = math.prod(shape[ax] for ax in self.axes)
-        moved = np.moveaxis(a, self.axes, tuple(range(ndim - len(self.axes), ndim)))
+        moved = np.moveaxis(a, self.axes, self.last)
         self.moved_shape = np.shape(moved)
         self.flat = np.reshape(moved, self.rest + (n,))
         self.perm = _order(self.flat, -1)
         self.qshape = np.shape(q)
-        self.per = per   # 100 for percentiles: q / 100, as NumPy divides
+        keep = False if keepdims is _NV else bool(keepdims)
         self.out_shape = self.qshape + (
-            tuple(1 if i in self.axes else m for i, m in enumerate(shape)) if self.keep
-            else self.rest)
-        self._weigh(np.reshape(q, self.qshape + (1,) * len(self.rest)) / per, n, method, nan)
+            tuple(1 if i in self.axes else m for i, m in enumerate(shape)) if keep else self.rest)
+        # the levels along a last axis, divided as NumPy divides a percentile's
+        levels = np.reshape(np.reshape(q, (-1,)) / per, (1,) * len(self.rest) + (-1,))
+        self._weigh(levels, n, method, nan, per)
 
-    def _weigh(self, q, n, method, nan):
-        count = (np.sum(np.logical_not(np.isnan(self.flat)), axis=-1) if nan
-                 else np.full(self.rest, n))
+    def _weigh(self, q, n, method, nan, per):
+        count = (np.sum(np.logical_not(np.isnan(self.flat)), axis=-1, keepdims=True) if nan
+                 else np.full(self.rest + (1,), n))
         top = np.maximum(count - 1, 0)
         if method in _CONTINUOUS:
             alpha, beta = _CONTINUOUS[method]
@@ -163,43 +167,56 @@ class _Quantile:
         else:
             h = _step_index(q, n, count, method)
             slope, inside = 0.0, False
-        lo = np.minimum(np.floor(h), np.maximum(count - 2, 0))   # no gradient: an index
+        # indices carry no gradient (np.floor has none; h may be a Tensor on a second pass)
+        lo = np.asarray(np.minimum(np.floor(h), np.maximum(count - 2, 0))).astype(np.intp)
+        self.lo, self.hi = lo, np.minimum(lo + 1, n - 1)
         frac = h - lo
-        places = np.arange(n)
-        at_lo = np.equal(places, lo[..., None])
-        at_hi = np.equal(places, (lo + 1)[..., None])
-        self.weights = (1 - frac)[..., None] * at_lo + frac[..., None] * at_hi
-        if nan:   # NaNs get 0, an all-NaN slice too (as in np.nanmean)
-            self.weights = np.where(np.equal(count, 0)[..., None], 0.0, self.weights)
+        live = np.greater(count, 0)   # an all-NaN slice: NaNs get 0 (as in np.nanmean)
+        self.w_lo, self.w_hi = (1 - frac) * live, frac * live
         s = np.take_along_axis(self.flat, self.perm, axis=-1)
-        s = np.where(np.isnan(s), 0.0, s)     # the NaNs sorted last are never lo or lo + 1
-        self.dq = np.sum(s * (at_hi * 1.0 - at_lo), axis=-1) * slope * inside / self.per
+        s = np.where(np.isnan(s), 0.0, s)     # the NaNs sorted last are never lo or hi
+        gap = np.take_along_axis(s, self.hi, axis=-1) - np.take_along_axis(s, self.lo, axis=-1)
+        self.dq = gap * slope * inside / per
+
+    def _levels_last(self, g):
+        """A result-shaped array with its q axes merged and moved last: ``rest + (Q,)``."""
+        return np.moveaxis(np.reshape(g, (-1,) + self.rest), 0, -1)
+
+    def _levels_first(self, v):
+        """The inverse of _levels_last: the result's own shape."""
+        return np.reshape(np.moveaxis(v, -1, 0), self.out_shape)
 
     def back(self, g):
         """The cotangent of the result sent back to ``a``."""
-        qaxes = tuple(range(len(self.qshape)))
-        g = np.reshape(g, self.qshape + self.rest + (1,))
-        on_sorted = np.sum(g * self.weights, axis=qaxes)
+        g = self._levels_last(g)
+        shape = np.shape(self.flat)
+        on_sorted = (_put_along_last(g * self.w_lo, self.lo, shape)
+                     + _put_along_last(g * self.w_hi, self.hi, shape))
         moved = np.reshape(_unsort(on_sorted, self.perm, -1), self.moved_shape)
-        ndim = len(self.shape)
-        return np.moveaxis(moved, tuple(range(ndim - len(self.axes), ndim)), self.axes)
+        return np.moveaxis(moved, self.last, self.axes)
 
     def forward(self, t):
         """The tangent of the result for a tangent ``t`` of ``a``."""
-        ndim = len(self.shape)
-        moved = np.moveaxis(t, self.axes, tuple(range(ndim - len(self.axes), ndim)))
-        flat = np.reshape(moved, np.shape(self.flat))
+        flat = np.reshape(np.moveaxis(t, self.axes, self.last), np.shape(self.flat))
         on_sorted = np.take_along_axis(flat, self.perm, axis=-1)
-        return np.reshape(np.sum(self.weights * on_sorted, axis=-1), self.out_shape)
+        return self._levels_first(self.w_lo * np.take_along_axis(on_sorted, self.lo, axis=-1)
+                                  + self.w_hi * np.take_along_axis(on_sorted, self.hi, axis=-1))
 
     def back_q(self, g):
-        g = np.reshape(g, self.qshape + self.rest)
-        rest = tuple(range(len(self.qshape), len(self.qshape) + len(self.rest)))
-        return np.reshape(np.sum(g * self.dq, axis=rest), self.qshape)
+        rest = tuple(range(len(self.rest)))
+        return np.reshape(np.sum(self._levels_last(g) * self.dq, axis=rest), self.qshape)
 
     def forward_q(self, t):
-        t = np.reshape(t, self.qshape + (1,) * len(self.rest))
-        return np.reshape(t * self.dq, self.out_shape)
+        return self._levels_first(np.reshape(t, (1,) * len(self.rest) + (-1,)) * self.dq)
+
+
+def _put_along_last(g, index, shape):
+    """Zeros of ``shape`` with ``g`` added at ``index`` along the last axis: the adjoint of
+    ``np.take_along_axis(., index, axis=-1)`` (repeated indices add up)."""
+    ndim = len(shape)
+    grid = tuple(np.reshape(np.arange(n), (1,) * i + (n,) + (1,) * (ndim - i - 1))
+                 for i, n in enumerate(shape[:-1]))
+    return untake(g, grid + (index,), shape)
 
 
 def _reduced_axes(axis, ndim):
@@ -211,13 +228,13 @@ def _reduced_axes(axis, ndim):
 
 def _step_index(q, n, count, method):
     """lo + f for the methods that jump in q, read off NumPy's quantile of the positions
-    0, 1, ..., count - 1 of each slice (NaN past the count).  ``q`` comes shaped to broadcast
-    against ``count``; the result has shape ``q.shape + count.shape``."""
-    places = np.where(np.arange(n) < count[..., None], np.arange(n, dtype=float), np.nan)
-    q = np.reshape(q, np.shape(q)[:np.ndim(q) - np.ndim(count)])
+    0, 1, ..., count - 1 of each slice (NaN past the count).  ``q`` has the levels along its
+    last axis, ``count`` shape ``rest + (1,)``; the result has shape ``rest + (Q,)``."""
+    places = np.where(np.arange(n) < count, np.arange(n, dtype=float), np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)   # an all-NaN slice: NaN, as its value
-        return np.nanquantile(places, q, axis=-1, method=method)
+        h = np.nanquantile(places, np.reshape(q, (-1,)), axis=-1, method=method)
+    return np.moveaxis(np.reshape(h, (-1,) + np.shape(count)[:-1]), 0, -1)
 
 
 def _quantile_rules(name, nan, per):
