@@ -94,7 +94,10 @@ def _statistics_cases():
     x, y, v = RNG.normal(size=(3, 6)), RNG.normal(size=(2, 6)), RNG.normal(size=6)
     for args, kw in [((x,), {}), ((x,), {"ddof": 0}), ((x,), {"bias": True}),
                      ((x.T,), {"rowvar": False}), ((x, y), {}), ((x.T, y.T), {"rowvar": False}),
-                     ((v,), {}), ((v, 0.3 * v + RNG.normal(size=6)), {}), ((x, v), {"ddof": 2})]:
+                     ((v,), {}), ((v, 0.3 * v + RNG.normal(size=6)), {}), ((x, v), {"ddof": 2}),
+                     # 1-d arrays and a y of one row are not transposed by rowvar=False
+                     ((v, RNG.normal(size=6)), {"rowvar": False}),
+                     ((RNG.normal(size=(4, 4)), RNG.normal(size=(1, 4))), {"rowvar": False})]:
         yield np.cov, args, kw
         yield np.corrcoef, args, {k: w for k, w in kw.items() if k == "rowvar"}
     plain = RNG.normal(size=(3, 4))

@@ -295,6 +295,17 @@ del _fun, _nan, _vjp, _jvp
 # its row means and f = N - ddof.  Its VJP in X is (G + G^T) Xc / f (Xc's rows sum to 0, so
 # the centering needs no term of its own).  R = corrcoef = C / (s s^T), s = sqrt(diag C).
 
+def _cov_turns_one_row():
+    """Whether np.cov(m, rowvar=False) transposes an m of one row (NumPy 2.4 does: it asks
+    m.ndim != 1; older versions asked X.shape[0] != 1, as they still do for y)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.ndim(np.cov(np.array([[0.0, 1.0, 2.0]]), rowvar=False)) == 2
+
+
+_COV_TURNS_ONE_ROW = _cov_turns_one_row()
+
+
 class _Cov:
     """The data matrix np.cov forms from m and y, and the way back to their shapes."""
 
@@ -307,22 +318,30 @@ class _Cov:
         if np.ndim(m) > 2 or (y is not None and np.ndim(y) > 2):
             raise ValueError(f"np.{name}: m and y have at most 2 dimensions")
         self.name, self.m, self.y, self.rowvar = name, m, y, rowvar
-        parts = [self._rows(m)] + ([] if y is None else [self._rows(y)])
+        parts = [self._rows(m, 0)] + ([] if y is None else [self._rows(y, 1)])
         self.sizes = [np.shape(p)[0] for p in parts]
         self.X = parts[0] if y is None else np.concatenate(parts, axis=0)
         count = np.shape(self.X)[1]
         self.f = count - (ddof if ddof is not None else (0 if bias else 1))
         self.Xc = self.X - np.mean(self.X, axis=1, keepdims=True)
 
-    def _rows(self, v):
-        v = np.reshape(v, (1, -1)) if np.ndim(v) < 2 else v
-        return np.transpose(v) if not self.rowvar and np.shape(v)[0] != 1 else v
+    def _turned(self, v, which):
+        """Whether np.cov takes ``v`` (m: 0, y: 1) transposed: with rowvar=False a 2-d array
+        is, except a y of one row (and an m of one row, in the NumPy versions that say so)."""
+        if self.rowvar or np.ndim(v) < 2:
+            return False
+        return np.shape(v)[0] != 1 or (which == 0 and _COV_TURNS_ONE_ROW)
+
+    def _rows(self, v, which):
+        if np.ndim(v) < 2:
+            return np.reshape(v, (1, -1))
+        return np.transpose(v) if self._turned(v, which) else v
 
     def _back_rows(self, gX, which):
         v = (self.m, self.y)[which]
         start = sum(self.sizes[:which])
         g = gX[start:start + self.sizes[which]]
-        if np.ndim(v) == 2 and not self.rowvar and np.shape(v)[0] != 1:
+        if self._turned(v, which):
             g = np.transpose(g)
         return np.reshape(g, np.shape(v))
 
@@ -336,7 +355,7 @@ class _Cov:
         """The tangent of the (unsqueezed) covariance for a tangent ``t`` of m or y."""
         zero = [np.zeros(np.shape(v)) for v in (self.m, self.y) if v is not None]
         zero[which] = t
-        rows = [self._rows(v) for v in zero]
+        rows = [self._rows(v, i) for i, v in enumerate(zero)]
         dX = rows[0] if len(rows) == 1 else np.concatenate(rows, axis=0)
         dXc = dX - np.mean(dX, axis=1, keepdims=True)
         dC = dXc @ np.transpose(self.Xc)
