@@ -145,6 +145,8 @@ def _signal_cases():
         yield np.trapezoid, (y, np.cumsum(RNG.uniform(0.5, 1, length))), {"axis": axis}
         yield np.trapezoid, (y, np.cumsum(RNG.uniform(0.5, 1, y.shape), axis=axis)), {"axis": axis}
     yield np.trapezoid, (y[0], np.cumsum(RNG.uniform(0.5, 1, 5))), {}
+    # with x given NumPy does not read dx (the tape, which sees no use of it, says None)
+    yield np.trapezoid, (y[0], np.cumsum(RNG.uniform(0.5, 1, 5)), 0.3), {"argnums": (0, 1)}
     xp = np.arange(6.0) + RNG.uniform(0.0, 0.3, 6)
     x = np.floor(RNG.uniform(-1.0, 7.0, (3, 4))) + RNG.uniform(0.35, 0.65, (3, 4))
     fp = RNG.normal(size=6)
@@ -535,3 +537,11 @@ def test_a_full_median_or_nan_moment_is_known_to_be_a_number():
     got = df(x)
     assert "seed(" not in df.source and "unbroadcast(" not in df.source
     np.testing.assert_allclose(got, pb.grad(_scalar_statistics, mode="tape")(x), rtol=1e-12)
+
+
+def test_trapezoid_spacing_is_unread_when_points_are_given():
+    def area(dx, y):
+        return np.trapezoid(y, np.array([0.0, 0.5, 2.0]), dx)
+    y = np.array([1.0, 3.0, 2.0])
+    assert vjp(np.trapezoid, 2, y, np.array([0.0, 0.5, 2.0]), 0.3)(1.0) == 0.0
+    assert pb.grad(area, mode="source")(0.3, y) == 0.0

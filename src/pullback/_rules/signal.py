@@ -36,28 +36,27 @@ def _undiff(g, n, axis):
 
 
 class _Diff:
-    """np.diff's arguments: the axis, and the lengths of prepend, a and append along it."""
+    """np.diff(a, n, axis, prepend, append) is the n-th difference of the three joined along
+    axis (a scalar prepend or append stands for one slice of that value)."""
 
     def __init__(self, a, n, axis, prepend, append):
-        if n < 0:
-            raise ValueError(f"np.diff: order must be non-negative but got {n}")
         self.ndim = max(len(np.shape(a)), 1)
         self.axis = axis % self.ndim
-        self.n, self.a, self.prepend, self.append = n, a, prepend, append
-        self.parts = [p for p in (prepend, a, append) if p is not _NV]
-        self.lengths = [self._length(p) for p in self.parts]
+        self.n, self.parts = n, (prepend, a, append)
 
     def _length(self, p):
+        """How long ``p`` is along the axis (0 when it was not given)."""
+        if p is _NV:
+            return 0
         return 1 if np.ndim(p) == 0 else np.shape(p)[self.axis]
 
     def back(self, g, which):
         """The cotangent of the part ``which`` (0: prepend, 1: a, 2: append)."""
-        part = (self.prepend, self.a, self.append)[which]
+        part = self.parts[which]
         if self.n == 0:   # np.diff(a, 0) is a itself: prepend and append are not read
             return g if which == 1 else np.zeros(np.shape(part))
         full = _undiff(g, self.n, self.axis)
-        start = sum(self._length(p) for p in (self.prepend, self.a, self.append)[:which]
-                    if p is not _NV)
+        start = sum(self._length(p) for p in self.parts[:which])
         piece = full[_index(self.ndim, self.axis, slice(start, start + self._length(part)))]
         return unbroadcast(piece, part) if np.ndim(part) == 0 else np.reshape(piece, np.shape(part))
 
@@ -66,11 +65,10 @@ class _Diff:
         def zeros(p):
             return 0.0 if np.ndim(p) == 0 else np.zeros(np.shape(p))
         if self.n == 0:
-            return t if which == 1 else np.zeros(np.shape(self.a))
-        pieces = [t if i == which else zeros(p)
-                  for i, p in enumerate((self.prepend, self.a, self.append))]
-        kwargs = {k: v for k, v, p in (("prepend", pieces[0], self.prepend),
-                                       ("append", pieces[2], self.append)) if p is not _NV}
+            return t if which == 1 else np.zeros(np.shape(self.parts[1]))
+        pieces = [t if i == which else zeros(p) for i, p in enumerate(self.parts)]
+        kwargs = {k: v for k, v, p in zip(("prepend", None, "append"), pieces, self.parts)
+                  if k is not None and p is not _NV}
         return np.diff(pieces[1], self.n, self.axis, **kwargs)
 
 
@@ -169,6 +167,8 @@ class _Trapezoid:
         return unbroadcast(_undiff(unbroadcast(gd, tuple(shape)), 1, self.axis), self.x)
 
     def back_dx(self, g):
+        if self.x is not None:   # NumPy reads dx only without x
+            return np.zeros(np.shape(self.dx))
         return unbroadcast(np.expand_dims(g, self.axis) * self.means(), self.dx)
 
     def forward_x(self, t):
@@ -177,6 +177,8 @@ class _Trapezoid:
         return np.sum(d * self.means(), axis=self.axis)
 
     def forward_dx(self, t):
+        if self.x is not None:
+            return np.zeros(np.shape(np.sum(self.means(), axis=self.axis)))
         return np.sum(t * self.means(), axis=self.axis)
 
 
