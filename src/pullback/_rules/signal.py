@@ -226,9 +226,8 @@ def _window(mode, n, m, correlate):
 
 
 def _mode(mode):
-    """NumPy also takes the modes as 0, 1, 2 ('valid', 'same', 'full')."""
-    return {0: "valid", 1: "same", 2: "full"}.get(mode, mode) if not isinstance(mode, str) \
-        else mode
+    """The mode's name (NumPy also takes 0, 1, 2 for 'valid', 'same', 'full')."""
+    return mode if isinstance(mode, str) else ("valid", "same", "full")[mode]
 
 
 def _full_cotangent(g, a, v, mode, correlate):
