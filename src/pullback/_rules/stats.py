@@ -9,8 +9,9 @@ or quantile is a weighted sum of (at most) two order statistics of its slice, wi
 weights for every ``method=``; its gradient goes to the elements that hold those order
 statistics (ties: the stable order again).
 
-The rules are written with np.argsort (no gradient), np.take_along_axis, np.moveaxis,
-np.reshape, arithmetic and sums, so the tape differentiates them again.
+The rules are written with np.argsort (no gradient), np.take_along_axis and its adjoint
+``untake``, np.moveaxis, np.reshape, arithmetic and sums, so the tape differentiates them
+again.
 """
 
 import math
@@ -46,23 +47,22 @@ def _unsort(g, order, axis):
 
 
 def _sort_args(name, a, axis, order):
+    """The array NumPy sorts and the axis: with axis=None, ``a`` flattened, along its axis."""
     if order is not None:
         _refuse(name, "order=", "sort a plain float array, not a structured one")
-    return (None, np.reshape(a, (-1,))) if axis is None else (axis, a)
+    return (np.reshape(a, (-1,)), -1) if axis is None else (a, axis)
 
 
 def _sort_vjp(ans, a, axis=-1, kind=None, order=None, *, stable=None):
-    axis, flat = _sort_args("sort", a, axis, order)
-    perm = _order(flat, -1 if axis is None else axis)
-    return lambda g: np.reshape(_unsort(g, perm, -1 if axis is None else axis), np.shape(a))
+    flat, ax = _sort_args("sort", a, axis, order)
+    perm = _order(flat, ax)
+    return lambda g: np.reshape(_unsort(g, perm, ax), np.shape(a))
 
 
 def _sort_jvp(ans, a, axis=-1, kind=None, order=None, *, stable=None):
-    axis, flat = _sort_args("sort", a, axis, order)
-    perm = _order(flat, -1 if axis is None else axis)
-    if axis is None:
-        return lambda t: np.take_along_axis(np.reshape(t, (-1,)), perm, axis=-1)
-    return lambda t: np.take_along_axis(t, perm, axis=axis)
+    flat, ax = _sort_args("sort", a, axis, order)
+    perm = _order(flat, ax)
+    return lambda t: np.take_along_axis(np.reshape(t, np.shape(flat)), perm, axis=ax)
 
 
 defvjp(np.sort, _sort_vjp)
@@ -78,19 +78,14 @@ def _partition_source(ans, a, axis):
                               axis=axis)
 
 
-def _partition_args(a, axis, order):
-    axis, flat = _sort_args("partition", a, axis, order)
-    return (-1, flat) if axis is None else (axis, flat)
-
-
 def _partition_vjp(ans, a, kth, axis=-1, kind="introselect", order=None):
-    ax, flat = _partition_args(a, axis, order)
+    flat, ax = _sort_args("partition", a, axis, order)
     source = _partition_source(ans, flat, ax)
     return lambda g: np.reshape(_unsort(g, source, ax), np.shape(a))
 
 
 def _partition_jvp(ans, a, kth, axis=-1, kind="introselect", order=None):
-    ax, flat = _partition_args(a, axis, order)
+    flat, ax = _sort_args("partition", a, axis, order)
     source = _partition_source(ans, flat, ax)
     return lambda t: np.take_along_axis(np.reshape(t, np.shape(flat)), source, axis=ax)
 
