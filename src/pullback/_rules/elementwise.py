@@ -173,6 +173,23 @@ deflinear(np.rad2deg)
 defvjp(np.degrees, lambda ans, x: lambda g: np.degrees(g))
 deflinear(np.degrees)
 
+# np.sinc(x) = sin(pi x) / (pi x).  d/dx = pi (u cos u - sin u) / u**2 with u = pi x, which
+# cancels badly near 0: there (|u| < 0.01) its Taylor series, -u/3 + u**3/30 - u**5/840, is
+# used instead, so the derivative is 0 at 0 and the second derivative -pi**2/3, exactly.
+_SINC_SERIES = 0.01
+
+
+def _sinc_partial(ans, x):
+    u = np.pi * x
+    near = np.less(np.absolute(u), _SINC_SERIES)
+    safe = np.where(near, 1.0, u)        # the unused branch never divides by 0
+    exact = (safe * np.cos(safe) - np.sin(safe)) / (safe * safe)
+    series = u * (-1 / 3 + u * u * (1 / 30 - u * u / 840))
+    return np.pi * np.where(near, series, exact)
+
+
+defelementwise(np.sinc, _sinc_partial)
+
 # --- selection: maximum, minimum, clip, where ------------------------------------------------
 # The partials are masks of the argument that was returned; a tie goes to the first argument,
 # and so does a NaN that the function propagated from it.
@@ -243,6 +260,55 @@ defvjp(np.where, None, lambda ans, c, x, y: lambda g: unbroadcast(np.where(c, g,
        lambda ans, c, x, y: lambda g: unbroadcast(np.where(c, 0.0, g), y))
 defjvp(np.where, None, lambda ans, c, x, y: lambda t: np.where(c, t, np.zeros(np.shape(ans))),
        lambda ans, c, x, y: lambda t: np.where(c, np.zeros(np.shape(ans)), t))
+
+
+# np.select(condlist, choicelist, default) takes each element from the first choice whose
+# condition holds, else from default; np.choose(a, choices) from choices[a].  The cotangent goes
+# to the choice each element came from (the conditions and a carry none).
+
+def _selected(condlist, k):
+    """Which choice np.select takes at each element: its index, or k for the default."""
+    return np.select([np.asarray(c) for c in condlist], list(range(k)), default=k)
+
+
+def _select_vjp_choices(ans, condlist, choicelist, default=0):
+    which = _selected(condlist, len(choicelist))
+    return lambda g: [unbroadcast(g * np.equal(which, k), c) for k, c in enumerate(choicelist)]
+
+
+def _select_vjp_default(ans, condlist, choicelist, default=0):
+    which = _selected(condlist, len(choicelist))
+    return lambda g: unbroadcast(g * np.equal(which, len(choicelist)), default)
+
+
+def _select_jvp_default(ans, condlist, choicelist, default=0):
+    taken = np.equal(_selected(condlist, len(choicelist)), len(choicelist))
+    return lambda t: np.broadcast_to(t * taken, np.shape(ans))
+
+
+defvjp(np.select, None, _select_vjp_choices, _select_vjp_default)
+defjvp(np.select, None,
+       lambda ans, condlist, choicelist, default=0: lambda t: np.broadcast_to(np.select(condlist, t, 0.0), np.shape(ans)),
+       _select_jvp_default)
+
+
+def _chosen(a, n, mode):
+    """The index into choices that np.choose uses at each element, per its ``mode``."""
+    a = np.asarray(a)
+    if mode == "wrap":
+        return np.mod(a, n)
+    if mode == "clip":
+        return np.clip(a, 0, n - 1)
+    return a
+
+
+def _choose_vjp(ans, a, choices, out=None, mode="raise"):
+    which = _chosen(a, len(choices), mode)
+    return lambda g: [unbroadcast(g * np.equal(which, k), c) for k, c in enumerate(choices)]
+
+
+defvjp(np.choose, None, _choose_vjp)
+defjvp(np.choose, None, lambda ans, a, choices, out=None, mode="raise": lambda t: np.choose(a, t, mode=mode))
 
 # =============================================================================================
 # --- NON-DIFFERENTIABLE elementwise functions ------------------------------------------------

@@ -477,3 +477,124 @@ def _cumprod_jvp(ans, a, axis=None, dtype=None, out=None):
 
 defvjp(np.cumprod, _cumprod_vjp)
 defjvp(np.cumprod, _cumprod_jvp)
+
+
+# --- nanvar and nanstd: var and std of the values that are not NaN -------------------------
+# NaNs get gradient 0 (an all-NaN slice too, as in np.nanmean); each slice has its own count.
+# A slice with count <= ddof has a NaN or infinite value and gradient, like var of too few
+# values.
+
+def _nan_moments(name, a, axis, keepdims, out, where, mean, ddof, correction):
+    """Reduced axes, keepdims, the NaN mask, the values centered on their nanmean (0 at NaNs)
+    and the divisor count - ddof of each slice (keepdims shape)."""
+    _reject(name, out=out is not None, where=_masked(where), mean=mean is not _NV)
+    if correction is not _NV:
+        ddof = correction
+    axes = _axes(a, axis)
+    nan = np.isnan(a)
+    count = np.sum(np.logical_not(nan), axis=axes, keepdims=True)
+    kept = np.where(nan, 0.0, a)
+    centered = np.where(nan, 0.0, a - np.sum(kept, axis=axes, keepdims=True) / count)
+    return axes, _flag(keepdims), centered, count - ddof
+
+
+def _nanvar_vjp(ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NV, *, where=_NV,
+                mean=_NV, correction=_NV):
+    axes, keep, centered, dof = _nan_moments("nanvar", a, axis, keepdims, out, where, mean,
+                                             ddof, correction)
+    nan = np.isnan(a)
+    return lambda g: np.where(nan, 0.0, _kept(g, a, axes, keep) * (2 * centered / dof))
+
+
+def _nanvar_jvp(ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NV, *, where=_NV,
+                mean=_NV, correction=_NV):
+    axes, keep, centered, dof = _nan_moments("nanvar", a, axis, keepdims, out, where, mean,
+                                             ddof, correction)
+    nan = np.isnan(a)
+    return lambda t: np.sum(np.where(nan, 0.0, t * (2 * centered / dof)), axis=axes,
+                            keepdims=keep)
+
+
+defvjp(np.nanvar, _nanvar_vjp)
+defjvp(np.nanvar, _nanvar_jvp)
+
+
+def _nanstd_slope(ans, a, axes, keep, centered, dof):
+    """As _std_slope: 0 where the slice's values are all equal (std exactly 0)."""
+    s = _kept(ans, a, axes, keep)
+    flat = np.equal(s, 0)
+    return np.where(flat, 0.0, centered / (dof * np.where(flat, 1.0, s)))
+
+
+def _nanstd_vjp(ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NV, *, where=_NV,
+                mean=_NV, correction=_NV):
+    axes, keep, centered, dof = _nan_moments("nanstd", a, axis, keepdims, out, where, mean,
+                                             ddof, correction)
+    slope = _nanstd_slope(ans, a, axes, keep, centered, dof)
+    nan = np.isnan(a)
+    return lambda g: np.where(nan, 0.0, _kept(g, a, axes, keep) * slope)
+
+
+def _nanstd_jvp(ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NV, *, where=_NV,
+                mean=_NV, correction=_NV):
+    axes, keep, centered, dof = _nan_moments("nanstd", a, axis, keepdims, out, where, mean,
+                                             ddof, correction)
+    slope = _nanstd_slope(ans, a, axes, keep, centered, dof)
+    nan = np.isnan(a)
+    return lambda t: np.sum(np.where(nan, 0.0, t * slope), axis=axes, keepdims=keep)
+
+
+defvjp(np.nanstd, _nanstd_vjp)
+defjvp(np.nanstd, _nanstd_jvp)
+
+
+# --- cumulative_sum and cumulative_prod (NumPy 2.1+): cumsum / cumprod, with an optional
+# leading 0 / 1 (include_initial) that carries no gradient -----------------------------------
+
+def _cumulative_axis(name, x, axis, out):
+    _reject(name, out=out is not None)
+    if axis is None:
+        if np.ndim(x) > 1:
+            raise ValueError(f"np.{name}: axis is required for arrays of more than 1 dimension")
+        return 0
+    return operator.index(axis) % max(np.ndim(x), 1)
+
+
+def _drop_initial(g, ax, include_initial):
+    if not include_initial:
+        return g
+    n = np.shape(g)[ax]
+    return g[_index(np.ndim(g), ax, slice(1, n))]
+
+
+def _cumulative_sum_vjp(ans, x, *, axis=None, dtype=None, out=None, include_initial=False):
+    ax = _cumulative_axis("cumulative_sum", x, axis, out)
+    return lambda g: _flip(np.cumsum(_flip(_drop_initial(g, ax, include_initial), ax), axis=ax), ax)
+
+
+def _cumulative_sum_jvp(ans, x, *, axis=None, dtype=None, out=None, include_initial=False):
+    _cumulative_axis("cumulative_sum", x, axis, out)
+    return lambda t: np.cumulative_sum(t, axis=axis, dtype=dtype, include_initial=include_initial)
+
+
+def _cumulative_prod_vjp(ans, x, *, axis=None, dtype=None, out=None, include_initial=False):
+    ax = _cumulative_axis("cumulative_prod", x, axis, out)
+    scan = _cumprod_vjp(_drop_initial(ans, ax, include_initial), x, ax)
+    return lambda g: scan(_drop_initial(g, ax, include_initial))
+
+
+def _cumulative_prod_jvp(ans, x, *, axis=None, dtype=None, out=None, include_initial=False):
+    ax = _cumulative_axis("cumulative_prod", x, axis, out)
+    scan = _cumprod_jvp(_drop_initial(ans, ax, include_initial), x, ax)
+    if not include_initial:
+        return scan
+    shape = np.shape(x)
+    initial = np.zeros(shape[:ax] + (1,) + shape[ax + 1:])   # the leading 1 does not move
+    return lambda t: np.concatenate([initial, scan(t)], axis=ax)
+
+
+if hasattr(np, "cumulative_sum"):
+    defvjp(np.cumulative_sum, _cumulative_sum_vjp)
+    defjvp(np.cumulative_sum, _cumulative_sum_jvp)
+    defvjp(np.cumulative_prod, _cumulative_prod_vjp)
+    defjvp(np.cumulative_prod, _cumulative_prod_jvp)

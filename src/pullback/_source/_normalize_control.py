@@ -21,7 +21,7 @@ __all__ = ["ControlMixin"]
 # Functions whose result may share memory with their first argument.
 _VIEWS = {np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.expand_dims,
           np.squeeze, np.broadcast_to, np.real, np.diagonal, np.atleast_1d, np.atleast_2d,
-          np.atleast_3d, np.flip, np.fliplr, np.flipud}
+          np.atleast_3d, np.flip, np.fliplr, np.flipud, np.diff}   # np.diff(a, 0) is a
 # Calls that return a new array, sharing memory with nothing.
 _ALLOCATORS = {"zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
                "full_like", "array", "copy", "arange", "linspace", "eye", "identity"}

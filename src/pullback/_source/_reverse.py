@@ -30,7 +30,8 @@ _SCALAR_PRESERVING = _functions(
     np.hypot, np.logaddexp, np.logaddexp2, identity)
 _FULL_REDUCTIONS = _functions(
     np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.std, np.var, np.nansum,
-    np.nanmean, np.dot, np.vdot, np.inner)   # not np.trace: of a 3-D array it is an array
+    np.nanmean, np.nanvar, np.nanstd, np.median, np.nanmedian, np.dot, np.vdot,
+    np.inner)   # not np.trace: of a 3-D array it is an array
 
 
 def _name(id_, ctx=None):

@@ -292,9 +292,9 @@ def _shares(value, names, returns_view=None):
         return value.attr in _VIEW_ATTRIBUTES and shares(value.value)
     if isinstance(value, gast.Call):
         func = value.func
-        if isinstance(func, gast.Attribute) and func.attr in _VIEW_CALLS:
+        if isinstance(func, gast.Attribute) and _view_call(value):
             return shares(func.value) or bool(value.args) and shares(value.args[0])
-        if isinstance(func, gast.Name) and func.id in _VIEW_CALLS:
+        if isinstance(func, gast.Name) and _view_call(value):
             return bool(value.args) and shares(value.args[0])
         if returns_view is not None and returns_view(func):
             return any(shares(a) for a in value.args) or any(
@@ -475,6 +475,20 @@ def _subscripted_name(target):
     return target.id if isinstance(target, gast.Name) else None
 
 
+def _view_call(call):
+    """Whether ``call`` may return a view of its array: a _VIEW_CALLS function, or np.diff
+    with an order that may be 0 (``np.diff(a, 0)`` returns ``a`` itself)."""
+    func = call.func
+    name = func.attr if isinstance(func, gast.Attribute) else getattr(func, "id", None)
+    if name in _VIEW_CALLS:
+        return True
+    if name != "diff":
+        return False
+    order = call.args[1] if len(call.args) > 1 else next(
+        (k.value for k in call.keywords if k.arg == "n"), None)
+    return order is not None and not (isinstance(order, gast.Constant) and order.value != 0)
+
+
 def _may_be_view(value, returns_view=None):
     """Whether ``value`` may be a view of an array a name holds (a view of a temporary, as in
     ``np.tanh(a).T``, is the only name for its data); ``returns_view`` tells which other calls
@@ -485,10 +499,10 @@ def _may_be_view(value, returns_view=None):
         return value.attr in _VIEW_ATTRIBUTES and _named(value.value)
     if isinstance(value, gast.Call):
         func = value.func
-        if isinstance(func, gast.Attribute) and func.attr in _VIEW_CALLS:
+        if isinstance(func, gast.Attribute) and _view_call(value):
             # x.reshape(...) views x; np.reshape(x, ...) views its first argument
             return _named(func.value) or bool(value.args) and _named(value.args[0])
-        if isinstance(func, gast.Name) and func.id in _VIEW_CALLS:
+        if isinstance(func, gast.Name) and _view_call(value):
             return bool(value.args) and _named(value.args[0])
         if returns_view is not None and returns_view(func):
             return any(_named(a) for a in value.args) or any(
