@@ -19,8 +19,17 @@ def seed(value, name="the function"):
             f"{type(value).__name__}. Return the scalar to differentiate alone (pb.value_and_grad"
             f" gives its value with the gradient), or use pb.jacobian or pb.vjp for several "
             f"outputs")
+    kind = _kind_of(value)
+    if kind not in "iuf":
+        what = "None (a function without a return statement returns None)" \
+            if value is None else f"a {type(value).__name__}"
+        if kind == "c":
+            what = "a complex number"
+        raise ValueError(
+            f"pb.grad needs {name} to return a real scalar, but it returned {what}. Return "
+            f"the number to differentiate (a bool, such as a comparison, has no derivative)")
     shape = np.shape(value)
-    if shape != () and shape != (1,) * len(shape) or np.iscomplexobj(value):
+    if shape != () and shape != (1,) * len(shape):
         raise ValueError(
             f"pb.grad needs {name} to return a real scalar, but it returned a value of shape "
             f"{shape}. Reduce the output to a scalar (e.g. with .sum()), or use pb.jacobian "
@@ -28,6 +37,14 @@ def seed(value, name="the function"):
     if shape != ():
         return np.ones(shape)
     return 1.0
+
+
+def _kind_of(value):
+    """The NumPy dtype kind of an output ("O" for what is no number or array: None, a str)."""
+    if isinstance(value, (str, bytes)) or value is None:
+        return "O"
+    dtype = getattr(value, "dtype", None)   # an array, a NumPy scalar, a Tensor
+    return np.dtype(dtype).kind if dtype is not None else np.asarray(value).dtype.kind
 
 
 def zeros_like(x):
