@@ -57,3 +57,18 @@ def test_grad_of_an_output_that_is_no_real_number_raises(mode, fn):
     expected = pb.TransformError if fn is returns_none and mode == "source" else ValueError
     with pytest.raises(expected, match="return"):
         pb.grad(fn, mode=mode)(np.array([1.0, 2.0]))
+
+
+# --- 6. GradientTape.jacobian of an empty target ----------------------------------------------
+
+def test_tape_jacobian_and_batch_jacobian_of_an_empty_target_are_empty_arrays():
+    x = pb.constant(np.zeros(0))
+    with pb.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = x * 2
+    assert tape.jacobian(y, x).shape == (0, 0)
+    batch = pb.constant(np.zeros((3, 0)))
+    with pb.GradientTape() as tape:
+        tape.watch(batch)
+        z = batch * 2
+    assert tape.batch_jacobian(z, batch).shape == (3, 0, 0)
