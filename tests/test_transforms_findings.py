@@ -72,3 +72,17 @@ def test_tape_jacobian_and_batch_jacobian_of_an_empty_target_are_empty_arrays():
         tape.watch(batch)
         z = batch * 2
     assert tape.batch_jacobian(z, batch).shape == (3, 0, 0)
+
+
+# --- 7. Tensor arguments outside any tape get arrays ---------------------------------------------
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("make", [pb.constant, pb.Variable])
+def test_grad_of_a_tensor_argument_outside_a_tape_is_an_array(mode, make):
+    def f(x):
+        return np.sum(np.sin(x) * x)
+
+    x = np.array([0.5, 1.5])
+    g = pb.grad(f, mode=mode)(make(x))
+    assert type(g) is np.ndarray
+    close(g, fd_jacobian(f, x))
