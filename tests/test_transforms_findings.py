@@ -275,6 +275,12 @@ def test_grad_of_an_output_that_is_no_real_number_raises(mode, fn):
         pb.grad(fn, mode=mode)(np.array([1.0, 2.0]))
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_grad_of_a_complex_output_says_to_take_a_real_part(mode):
+    with pytest.raises(ValueError, match=r"complex number.*np.real"):
+        pb.grad(lambda a: np.sum(a) * 1j, mode=mode)(np.array([1.0, 2.0]))
+
+
 # --- 6. GradientTape.jacobian of an empty target ----------------------------------------------
 
 def test_tape_jacobian_and_batch_jacobian_of_an_empty_target_are_empty_arrays():
@@ -330,6 +336,26 @@ def test_a_source_mode_vjp_refuses_a_cotangent_a_tape_records():
         tape.watch(u)
         with pytest.raises(ValueError, match="mode='auto'"):
             back(u)
+
+
+@pytest.mark.parametrize("mode", ["auto", "tape"])
+def test_grad_through_a_jacobian(mode):
+    def jacobian_norm(x):
+        return np.sum(pb.jacobian(reversed_product, mode="tape")(x) ** 2)
+
+    close(pb.grad(jacobian_norm, mode=mode)(X0), fd_jacobian(jacobian_norm, X0))
+
+
+@pytest.mark.parametrize("transform", ["jvp", "hessian", "hvp"])
+def test_grad_through_a_transform_that_would_drop_it_raises(transform):
+    def total(y):
+        return np.sum(reversed_product(y))
+
+    inner = {"jvp": lambda x: pb.jvp(reversed_product, (x,), (np.ones(3),))[1],
+             "hessian": lambda x: pb.hessian(total)(x),
+             "hvp": lambda x: pb.hvp(total)(x, np.ones(3))}[transform]
+    with pytest.raises(TypeError, match=f"derivative is being taken through pb.{transform}"):
+        pb.grad(lambda x: np.sum(inner(x) ** 2), mode="tape")(X0)
 
 
 # --- 9. messages that say what happened and the fix -------------------------------------------

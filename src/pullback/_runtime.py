@@ -11,7 +11,17 @@ def seed(value, name="the function"):
     """The output's cotangent, 1.0, after checking the output is a real scalar.
 
     Raises:
-        ValueError: a non-scalar output, pointing to pb.jacobian / pb.vjp.
+        ValueError: a non-scalar output, pointing to pb.jacobian / pb.vjp; None (a missing
+            return), a str, a bool or a complex number, saying what to return instead.
+
+    Example:
+        >>> seed(2.5), seed(np.ones((1, 1))).shape
+        (1.0, (1, 1))
+        >>> try:
+        ...     seed(None, "loss")
+        ... except ValueError as err:
+        ...     print(str(err)[:59])
+        pb.grad needs loss to return a real scalar, but it returned
     """
     if isinstance(value, (tuple, list, dict)):
         raise ValueError(
@@ -21,13 +31,10 @@ def seed(value, name="the function"):
             f"outputs")
     kind = _kind_of(value)
     if kind not in "iuf":
-        what = "None (a function without a return statement returns None)" \
-            if value is None else f"a {type(value).__name__}"
-        if kind == "c":
-            what = "a complex number"
-        raise ValueError(
-            f"pb.grad needs {name} to return a real scalar, but it returned {what}. Return "
-            f"the number to differentiate (a bool, such as a comparison, has no derivative)")
+        what = _NOT_REAL.get(None if value is None else kind)
+        if what is None:
+            what = f"a {type(value).__name__}. Return the number to differentiate"
+        raise ValueError(f"pb.grad needs {name} to return a real scalar, but it returned {what}")
     shape = np.shape(value)
     if shape != () and shape != (1,) * len(shape):
         raise ValueError(
@@ -37,6 +44,14 @@ def seed(value, name="the function"):
     if shape != ():
         return np.ones(shape)
     return 1.0
+
+
+_NOT_REAL = {   # what an output that is no real number is, and the fix
+    None: "None: a function without a return statement returns None. Return the number to "
+          "differentiate",
+    "b": "a bool, which has no derivative (a comparison, say). Return the number itself",
+    "c": "a complex number. Differentiate its real part (np.real) or its magnitude (np.abs)",
+}
 
 
 def _kind_of(value):

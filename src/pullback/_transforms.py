@@ -55,6 +55,24 @@ def _zeros_tree(tree):
     return unflatten(spec, [zeros_like(_value(x)) for x in leaves])
 
 
+def _recorded(*trees):
+    """Whether a leaf is a Tensor that a recording tape follows (a derivative taken through
+    the transform: pb.grad of a function that calls it)."""
+    return any(isinstance(x, Tensor) and _plain(x) is x for tree in trees
+               for x in flatten(tree)[0])
+
+
+def _refuse_recorded(what, f, *trees):
+    if _recorded(*trees):
+        raise TypeError(
+            f"{what} of {_name(f)} was given a pb.Tensor that a GradientTape records: a "
+            f"derivative is being taken through {what} (pb.grad of a function that calls it, "
+            f"say). {what} computes its result in NumPy and would drop that derivative, "
+            f"silently. Call {what} outside the differentiated function, or compute the inner "
+            f"derivative with nested pb.GradientTape blocks (or pb.grad / pb.vjp / "
+            f"pb.jacobian, which follow it)")
+
+
 # --- the output of f: its leaves, and the scalar function sum(leaf * u) -----------------------
 
 def _output_leaves(out, f, what):
@@ -162,9 +180,14 @@ def _stacked(rows, arg, out_shape):
     blocks = []
     for j, x in enumerate(arg_leaves):
         shape = np.shape(_value(x))
-        block = np.stack([np.asarray(_value(c[j]), dtype=float) for c in columns]) \
-            if columns else np.zeros((0,) + shape)
-        blocks.append(block.reshape(out_shape + shape))
+        column = [c[j] for c in columns]
+        if _recorded(column):   # a derivative through the Jacobian: the tape follows np.stack
+            block = np.stack([c if isinstance(c, Tensor) else np.asarray(c, dtype=float)
+                              for c in column])
+        else:
+            block = np.stack([np.asarray(_value(c), dtype=float) for c in column]) \
+                if column else np.zeros((0,) + shape)
+        blocks.append(np.reshape(block, out_shape + shape))
     return unflatten(arg_spec, blocks)
 
 
@@ -350,6 +373,7 @@ def jvp(f, primals, tangents, mode="auto"):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents; give one "
                          f"tangent per primal, of the same structure")
     _check_arity(f, primals)
+    _refuse_recorded("pb.jvp", f, primals, tangents)
     moving = _check_tangents(f, primals, tangents)
     if mode == "source":
         return _jvp_from_jacobians(f, primals, tangents, moving)
@@ -488,6 +512,7 @@ class _Nested:
             raise TypeError(f"{what}: {_name(f)}{self.df._signature} cannot take these "
                             f"arguments: {err}") from None
         self.bound.apply_defaults()
+        _refuse_recorded(what, f, self.bound.arguments)
         self.sources = {}
         for name in dict.fromkeys(self.names):
             value = _as_float(self.bound.arguments[name], name)
@@ -622,6 +647,7 @@ def hvp(f, wrt=0, *, mode="auto"):
                             f"hvp(*args, v)")
         *args, v = args_and_v
         nested = _Nested(f, wrt, args, kwargs, "pb.hvp")
+        _refuse_recorded("pb.hvp", f, v)
         vs = _vectors(f, nested, v)
         outer, s = nested.record(lambda grads: _dot(grads, vs), mode)
         if s is None:
