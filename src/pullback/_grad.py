@@ -575,7 +575,9 @@ def _finish(g, arg):
             g.dtype is arg.dtype and g is not arg and g.flags.writeable:
         return g  # the common case: a fresh array of the argument's shape and dtype
     if isinstance(g, Tensor):
-        return g  # a nested derivative: the Tensor an outer tape follows
+        g = _plain(g)   # a Tensor argument outside any tape: its gradient is an array
+        if isinstance(g, Tensor):
+            return g  # a nested derivative: the Tensor an outer tape follows
     if isinstance(arg, Tensor):
         arg = arg._value
     if isinstance(arg, dict):

@@ -11,7 +11,17 @@ def seed(value, name="the function"):
     """The output's cotangent, 1.0, after checking the output is a real scalar.
 
     Raises:
-        ValueError: a non-scalar output, pointing to pb.jacobian / pb.vjp.
+        ValueError: a non-scalar output, pointing to pb.jacobian / pb.vjp; None (a missing
+            return), a str, a bool or a complex number, saying what to return instead.
+
+    Example:
+        >>> seed(2.5), seed(np.ones((1, 1))).shape
+        (1.0, (1, 1))
+        >>> try:
+        ...     seed(None, "loss")
+        ... except ValueError as err:
+        ...     print(str(err)[:59])
+        pb.grad needs loss to return a real scalar, but it returned
     """
     if isinstance(value, (tuple, list, dict)):
         raise ValueError(
@@ -19,8 +29,14 @@ def seed(value, name="the function"):
             f"{type(value).__name__}. Return the scalar to differentiate alone (pb.value_and_grad"
             f" gives its value with the gradient), or use pb.jacobian or pb.vjp for several "
             f"outputs")
+    kind = _kind_of(value)
+    if kind not in "iuf":
+        what = _NOT_REAL.get(None if value is None else kind)
+        if what is None:
+            what = f"a {type(value).__name__}. Return the number to differentiate"
+        raise ValueError(f"pb.grad needs {name} to return a real scalar, but it returned {what}")
     shape = np.shape(value)
-    if shape != () and shape != (1,) * len(shape) or np.iscomplexobj(value):
+    if shape != () and shape != (1,) * len(shape):
         raise ValueError(
             f"pb.grad needs {name} to return a real scalar, but it returned a value of shape "
             f"{shape}. Reduce the output to a scalar (e.g. with .sum()), or use pb.jacobian "
@@ -28,6 +44,22 @@ def seed(value, name="the function"):
     if shape != ():
         return np.ones(shape)
     return 1.0
+
+
+_NOT_REAL = {   # what an output that is no real number is, and the fix
+    None: "None: a function without a return statement returns None. Return the number to "
+          "differentiate",
+    "b": "a bool, which has no derivative (a comparison, say). Return the number itself",
+    "c": "a complex number. Differentiate its real part (np.real) or its magnitude (np.abs)",
+}
+
+
+def _kind_of(value):
+    """The NumPy dtype kind of an output ("O" for what is no number or array: None, a str)."""
+    if isinstance(value, (str, bytes)) or value is None:
+        return "O"
+    dtype = getattr(value, "dtype", None)   # an array, a NumPy scalar, a Tensor
+    return np.dtype(dtype).kind if dtype is not None else np.asarray(value).dtype.kind
 
 
 def zeros_like(x):

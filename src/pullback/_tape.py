@@ -261,7 +261,9 @@ class GradientTape:
         results = []
         for s in source_list:
             parts = [row.get(s._id) for row in rows]
-            if not rows or any(p is None for p in parts):
+            if not rows:   # an empty target: its Jacobian is empty, not unconnected
+                full = np.zeros(target.shape + s.shape, s.dtype)
+            elif any(p is None for p in parts):
                 full = None
             else:
                 full = np.reshape(np.stack([_as_shape(p, s) for p in parts]),
@@ -308,7 +310,9 @@ class GradientTape:
         finally:
             self._release()
         parts = [row.get(source._id) for row in rows]
-        if not rows or any(p is None for p in parts):
+        if not rows:   # an empty target: its Jacobian is empty, not unconnected
+            full = np.zeros((batch,) + inner + source.shape[1:], source.dtype)
+        elif any(p is None for p in parts):
             full = None
         else:
             # parts[j][b, x...] = d target[b, j] / d source[b, x...]
