@@ -784,3 +784,33 @@ def test_an_element_of_a_vector_is_no_view_for_an_in_place_operator():
     x = rng.uniform(-1.0, 1.0, 3)
     got = pb.grad(element_updated_in_place, mode="source")(x.copy())
     directional_fd_check(element_updated_in_place, got, x, rng)
+
+
+# --- functions that may return an argument itself, or a view of it ------------------------------
+
+def _write_into_einsum(A):
+    y = np.einsum('ij->ij', A)
+    y[0, 0] = 3.0
+    return np.sum(A * y)
+
+
+def _write_into_matrix_power(A):
+    y = np.linalg.matrix_power(A, 1)
+    y[0, 0] = 3.0
+    return np.sum(A * y)
+
+
+def _write_under_an_einsum_view(A):
+    y = np.einsum('ij->ji', A)
+    A[0, 1] = 5.0
+    return np.sum(y * y)
+
+
+@pytest.mark.parametrize("f", [_write_into_einsum, _write_into_matrix_power,
+                               _write_under_an_einsum_view], ids=lambda f: f.__name__)
+def test_einsum_and_matrix_power_may_return_a_view(f):
+    """np.einsum('ij->ij', A) is a view of A and np.linalg.matrix_power(A, 1) is A itself: a
+    write through one changes the other, which the generated code did not see (a wrong
+    gradient, silently: 3.0 where finite differences give 0.0)."""
+    with pytest.raises(pb.TransformError, match="view"):
+        pb.grad(f, mode="source")(np.arange(1.0, 10.0).reshape(3, 3))

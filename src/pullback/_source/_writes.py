@@ -54,6 +54,9 @@ _WRITING_METHODS = {"fill", "sort", "resize", "put", "partition", "itemset", "se
                     "__imul__", "__itruediv__", "__ifloordiv__", "__imod__", "__ipow__",
                     "__imatmul__", "__iand__", "__ior__", "__ixor__"}
 _VIEW_ATTRIBUTES = {"T", "mT", "real", "imag", "flat"}
+# functions that may return one of their array arguments, or a view of one, whichever it is
+# (np.einsum('ij->ji', a) is a view of a; np.linalg.matrix_power(a, 1) is a itself)
+_VIEW_OF_ANY_ARGUMENT = {"einsum", "matrix_power"}
 _VIEW_CALLS = {"reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "rollaxis",
                "squeeze", "expand_dims", "broadcast_to", "asarray", "asanyarray",
                "ascontiguousarray", "asfortranarray", "atleast_1d", "atleast_2d", "atleast_3d",
@@ -292,6 +295,8 @@ def _shares(value, names, returns_view=None):
         return value.attr in _VIEW_ATTRIBUTES and shares(value.value)
     if isinstance(value, gast.Call):
         func = value.func
+        if _called_name(func) in _VIEW_OF_ANY_ARGUMENT:
+            return any(shares(a) for a in value.args)
         if isinstance(func, gast.Attribute) and _view_call(value):
             return shares(func.value) or bool(value.args) and shares(value.args[0])
         if isinstance(func, gast.Name) and _view_call(value):
@@ -499,6 +504,8 @@ def _may_be_view(value, returns_view=None):
         return value.attr in _VIEW_ATTRIBUTES and _named(value.value)
     if isinstance(value, gast.Call):
         func = value.func
+        if _called_name(func) in _VIEW_OF_ANY_ARGUMENT:   # np.einsum('ij->ij', a) views a
+            return any(_named(a) for a in value.args)
         if isinstance(func, gast.Attribute) and _view_call(value):
             # x.reshape(...) views x; np.reshape(x, ...) views its first argument
             return _named(func.value) or bool(value.args) and _named(value.args[0])
@@ -512,6 +519,13 @@ def _may_be_view(value, returns_view=None):
         return _may_be_view(value.body, returns_view) or _may_be_view(value.orelse,
                                                                       returns_view)
     return False
+
+
+def _called_name(func):
+    """``einsum`` for ``np.einsum`` and ``einsum``."""
+    if isinstance(func, gast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, gast.Name) else None
 
 
 def _named(node):
