@@ -404,3 +404,40 @@ def test_source_mode_errors_name_the_users_function_not_the_wrapper(transform):
     assert "pullback gradient of loss" in info.value.msg and "mode='auto'" in info.value.msg
     with pytest.raises(pb.TransformError, match="functools.partial"):
         pb.jacobian(functools.partial(np.multiply, 2.0), mode="source")(x)
+
+
+# --- second derivatives of generated code (mode="source") ---------------------------------------
+
+def _log_sum_exp(x):
+    return np.log(np.sum(np.exp(x)))
+
+
+def _norm_times_mean(x):
+    return np.sqrt(np.sum(x ** 2)) * np.mean(x)
+
+
+def _constant(x):
+    return 3.0
+
+
+def _ignores_y(x, y):
+    return np.sum(x ** 3)
+
+
+@pytest.mark.parametrize("f", [_log_sum_exp, _norm_times_mean], ids=lambda f: f.__name__)
+def test_hessian_in_source_mode_of_a_scalar_reduction(f):
+    """The generated gradient computed the reduced scalar with math.log / math.sqrt, which
+    turned the Tensor a second derivative runs it on into a float: a TransformError."""
+    x = np.array([0.3, -0.7, 1.1])
+    want = fd_jacobian(pb.grad(f, mode="source"), x)
+    np.testing.assert_allclose(pb.hessian(f, mode="source")(x), want, rtol=1e-5, atol=1e-7)
+    v = np.array([1.0, -2.0, 0.5])
+    np.testing.assert_allclose(pb.hvp(f, mode="source")(x, v), want @ v, rtol=1e-5, atol=1e-7)
+
+
+def test_hessian_in_source_mode_of_an_unconnected_argument():
+    """The zeros of an argument the output ignores went through np.asarray of a Tensor."""
+    x = np.array([0.3, -0.7])
+    np.testing.assert_allclose(pb.hessian(_constant, mode="source")(x), np.zeros((2, 2)))
+    h = pb.hessian(_ignores_y, wrt=1, mode="source")(x, np.array([1.0, 2.0]))
+    np.testing.assert_allclose(h, np.zeros((2, 2)))

@@ -66,8 +66,10 @@ def zeros_like(x):
     """The gradient of an argument the output does not depend on: zeros of its shape, float."""
     if isinstance(x, (int, float)) or np.ndim(x) == 0 and not isinstance(x, np.ndarray):
         return 0.0
-    x = np.asarray(x)
-    return np.zeros(x.shape, x.dtype if x.dtype.kind == "f" else np.float64)
+    shape, dtype = np.shape(x), getattr(x, "dtype", None)   # a Tensor's too: not converted
+    if dtype is None:
+        dtype = np.asarray(x).dtype
+    return np.zeros(shape, dtype if dtype.kind == "f" else np.float64)
 
 
 def check_unpack(value, count):

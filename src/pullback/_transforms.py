@@ -553,7 +553,8 @@ def _generated_gradient(df, bound):
     f, values = df._fn, bound.arguments
     kinds = {p: _arrays(values[p]) if p in df._wrt else _kind(values[p], False)
              for p in df._params}
-    generated = generate(f, list(df._wrt), kinds, False, None)
+    # NumPy's functions for scalars too: math.log of a Tensor would turn it into a float
+    generated = generate(f, list(df._wrt), kinds, False, None, scalar_math=False)
     function = recording(generated.function)   # its np.zeros buffers record their writes
     call = [values[p] for p in df._params]
 
@@ -568,7 +569,9 @@ def _generated_gradient(df, bound):
             raise TransformError(
                 f"the generated gradient of {_name(f)} cannot be differentiated again on the "
                 f"tape ({type(err).__name__}: {err}); use mode='auto' for this second "
-                f"derivative", (inspect.getsourcefile(f) or "?", 1, 1, None)) from err
+                f"derivative", (inspect.getsourcefile(f) or "?",
+                                getattr(getattr(f, "__code__", None), "co_firstlineno", 1), 1,
+                                None)) from err
         finally:
             stack.strict = previous
     return gradient
