@@ -80,3 +80,23 @@ def test_show_checks_every_option(options, says):
     bad = run("show", "generated_examples/examples.py:softplus", *options)
     assert bad.returncode == 2 and says in bad.stderr and "Traceback" not in bad.stderr, \
         bad.stderr
+
+
+
+def test_show_for_a_call_prints_what_pb_grad_runs_for_it():
+    """--call gives the arguments themselves (a dict of dicts here): the code is byte for byte
+    the checked-in example, which pb.grad generated for such a call."""
+    call = ("{'hidden': {'W': np.ones((3, 4)), 'b': np.zeros(4)}, "
+            "'out': {'W': np.ones((4, 3)), 'b': np.zeros(3)}}, np.ones((8, 3)), np.ones((8, 3))")
+    result = run("show", "generated_examples/examples.py:layered_loss", "--call", call)
+    assert result.returncode == 0, result.stderr
+    expected = (ROOT / "generated_examples" / "layered_loss_grad.py").read_text()
+    assert result.stdout == expected
+
+
+@pytest.mark.parametrize("call, says", [("np.ones(3", "SyntaxError"),
+                                        ("np.ones(3), np.ones(3), 1, 2, 3", "TypeError")])
+def test_show_for_a_bad_call(call, says):
+    result = run("show", "generated_examples/examples.py:layered_loss", "--call", call)
+    assert result.returncode == 2 and says in result.stderr and "--call" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -29,15 +29,19 @@ def main(argv=None):
                            "specialized to their layout")
     show.add_argument("--value", action="store_true",
                       help="the code of pb.value_and_grad (which also returns the value)")
+    show.add_argument("--call", default=None, metavar="ARGS",
+                      help="the arguments of a call, as Python (np is NumPy): the code is the "
+                           "one pb.grad runs for them, dicts, lists and tuples of arrays "
+                           "included, e.g. --call \"{'W': np.ones((3, 2))}, np.zeros(3)\"")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from ._demo import run
         run()
         return 0
-    return _show(args.target, args.wrt, args.scalar, args.shape, args.value)
+    return _show(args.target, args.wrt, args.scalar, args.shape, args.value, args.call)
 
 
-def _show(target, wrt, scalars, shapes=(), with_value=False):
+def _show(target, wrt, scalars, shapes=(), with_value=False, call=None):
     path, _, name = target.rpartition(":")
     if not path or not name:
         print(f"error: expected FILE.py:FUNCTION, got {target!r}", file=sys.stderr)
@@ -53,6 +57,17 @@ def _show(target, wrt, scalars, shapes=(), with_value=False):
         return 2
     scalar = {s.strip() for s in scalars.split(",") if s.strip()}
     kinds = {p: "scalar" if p in scalar else "array" for p in params}
+    if call is not None:
+        if scalars or shapes:
+            print("error: --call gives the arguments themselves: leave out --scalar and --shape",
+                  file=sys.stderr)
+            return 2
+        try:
+            kinds, layout = _kinds_of_call(fn, call, wrt_names)
+        except Exception as err:   # the user's expression: say what went wrong in it
+            print(f"error: --call {call!r}: {type(err).__name__}: {err}", file=sys.stderr)
+            return 2
+        return _print_generated(fn, wrt_names, kinds, with_value, layout)
     try:
         unknown = sorted(scalar - set(params))
         if unknown:
@@ -62,6 +77,26 @@ def _show(target, wrt, scalars, shapes=(), with_value=False):
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    return _print_generated(fn, wrt_names, kinds, with_value, layout)
+
+
+def _kinds_of_call(fn, call, wrt_names):
+    """The kinds and layout pb.grad computes for the call ``fn(<call>)`` (see _grad)."""
+    import numpy as np
+    from ._grad import _as_float, _kind
+    from ._source._shapes import layout_of
+    args, kwargs = eval(f"(lambda *a, **k: (a, k))({call})", {"np": np, "numpy": np})
+    bound = inspect.signature(fn).bind(*args, **kwargs)
+    bound.apply_defaults()
+    values = dict(bound.arguments)
+    for name in wrt_names:
+        values[name] = _as_float(values[name], name)
+    params = list(values)
+    kinds = {p: _kind(values[p], p in wrt_names) for p in params}
+    return kinds, layout_of(values, params)
+
+
+def _print_generated(fn, wrt_names, kinds, with_value, layout):
     from ._errors import TransformError
     from ._source import generate
     try:
