@@ -215,6 +215,10 @@ class GradFunction:
         function = generated.function
         if inspect.ismethod(self._fn):   # generated for the function: self goes first
             function = functools.partial(function, self._fn.__self__)
+        out = function(*call)
+        # Arguments of the same types and dtypes give gradients of the same types: checked
+        # here, before the fast path serves the next calls without looking
+        _refuse_complex(out[1] if self._with_value else out, self._fn)
         if self._fast_eligible(call):
             key = tuple(map(type, call))
             if np.ndarray in key:
@@ -224,9 +228,7 @@ class GradFunction:
                 self._fast.clear()
             self._fast[key] = (function, (generated.source, "source", None),
                                self._finisher(scalars))
-        if self._with_value:
-            return function(*call)
-        return None, function(*call)
+        return out if self._with_value else (None, out)
 
     def _fast_eligible(self, call):
         """Plain positional calls may skip binding and kind analysis when the argument types
@@ -282,6 +284,21 @@ class GradFunction:
 
     def __repr__(self):
         return f"<pullback gradient of {getattr(self._fn, '__qualname__', self._fn)}>"
+
+
+def _refuse_complex(grads, fn):
+    """Raise when generated code computed a complex gradient: a complex value was computed
+    from a differentiated one, and the rules, which assume real numbers, do not conjugate."""
+    for g in grads:
+        for leaf in flatten(g)[0]:
+            if np.iscomplexobj(leaf):
+                raise TypeError(
+                    f"pullback differentiates real values only: "
+                    f"{getattr(fn, '__qualname__', fn)} computes a complex value from a "
+                    f"differentiated one, and the derivative rules assume real numbers (they "
+                    f"do not conjugate: the gradient would be wrong). Keep the computation "
+                    f"real (write the real and imaginary parts as real arrays, e.g. with "
+                    f"np.cos and np.sin)")
 
 
 def _type_key(value):

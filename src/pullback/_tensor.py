@@ -175,7 +175,9 @@ def call(prim, fun, args, kwargs):
     result = _wrap_output(out)
     if type(result) is Tensor:
         out = result._value
-        if out.dtype.kind not in "fc":
+        if out.dtype.kind != "f":
+            if out.dtype.kind == "c":
+                _refuse_complex(prim.name)
             return result
         out_id = result._id
         new_ids = (out_id,)
@@ -287,7 +289,11 @@ def _record_binary(recording, fun, tensor, other, position):
     result = Tensor.__new__(Tensor)
     result._value = out
     rid = result._id = new_id()
-    if not tracked_by or out.dtype.kind not in "fc":
+    if not tracked_by:
+        return result
+    if out.dtype.kind != "f":
+        if out.dtype.kind == "c":
+            _refuse_complex(_name(fun))
         return result
     prim = _rule_of(fun)
     if prim is None or not prim.differentiable:
@@ -328,7 +334,11 @@ def _record_unary(recording, fun, tensor):
     result = Tensor.__new__(Tensor)
     result._value = out
     rid = result._id = new_id()
-    if not tracked_by or not prim.differentiable or out.dtype.kind not in "fc":
+    if not tracked_by or not prim.differentiable:
+        return result
+    if out.dtype.kind != "f":
+        if out.dtype.kind == "c":
+            _refuse_complex(prim.name)
         return result
     vals, ans = (value,), out
     if out.size >= STAND_IN_SIZE or value.size >= STAND_IN_SIZE:
@@ -979,6 +989,15 @@ def _pack(values):
     """A (nested) list or tuple of Tensors and numbers as one Tensor that keeps the gradients."""
     return np.stack([_pack(v) if type(v) in (list, tuple) else convert_to_tensor(v)
                      for v in values])
+
+
+def _refuse_complex(what):
+    raise TypeError(
+        f"pullback differentiates real values only: {what} made a complex value from a "
+        f"differentiated one, and the derivative rules assume real numbers (they do not "
+        f"conjugate: the gradient would be wrong). Keep the computation real (write the real "
+        f"and imaginary parts as real arrays, e.g. with np.cos and np.sin), or compute this "
+        f"part outside the differentiated code with pb.stop_gradient")
 
 
 def _lost_gradient(what):
