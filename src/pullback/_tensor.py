@@ -770,9 +770,20 @@ class Tensor:
         from ._tapenumpy import copied
         return copied(self)
 
-    def astype(self, dtype):
+    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+        """``x.astype(dtype)``: a recorded cast (to an integer or bool dtype: a constant, as
+        ``int(v)``; under ``pb.grad`` a writable copy, as NumPy's)."""
         from ._rules.core import cast
-        return cast(self, np.dtype(_dtype(dtype)))
+        dtype = np.dtype(_dtype(dtype))
+        if not copy and dtype == self.dtype:
+            return self
+        if dtype.kind == "c" and _is_tracked(self._id):
+            _refuse_complex(f".astype({dtype})")
+        result = cast(self, dtype, order=order, casting=casting)
+        if stack.views is not None:
+            from ._tapenumpy import _buffer_of
+            return _buffer_of(result)
+        return result
 
     def item(self, *index):
         if stack.strict and _is_tracked(self._id):
