@@ -14,6 +14,7 @@ import threading
 import numpy as np
 
 from ._errors import TransformError
+from ._registry import lookup
 from ._source._resolve import FunctionArgument
 from ._source._shapes import layout_of
 from ._state import stack
@@ -187,6 +188,12 @@ class GradFunction:
     def _source(self, values):
         if isinstance(self._fn, GradFunction):
             return self._tape(values, reason=self._gradient_of_a_gradient())
+        prim = lookup(self._fn)
+        if prim is not None:   # pb.grad(np.sum): no code to generate, the rule is the gradient
+            return self._tape(values, reason=(
+                f"{prim.name} is itself a function with a derivative rule: its gradient is "
+                f"that rule's, applied on the tape (the source engine generates code from a "
+                f"Python function's source)"))
         kinds = {p: _kind(values[p], p in self._wrt) for p in self._params}
         layout = layout_of(values, self._params)
         key = (self._fn, self._wrt, self._with_value, frozen(kinds),
@@ -399,10 +406,8 @@ def _as_call(fn, values):
         signature = inspect.signature(fn)
     except (TypeError, ValueError):
         return (), values
-    kinds = {p.name: p.kind for p in signature.parameters.values()}
-    if not any(k in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-               for k in kinds.values()):
-        return (), values
+    # Positionally where the signature allows: a NumPy function (pb.grad(np.sum)) reads a
+    # Tensor passed by keyword as a constant, and ``*args`` and ``**kwargs`` are spread again
     bound = inspect.BoundArguments(signature, collections.OrderedDict(
         (name, values[name]) for name in signature.parameters if name in values))
     return bound.args, bound.kwargs
