@@ -1,5 +1,6 @@
-"""Conversions of a differentiated value (``np.asarray(x, dtype=...)``, ``x.astype(...)``):
-which dtype they convert to, as far as the code says.
+"""Conversions of a differentiated value: NumPy's (``np.asarray(x, dtype=...)``,
+``x.astype(...)``), which dtype they convert to as far as the code says, and pullback's
+TensorFlow-style names (``pb.nn.sigmoid``, ``pb.math.sin``), which make Tensors.
 
 A conversion to a float dtype (or none given: the value's own) is differentiated with the
 conversion's rule; one to an integer or bool dtype has gradient zero, as ``int(v)``; one to a
@@ -11,7 +12,7 @@ import numpy as np
 
 import gast
 
-__all__ = ["conversion_dtype", "conversion_refusal"]
+__all__ = ["conversion_dtype", "conversion_refusal", "tensor_name_refusal"]
 
 # Conversion functions -> the position of their dtype argument (always also ``dtype=``).
 _CONVERSIONS = {np.asarray: 1, np.asanyarray: 1, np.array: 1, np.ascontiguousarray: 1,
@@ -87,3 +88,18 @@ def conversion_refusal(node, scope, varied):
                 ".astype(x.dtype)), or use mode='tape'")
     return None
 
+
+# pullback's modules of TensorFlow-style names: their functions make pb.Tensors for the tape.
+_TENSOR_MODULES = ("pullback.math", "pullback.nn", "pullback._tfnames", "pullback.random")
+
+
+def tensor_name_refusal(fn, shown):
+    """Why the engine refuses a call of ``fn`` (written ``shown``) when it is one of pullback's
+    TensorFlow-style functions, or None."""
+    if getattr(fn, "__module__", None) not in _TENSOR_MODULES:
+        return None
+    numpy = getattr(fn, "_numpy_equivalent", None)
+    instead = f"write {numpy} instead" if numpy else "write it with NumPy instead"
+    return (f"pb.grad cannot differentiate {shown}(): it is one of pullback's TensorFlow-style "
+            f"names, which make pb.Tensors for the GradientTape, and the generated code runs "
+            f"on NumPy arrays; {instead}, or use mode='tape'")

@@ -16,7 +16,7 @@ import numpy as np
 
 from ._aliases import numbers_only, paired_names
 from ._clone import Transformer, clone, name_nodes, same_tree, walk
-from ._conversions import conversion_refusal
+from ._conversions import conversion_refusal, tensor_name_refusal
 
 from .._registry import lookup
 from ._activity import Activity
@@ -756,6 +756,9 @@ class _Normalizer(ControlMixin):
                 self.alias(into, atom)
             return atom
         if callee.kind in ("user", "local"):
+            refusal = tensor_name_refusal(callee.fn, callee.name)
+            if refusal is not None:   # pb.nn.sigmoid(x): Tensors, for the tape
+                raise self.src.error(node, refusal)
             return self.user_call(node, into, callee)
         if self.scope.static_value(func) is None and (
                 not isinstance(func, gast.Name) or func.id in self.env):
