@@ -770,6 +770,19 @@ class Tensor:
         from ._tapenumpy import copied
         return copied(self)
 
+    def view(self, dtype=None, type=None):  # noqa: A002 (ndarray.view's names)
+        """A view of the same values, as ``ndarray.view()``: the tape follows it as it follows
+        ``x[...]`` (under ``pb.grad``, a write into the array afterwards is seen through it,
+        or refused).  Reinterpreting the bytes as another dtype has no gradient: refused for a
+        differentiated value."""
+        if type is not None or dtype is not None and np.dtype(_dtype(dtype)) != self.dtype:
+            if _is_tracked(self._id):
+                raise TypeError(
+                    "pullback: x.view(dtype) reinterprets the bytes of a differentiated value, "
+                    "which has no derivative; use x.astype(dtype) to convert its values")
+            return _wrap(self._value.view(*(a for a in (dtype, type) if a is not None)))
+        return self[...]
+
     def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
         """``x.astype(dtype)``: a recorded cast (to an integer or bool dtype: a constant, as
         ``int(v)``; under ``pb.grad`` a writable copy, as NumPy's)."""
