@@ -86,6 +86,18 @@ def test_asarray_generates_plain_code():
     assert "np.asarray(x)" in df.source and "rule(" not in df.source
 
 
+def scaled_by(x, y):
+    x = np.asarray(x)
+    return np.sum(np.tanh(x) * y)
+
+
+def test_asarray_keeps_the_layout_the_generated_code_is_specialized_to():
+    x, y = X, X[::-1].copy()
+    df = pb.grad(scaled_by, mode="source")
+    np.testing.assert_allclose(df(x, y), fd_grad(lambda v: scaled_by(v, y), x), rtol=1e-7)
+    assert "unbroadcast" not in df.source   # x and y have the same shape: nothing to sum
+
+
 def test_a_cast_to_float32_keeps_the_gradient_of_float32_values():
     x32 = X.astype(np.float32)
     expected = 2 * x32.astype(np.float64)
