@@ -69,6 +69,12 @@ def _copies(node, scope):
 
 def conversion_refusal(node, scope, varied):
     """Why the engine refuses conversion call ``node`` of a differentiated value, or None."""
+    func = node.func
+    if isinstance(func, gast.Attribute) and func.attr == "view" and (
+            node.args or node.keywords) and varied(func.value):
+        return ("pb.grad cannot differentiate x.view(dtype): it reinterprets the bytes of a "
+                "differentiated value, which has no derivative; use x.astype(dtype) to "
+                "convert its values")
     kind = conversion_dtype(node, scope, varied)
     copy = next((kw.value for kw in node.keywords if kw.arg == "copy"), None)
     if kind is not None and copy is not None and not (

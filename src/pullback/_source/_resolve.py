@@ -43,6 +43,7 @@ METHODS = {
     "argmax": (np.argmax, None), "argmin": (np.argmin, None), "argsort": (np.argsort, None),
     "trace": (np.trace, None), "diagonal": (np.diagonal, None), "repeat": (np.repeat, None),
     "take": (np.take, None), "round": (np.round, None), "astype": (cast, None),
+    "view": (np.asarray, None),   # x.view(): x's values (x.view(dtype) is refused)
 }
 
 # Functions of Python's math module, differentiated with the rule of the NumPy ufunc.
