@@ -14,6 +14,7 @@ import threading
 import numpy as np
 
 from ._errors import TransformError
+from ._registry import lookup
 from ._source._resolve import FunctionArgument
 from ._source._shapes import layout_of
 from ._state import stack
@@ -199,6 +200,15 @@ class GradFunction:
     def _source(self, values, shared=()):
         if isinstance(self._fn, GradFunction):
             return self._tape(values, reason=self._gradient_of_a_gradient(), shared=shared)
+        prim = lookup(self._fn)
+        if prim is not None:   # pb.grad(np.sum): no code to generate, the rule is the gradient
+            reason = (f"{prim.name} is itself a function with a derivative rule: its gradient "
+                      f"is that rule's, applied on the tape (the source engine generates code "
+                      f"from a Python function's source)")
+            if self._requested == "source":
+                raise TransformError(f"{reason}; use mode='auto' or mode='tape'",
+                                     ("<numpy>", 1, 1, None))
+            return self._tape(values, reason=reason, shared=shared)
         kinds = {p: _kind(values[p], p in self._wrt) for p in self._params}
         layout = layout_of(values, self._params)
         key = (self._fn, self._wrt, self._with_value, frozen(kinds),
@@ -230,7 +240,11 @@ class GradFunction:
             self._state = (generated.source, "source", None)
             numpy_call = [np.float64(a) if type(a) is float else a for a in call]
             _, out = self._run(generated, numpy_call)
+            _refuse_complex(out[1] if self._with_value else out, self._fn)
             return out if self._with_value else (None, out)
+        # Arguments of the same types and dtypes give gradients of the same types: checked
+        # here, before the fast path serves the next calls without looking
+        _refuse_complex(out[1] if self._with_value else out, self._fn)
         if self._fast_eligible(call) and not generated.written_params:
             # (writes into arguments: each call checks that no two arguments are one array)
             key = tuple(map(type, call))
@@ -318,6 +332,21 @@ class GradFunction:
 
     def __repr__(self):
         return f"<pullback gradient of {getattr(self._fn, '__qualname__', self._fn)}>"
+
+
+def _refuse_complex(grads, fn):
+    """Raise when generated code computed a complex gradient: a complex value was computed
+    from a differentiated one, and the rules, which assume real numbers, do not conjugate."""
+    for g in grads:
+        for leaf in flatten(g)[0]:
+            if np.iscomplexobj(leaf):
+                raise TypeError(
+                    f"pullback differentiates real values only: "
+                    f"{getattr(fn, '__qualname__', fn)} computes a complex value from a "
+                    f"differentiated one, and the derivative rules assume real numbers (they "
+                    f"do not conjugate: the gradient would be wrong). Keep the computation "
+                    f"real (write the real and imaginary parts as real arrays, e.g. with "
+                    f"np.cos and np.sin)")
 
 
 def _type_key(value):
@@ -471,10 +500,8 @@ def _as_call(fn, values):
         signature = inspect.signature(fn)
     except (TypeError, ValueError):
         return (), values
-    kinds = {p.name: p.kind for p in signature.parameters.values()}
-    if not any(k in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-               for k in kinds.values()):
-        return (), values
+    # Positionally where the signature allows: a NumPy function (pb.grad(np.sum)) reads a
+    # Tensor passed by keyword as a constant, and ``*args`` and ``**kwargs`` are spread again
     bound = inspect.BoundArguments(signature, collections.OrderedDict(
         (name, values[name]) for name in signature.parameters if name in values))
     return bound.args, bound.kwargs

@@ -146,7 +146,7 @@ def take(adjoint, index):
         _written_once(index, np.shape(adjoint))
     if not isinstance(adjoint, np.ndarray):   # a Tensor: a second derivative records this
         return adjoint[index]
-    return np.array(adjoint[index], dtype=float)
+    return np.array(adjoint[index], dtype=_real_or_complex(adjoint))
 
 
 def _is_fancy(index):
@@ -164,6 +164,12 @@ def zero_at(adjoint, index):
         from ._rules.indexing import assign_index
         return assign_index(adjoint, index, 0.0)
     if not (adjoint.flags.writeable and adjoint.flags.owndata):
-        adjoint = np.array(adjoint, dtype=float)  # a rule's view: make it the pass's own
+        adjoint = np.array(adjoint, dtype=_real_or_complex(adjoint))  # make it the pass's own
     adjoint[index] = 0.0
     return adjoint
+
+
+def _real_or_complex(adjoint):
+    """float, or complex for a complex adjoint: its imaginary part is kept, so that pb.grad
+    sees a complex gradient and refuses it (a cast to float would drop it silently)."""
+    return adjoint.dtype if adjoint.dtype.kind == "c" else float

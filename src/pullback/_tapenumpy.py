@@ -99,9 +99,12 @@ def _allocator(fun):
 def _copier(fun):
     def copy_(a, *args, **kwargs):
         if isinstance(a, Tensor):
+            if fun is np.array:   # np.array(x, dtype=..., copy=..., ndmin=...)
+                return _array(a, *args, **kwargs)
             return copied(a)  # a copy keeps the gradient flowing
-        if type(a) in (list, tuple) and not args and not kwargs and _holds_tensor(a):
-            return copied(convert_to_tensor(a))  # np.array([a * b, c]): stacked, recorded
+        if type(a) in (list, tuple) and _holds_tensor(a) and _dtype_only(args, kwargs):
+            # np.array([a * b, c]): stacked, recorded
+            return _converted(copied(convert_to_tensor(a)), _dtype_only(args, kwargs)[0], False)
         return _buffer_of(fun(a, *args, **kwargs))
     copy_.__name__ = fun.__name__
     return copy_
@@ -113,13 +116,58 @@ _ALLOCATING = {name: _allocator(getattr(np, name)) for name in (
 _ALLOCATING.update({name: _copier(getattr(np, name)) for name in ("copy", "array")})
 
 
-def _asarray(a, *args, **kwargs):
-    if type(a) in (list, tuple) and not args and not kwargs and _holds_tensor(a):
-        return copied(convert_to_tensor(a))  # np.asarray([a * b, c]): stacked, recorded
-    return np.asarray(a, *args, **kwargs)
+def _dtype_only(args, kwargs):
+    """``(dtype,)`` when a call passes at most a dtype after its first argument, else ()."""
+    if not kwargs and len(args) <= 1:
+        return (args[0] if args else None,)
+    if not args and set(kwargs) == {"dtype"}:
+        return (kwargs["dtype"],)
+    return ()
 
 
-_ALLOCATING["asarray"] = _asarray
+def _converted(tensor, dtype, copy):
+    """A tracked Tensor converted as ``np.asarray(tensor, dtype)`` converts an array: the Tensor
+    itself for its own dtype (NumPy returns the array itself: a write through either name
+    shows in both), else a cast (a new array; no gradient for an integer or bool dtype, as
+    ``int(v)``); a copy when ``copy`` says so."""
+    if dtype is not None and np.dtype(dtype) != tensor.dtype:
+        from ._tensor import _refuse_complex
+        if np.dtype(dtype).kind == "c":
+            _refuse_complex(f"np.asarray(..., dtype={np.dtype(dtype)})")
+        return _buffer_of(tensor.astype(dtype))
+    return copied(tensor) if copy else tensor
+
+
+def _as_array(fun):
+    """``np.asarray`` and its kin under pb.grad's tape: a differentiated Tensor stays a Tensor
+    (the function keeps working on Tensors); anything else as NumPy converts it."""
+    def as_array(a, dtype=None, *args, **kwargs):
+        if isinstance(a, Tensor) and _is_tracked(a._id):
+            if fun in (np.ascontiguousarray, np.asfortranarray) and a.ndim == 0:
+                return _converted(np.reshape(a, (1,)), dtype, False)   # as NumPy: 1-d
+            contiguous = a._value.flags.f_contiguous if fun is np.asfortranarray else \
+                a._value.flags.c_contiguous if fun is np.ascontiguousarray else True
+            return _converted(a, dtype, kwargs.get("copy") or not contiguous)
+        if type(a) in (list, tuple) and not args and not kwargs and _holds_tensor(a):
+            # np.asarray([a * b, c]): stacked, recorded
+            return _converted(copied(convert_to_tensor(a)), dtype, False)
+        return fun(a, dtype, *args, **kwargs)
+    as_array.__name__ = fun.__name__
+    return as_array
+
+
+def _array(a, dtype=None, *, copy=True, ndmin=0, **kwargs):
+    """``np.array(t, ...)`` of a Tensor: a writable copy (or ``t`` itself with copy=False or
+    None, as np.asarray), in ``dtype``, with at least ``ndmin`` axes."""
+    if ndmin > a.ndim:
+        a = np.reshape(a, (1,) * (ndmin - a.ndim) + a.shape)
+    if not _is_tracked(a._id) and dtype is not None:
+        return _buffer_of(np.array(a._value, dtype=dtype))
+    return _converted(a, dtype, copy is True)
+
+
+for _name in ("asarray", "asanyarray", "ascontiguousarray", "asfortranarray"):
+    _ALLOCATING[_name] = _as_array(getattr(np, _name))
 _BY_FUNCTION = {getattr(np, name): wrapped for name, wrapped in _ALLOCATING.items()}
 
 

@@ -177,7 +177,9 @@ def call(prim, fun, args, kwargs):
     result = _wrap_output(out)
     if type(result) is Tensor:
         out = result._value
-        if out.dtype.kind not in "fc":
+        if out.dtype.kind != "f":
+            if out.dtype.kind == "c":
+                _refuse_complex(prim.name)
             return result
         out_id = result._id
         new_ids = (out_id,)
@@ -289,7 +291,11 @@ def _record_binary(recording, fun, tensor, other, position):
     result = Tensor.__new__(Tensor)
     result._value = out
     rid = result._id = new_id()
-    if not tracked_by or out.dtype.kind not in "fc":
+    if not tracked_by:
+        return result
+    if out.dtype.kind != "f":
+        if out.dtype.kind == "c":
+            _refuse_complex(_name(fun))
         return result
     prim = _rule_of(fun)
     if prim is None or not prim.differentiable:
@@ -330,7 +336,11 @@ def _record_unary(recording, fun, tensor):
     result = Tensor.__new__(Tensor)
     result._value = out
     rid = result._id = new_id()
-    if not tracked_by or not prim.differentiable or out.dtype.kind not in "fc":
+    if not tracked_by or not prim.differentiable:
+        return result
+    if out.dtype.kind != "f":
+        if out.dtype.kind == "c":
+            _refuse_complex(prim.name)
         return result
     vals, ans = (value,), out
     if out.size >= STAND_IN_SIZE or value.size >= STAND_IN_SIZE:
@@ -762,9 +772,33 @@ class Tensor:
         from ._tapenumpy import copied
         return copied(self)
 
-    def astype(self, dtype):
+    def view(self, dtype=None, type=None):  # noqa: A002 (ndarray.view's names)
+        """A view of the same values, as ``ndarray.view()``: the tape follows it as it follows
+        ``x[...]`` (under ``pb.grad``, a write into the array afterwards is seen through it,
+        or refused).  Reinterpreting the bytes as another dtype has no gradient: refused for a
+        differentiated value."""
+        if type is not None or dtype is not None and np.dtype(_dtype(dtype)) != self.dtype:
+            if _is_tracked(self._id):
+                raise TypeError(
+                    "pullback: x.view(dtype) reinterprets the bytes of a differentiated value, "
+                    "which has no derivative; use x.astype(dtype) to convert its values")
+            return _wrap(self._value.view(*(a for a in (dtype, type) if a is not None)))
+        return self[...]
+
+    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+        """``x.astype(dtype)``: a recorded cast (to an integer or bool dtype: a constant, as
+        ``int(v)``; under ``pb.grad`` a writable copy, as NumPy's)."""
         from ._rules.core import cast
-        return cast(self, np.dtype(_dtype(dtype)))
+        dtype = np.dtype(_dtype(dtype))
+        if not copy and dtype == self.dtype:
+            return self
+        if dtype.kind == "c" and _is_tracked(self._id):
+            _refuse_complex(f".astype({dtype})")
+        result = cast(self, dtype, order=order, casting=casting)
+        if stack.views is not None:
+            from ._tapenumpy import _buffer_of
+            return _buffer_of(result)
+        return result
 
     def item(self, *index):
         if stack.strict and _is_tracked(self._id):
@@ -981,6 +1015,15 @@ def _pack(values):
     """A (nested) list or tuple of Tensors and numbers as one Tensor that keeps the gradients."""
     return np.stack([_pack(v) if type(v) in (list, tuple) else convert_to_tensor(v)
                      for v in values])
+
+
+def _refuse_complex(what):
+    raise TypeError(
+        f"pullback differentiates real values only: {what} made a complex value from a "
+        f"differentiated one, and the derivative rules assume real numbers (they do not "
+        f"conjugate: the gradient would be wrong). Keep the computation real (write the real "
+        f"and imaginary parts as real arrays, e.g. with np.cos and np.sin), or compute this "
+        f"part outside the differentiated code with pb.stop_gradient")
 
 
 def _lost_gradient(what):

@@ -103,7 +103,11 @@ def linspace(start, stop, num):
         >>> import pullback as pb
         >>> pb.linspace(-10.0, 10.0, 201).shape
         (201,)
+
+    A Tensor or Variable ``start`` or ``stop`` gets its gradient, as in TensorFlow.
     """
+    if isinstance(start, Tensor) or isinstance(stop, Tensor):   # recorded: its gradient flows
+        return np.linspace(convert_to_tensor(start), convert_to_tensor(stop), int(num))
     return constant(np.linspace(float(start), float(stop), int(num)))
 
 

@@ -31,6 +31,7 @@ def _unary(fun, name, x, value, slope, what=None):
     def op(x):
         return fun(convert_to_tensor(x))
     op.__name__ = op.__qualname__ = name
+    op._numpy_equivalent = f"np.{fun.__name__}(x)" if what is None else "1.0 / np.sqrt(x)"
     what = what or f"``numpy.{fun.__name__}``"
     if slope is None:
         shown = 'print(f"{float(y):.6f}", tape.gradient(y, x))'
@@ -49,6 +50,7 @@ def _binary(fun, name, x, y, value, slopes):
     def op(x, y):
         return fun(convert_to_tensor(x), convert_to_tensor(y))
     op.__name__ = op.__qualname__ = name
+    op._numpy_equivalent = f"np.{fun.__name__}(x, y)"
     op.__doc__ = f"""``numpy.{fun.__name__}`` of ``x`` and ``y`` as a Tensor (``tf.math.{name}``).
 
     Example (the value and both partial derivatives at ({x}, {y})):
@@ -71,6 +73,7 @@ def _reduce(fun, name, rows):
         axis = tuple(axis) if isinstance(axis, list) else axis
         return fun(convert_to_tensor(input_tensor), axis=axis, keepdims=keepdims)
     op.__name__ = op.__qualname__ = name
+    op._numpy_equivalent = f"np.{fun.__name__}(x, axis=axis, keepdims=keepdims)"
     op.__doc__ = f"""``numpy.{fun.__name__}`` over ``axis`` (None: all axes), as a Tensor
     (``tf.math.{name}``).
 
@@ -195,3 +198,10 @@ def reduce_logsumexp(input_tensor, axis=None, keepdims=False):
     m = stop_gradient(m)
     out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
     return out if keepdims else np.squeeze(out, axis=axis)
+
+
+# What pb.grad's source engine suggests instead of each (it runs NumPy, not Tensors).
+sigmoid._numpy_equivalent = "1.0 / (1.0 + np.exp(-x))"
+softplus._numpy_equivalent = "np.logaddexp(0.0, x)"
+log_sigmoid._numpy_equivalent = "-np.logaddexp(0.0, -x)"
+reduce_logsumexp._numpy_equivalent = "m = np.max(x); m + np.log(np.sum(np.exp(x - m)))"

@@ -60,3 +60,10 @@ def tanh(x):
         0.0
     """
     return np.tanh(convert_to_tensor(x))
+
+
+# What pb.grad's source engine suggests instead of each (it runs NumPy, not Tensors).
+sigmoid._numpy_equivalent = "1.0 / (1.0 + np.exp(-x))"
+softplus._numpy_equivalent = "np.logaddexp(0.0, x)"
+relu._numpy_equivalent = "np.maximum(0.0, x)"
+tanh._numpy_equivalent = "np.tanh(x)"

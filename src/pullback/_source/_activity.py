@@ -5,6 +5,7 @@ of those the output depends on ("useful").  Only values that are both get adjoin
 import gast
 
 from ._clone import name_nodes
+from ._conversions import conversion_dtype
 from ._ir import Branch, Loop, Op
 from ._resolve import METHODS, NONDIFF_ATTRS
 
@@ -88,6 +89,8 @@ class _Varied(gast.NodeVisitor):
     def visit_Call(self, node):
         func = node.func
         args = list(node.args) + [kw.value for kw in node.keywords]
+        if conversion_dtype(node, self.activity.scope, self.visit) == "constant":
+            return False   # x.astype(int): constant where differentiable, as int(x)
         if isinstance(func, gast.Attribute) and self.visit(func.value):
             entry = METHODS.get(func.attr)
             if entry is not None and not _differentiable(entry[0]):

@@ -16,6 +16,7 @@ import numpy as np
 
 from ._aliases import numbers_only, paired_names
 from ._clone import Transformer, clone, name_nodes, same_tree, walk
+from ._conversions import conversion_refusal, tensor_name_refusal
 
 from .._registry import lookup
 from ._activity import Activity
@@ -813,6 +814,9 @@ class _Normalizer(ControlMixin):
 
     def _Call(self, node, into):
         func = node.func
+        refusal = conversion_refusal(node, self.scope, lambda e: self.activity.expr(e, self.env))
+        if refusal is not None:   # np.asarray(x, dtype=complex), x.astype(dt)
+            raise self.src.error(node, refusal)
         if isinstance(func, gast.Attribute) and self.activity.expr(func.value, self.env):
             return self.method_call(node, into)
         callee = self.scope.callee(func, self.local_functions)
@@ -834,6 +838,9 @@ class _Normalizer(ControlMixin):
                 self.alias(into, atom)
             return atom
         if callee.kind in ("user", "local"):
+            refusal = tensor_name_refusal(callee.fn, callee.name)
+            if refusal is not None:   # pb.nn.sigmoid(x): Tensors, for the tape
+                raise self.src.error(node, refusal)
             return self.user_call(node, into, callee)
         if self.scope.static_value(func) is None and (
                 not isinstance(func, gast.Name) or func.id in self.env):
@@ -907,6 +914,13 @@ class _Normalizer(ControlMixin):
 
     def prim_call(self, node, into, prim):
         args, kwargs = self.call_args(node)
+        for a in args:
+            if isinstance(a, gast.Name) and self._is_container(a.id):   # np.asarray(params)
+                raise self.src.error(node, f"pb.grad cannot pass the differentiated list, "
+                                           f"tuple or dict {a.id!r} whole to a NumPy "
+                                           f"function (its leaves would get no gradient); "
+                                           f"pass its items (np.stack([p[0], p[1]])), or "
+                                           f"use mode='tape'")
         for k, v in kwargs.items():
             if self.activity.atom(v):
                 raise self.src.error(node, f"pb.grad differentiates positional arguments only: "

@@ -10,6 +10,7 @@ import gast
 import numpy as np
 
 from .._registry import lookup
+from .._rules.core import cast
 
 __all__ = ["Scope", "Callee", "FunctionArgument", "METHODS", "NONDIFF_ATTRS"]
 
@@ -41,7 +42,8 @@ METHODS = {
     "reshape": (np.reshape, _reshape_args), "transpose": (np.transpose, _transpose_args),
     "argmax": (np.argmax, None), "argmin": (np.argmin, None), "argsort": (np.argsort, None),
     "trace": (np.trace, None), "diagonal": (np.diagonal, None), "repeat": (np.repeat, None),
-    "take": (np.take, None), "round": (np.round, None),
+    "take": (np.take, None), "round": (np.round, None), "astype": (cast, None),
+    "view": (np.asarray, None),   # x.view(): x's values (x.view(dtype) is refused)
 }
 
 # Functions of Python's math module, differentiated with the rule of the NumPy ufunc.

@@ -284,6 +284,11 @@ class Facts:
                         self.dtype.get(out.id) == dtype:
                     return shape, dtype, fresh and bool(self.fresh.get(out.id))
             return None, None, False
+        if fn in (np.asarray, np.asanyarray) and len(node.args) == 1 and not node.keywords:
+            shape, dtype, _ = self.infer(node.args[0])   # an array: itself (not fresh)
+            if isinstance(dtype, np.dtype):
+                return shape, dtype, False
+            return None, None, False
         if fn.__name__ in _REDUCTIONS:
             return self._reduction(fn, node)
         if fn is np.matmul and len(node.args) == 2 and not node.keywords:
