@@ -277,7 +277,11 @@ def test_grad_of_an_output_that_is_no_real_number_raises(mode, fn):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_grad_of_a_complex_output_says_to_take_a_real_part(mode):
-    with pytest.raises(ValueError, match=r"complex number.*np.real"):
+    # the tape refuses the complex value where it is made (a TypeError: the rules assume real
+    # numbers); generated code computes the output first and says to take its real part
+    error, says = (TypeError, "real values only") if mode == "tape" else (
+        ValueError, r"complex number.*np.real")
+    with pytest.raises(error, match=says):
         pb.grad(lambda a: np.sum(a) * 1j, mode=mode)(np.array([1.0, 2.0]))
 
 

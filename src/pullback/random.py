@@ -23,8 +23,8 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
         (4, 2)
         >>> s = pb.Variable(2.0)
         >>> with pb.GradientTape() as tape:
-        ...     z = pb.random.normal((3,), stddev=s, seed=0)
-        >>> bool(abs(float(tape.gradient(pb.reduce_sum(z), s)) - float(pb.reduce_sum(z)) / 2.0) < 1e-12)
+        ...     total = pb.reduce_sum(pb.random.normal((3,), stddev=s, seed=0))
+        >>> bool(abs(float(tape.gradient(total, s)) - float(total) / 2.0) < 1e-12)   # d/ds = z / s
         True
     """
     rng = np.random.default_rng(seed)
