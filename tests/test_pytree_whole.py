@@ -2,7 +2,7 @@
 ``np.sum(ws, axis=0)``, ``np.sin(x)`` of a list of floats, ``X @ w``.  The source engine
 follows each such use back into the leaves (it returned zeros), or refuses it at the user's
 line so that auto uses the tape.  Each case is checked against central finite differences
-and the tape."""
+and the tape; pb.check_grads checks pytree arguments on the generated code too."""
 
 import inspect
 
@@ -461,3 +461,31 @@ def test_refused_where_python_decides_otherwise(f, arg):
         pb.grad(f, mode="source")(arg)
     assert err.value.lineno == _line(f)
     assert "np.asarray" in str(err.value) or "entries" in str(err.value)
+
+
+# --- pb.check_grads checks pytree arguments on the generated code ---------------------------
+
+@pb.primitive
+def _twice(x):
+    return 2.0 * x
+
+
+pb.defvjp(_twice, lambda ans, x: lambda g: 3.0 * g)   # wrong on purpose: 2 g is right
+
+
+def wrong_in_a_dict(p):
+    return np.sum(_twice(p["w"]) ** 2)
+
+
+def test_check_grads_finds_a_wrong_pytree_gradient_of_the_generated_code():
+    args = ({"w": np.array([0.5, -1.0])},)
+    with pytest.raises(AssertionError, match="generated code"):
+        pb.check_grads(wrong_in_a_dict, args, order=1, modes=("source",))
+    with pytest.raises(AssertionError):
+        pb.check_grads(wrong_in_a_dict, args, order=1)
+    # and right ones pass, a list used whole, ints and Python floats among the leaves
+    assert pb.check_grads(stack, (WS,), order=1, modes=("source", "auto"))
+    assert pb.check_grads(dict_of_floats_matmul, ({"w": FLOATS, "b": 0.3},), order=1,
+                          modes=("source",))
+    assert pb.check_grads(lambda p, n: np.sum(p["a"] ** n) * p["b"][0],
+                          ({"a": np.ones(3), "b": [2.0, 1]}, 3), order=1, modes=("source",))
