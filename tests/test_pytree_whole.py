@@ -247,6 +247,52 @@ def closed_over(x):
     return f() * 2.0
 
 
+def _concatenated(v):
+    return np.sum(np.concatenate(v) ** 2)
+
+
+def passed_by_keyword(ws):
+    return _concatenated(v=ws)
+
+
+def rows_of_array(ws):
+    s = 0.0
+    for v in np.array(ws):
+        s = s + np.sum(v ** 3)
+    return s
+
+
+def stack_axis(x):
+    return np.sum(np.stack(x, axis=0) * np.array([1.0, 3.0]))
+
+
+def concatenate_axis(ws):
+    return np.sum(np.concatenate(ws, 0) ** 2)
+
+
+def where_condition(x):
+    return np.sum(np.where(np.array(x) > 1.0, np.asarray(x), 0.0))
+
+
+COLUMN = np.array([[1.0], [2.0], [3.0]])
+
+
+def broadcast_column(x):
+    return np.sum(np.sin(COLUMN * x) * np.cos(x))
+
+
+def broadcast_one_item(x):
+    return np.sum(np.sin(np.array([1.0, 2.0, 3.0]) * x) + np.sin(x))
+
+
+def broadcast_items(ws):
+    return np.sum(np.sin(np.array([1.0, 2.0, 3.0]) + np.cos(ws)) * np.exp(ws))
+
+
+def centered(x):
+    return np.sum((x - np.mean(x)) ** 2 * np.array([1.0, 2.0, 3.0]))
+
+
 ODD = [np.array([1.0, 2.0]), np.array([3.0, -4.0, 5.0])]
 NESTED = [[1.0, 2.0], [3.0, 4.0]]
 
@@ -296,6 +342,15 @@ FOLLOWED = [
     (in_branch, FLOATS, "raises"),
     (passed_to_helper, WS, "same"),
     (closed_over, FLOATS, "raises"),
+    (passed_by_keyword, ODD, "same"),
+    (rows_of_array, WS, "same"),
+    (stack_axis, FLOATS, "same"),
+    (concatenate_axis, ODD, "same"),
+    (where_condition, FLOATS, "same"),
+    (broadcast_column, FLOATS, "raises"),
+    (broadcast_one_item, [0.5], "raises"),
+    (broadcast_items, [np.array([0.5]), np.array([1.5])], "raises"),
+    (centered, [0.5, 1.5, 2.5], "raises"),
 ]
 
 
