@@ -384,6 +384,7 @@ def test_value_and_grad_and_other_arguments():
     assert value == matmul_floats(w, X)
     assert_tree_close(grad, central(lambda v: matmul_floats(v, X), w))
     gw, gX = pb.grad(matmul_floats, wrt=(0, 1), mode="source")(w, X)
+    assert_tree_close(gw, grad)
     assert_tree_close(gX, central(lambda M: matmul_floats(w, M), X))
 
 
