@@ -734,3 +734,19 @@ def _log_in_base_two(w):
 def test_math_log_with_a_base_is_refused_with_the_fix():
     with pytest.raises(pb.TransformError, match=r"math.log\(x\) / math.log\(base\)"):
         pb.grad(_log_in_base_two, mode="source")(0.7)
+
+
+def test_a_function_whose_lines_now_hold_another_function_is_refused(tmp_path, monkeypatch):
+    # code added above f moved it down: its old lines hold g, whose gradient pb.grad gave
+    module_file = tmp_path / "moved_module.py"
+    module_file.write_text("import numpy as np\n\ndef f(x):\n    return np.sum(x ** 2)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import moved_module
+    module_file.write_text("import numpy as np\n\ndef g(x):\n    return np.sum(x ** 3)\n\n"
+                           "def f(x):\n    return np.sum(x ** 2)\n")
+    x = np.array([1.0, 2.0])
+    with pytest.raises(pb.TransformError, match="file was edited"):
+        pb.grad(moved_module.f, mode="source")(x)
+    df = pb.grad(moved_module.f)
+    np.testing.assert_array_equal(df(x), 2 * x)   # auto: the tape runs f as it is
+    assert df.mode == "tape"

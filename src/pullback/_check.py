@@ -3,7 +3,7 @@
 import numpy as np
 
 from ._grad import run_on_tape
-from ._structure import flatten, unflatten
+from ._structure import flatten, flatten_up_to, unflatten
 from ._tape import GradientTape
 from ._tensor import Tensor, convert_to_tensor
 
@@ -48,18 +48,34 @@ def check_grads(f, args, order=2, *, modes=("tape", "auto"), eps=1e-6, rtol=1e-5
 
 
 def _check_source(f, args, mode, rng, eps, rtol, atol):
-    """<vjp(u), v> from pb.grad's generated code against central differences."""
+    """<vjp(u), v> from pb.grad's generated code against central differences; ``v`` moves
+    every floating-point leaf, inside dict, list and tuple arguments too."""
     from ._transforms import vjp
-    if not all(_differentiable(a) for a in args):
-        return  # pytrees and constants: the tape check covers them
-    x = [np.asarray(a, dtype=float) for a in args]
+    trees = [flatten(a) for a in args]
+    slots = [(k, j) for k, (leaves, _) in enumerate(trees)
+             for j, leaf in enumerate(leaves) if _differentiable(leaf)]
+    if not slots:
+        return  # constants only: the tape check says so
+    x = [np.asarray(_value(trees[k][0][j]), dtype=float) for k, j in slots]
     v = [rng.standard_normal(xi.shape) for xi in x]
+
+    def at(step):
+        moved = [list(leaves) for leaves, _ in trees]
+        for (k, j), xi, vi in zip(slots, x, v):
+            value = xi + step * vi
+            moved[k][j] = float(value) if type(trees[k][0][j]) is float else value
+        return [unflatten(spec, leaves) for (_, spec), leaves in zip(trees, moved)]
+
     out, pullback = vjp(f, *args, mode=mode)
     u = rng.standard_normal(np.shape(out))
-    plus = np.asarray(f(*[xi + eps * vi for xi, vi in zip(x, v)]), dtype=float)
-    minus = np.asarray(f(*[xi - eps * vi for xi, vi in zip(x, v)]), dtype=float)
+    plus = np.asarray(f(*at(eps)), dtype=float)
+    minus = np.asarray(f(*at(-eps)), dtype=float)
     numeric = float(np.sum(u * (plus - minus))) / (2 * eps)
-    analytic = float(sum(np.sum(np.asarray(g) * vi) for g, vi in zip(pullback(u), v)))
+    moving = {k for k, _ in slots}
+    grads = [flatten_up_to(spec, g) if k in moving else None
+             for k, ((_, spec), g) in enumerate(zip(trees, pullback(u)))]
+    analytic = float(sum(np.sum(np.asarray(grads[k][j], dtype=float) * vi)
+                         for (k, j), vi in zip(slots, v)))
     if not np.isclose(analytic, numeric, rtol=rtol, atol=atol):
         raise AssertionError(
             f"check_grads: pb.grad (mode={mode!r}, ran as {pullback.gradient_function.mode!r}) "

@@ -90,7 +90,8 @@ def _check_not_edited(fn, text, filename, start, lines):
         return
     found = [c for c in compiled.co_consts
              if isinstance(c, types.CodeType) and c.co_name == code.co_name]
-    if found and _signature(found[0]) != _signature(code):
+    # no function of that name there: the lines now hold another one (code moved down)
+    if not found or _signature(found[0]) != _signature(code):
         raise TransformError(
             f"the source of {fn.__qualname__} in {filename} is not the code it runs: the "
             f"file was edited after the function was defined. Reload the module "

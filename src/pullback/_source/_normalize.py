@@ -23,6 +23,7 @@ from ._activity import Activity
 from ._ir import Branch, Function, Op, Plain
 from ._normalize_control import ControlMixin, is_loop_exit
 from ._resolve import BUILTINS, METHODS, FunctionArgument, Scope
+from ._whole import WholeMixin, refuse_whole_uses
 
 __all__ = ["normalize"]
 
@@ -108,7 +109,7 @@ def normalize(src, namer, kinds, wrt, program, extra_params=(), helper=False):
     return _Normalizer(src, namer, kinds, wrt, program, extra_params, helper).run()
 
 
-class _Normalizer(ControlMixin):
+class _Normalizer(ControlMixin, WholeMixin):
     def __init__(self, src, namer, kinds, wrt, program, extra_params=(), helper=False):
         self.src = src
         self.helper = helper
@@ -143,6 +144,7 @@ class _Normalizer(ControlMixin):
         self.uneven_results = set()    # such names whose items differ in shape: no one array
         self.sequence_items = {}       # (such a name, index) -> the item's name
         self.made_in = {}              # such a name -> the block (statement list) made in
+        self.whole_arrays = {}  # container name -> its array, made in the top-level code
         self.loop_fixed = {}  # user variable -> its one name inside the enclosing loops
         self.owner = {p: p for p in self.params}  # a name -> the user variable it belongs to
         self.mutated = set()
@@ -164,6 +166,7 @@ class _Normalizer(ControlMixin):
             self.line = node.lineno
             self.fn_ir.result = self._items_if_tuple(self.expr_into(node.body, None), node)
             self.out[:0] = self.leaf_reads
+            refuse_whole_uses(self.fn_ir, self.src, self.helper, self.line)
             return self.fn_ir
         body = node.body
         if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant):
@@ -191,6 +194,7 @@ class _Normalizer(ControlMixin):
         self.out[:0] = self.leaf_reads
         self.copy_written_params(self.out)
         self.fn_ir.mutated = self.mutated
+        refuse_whole_uses(self.fn_ir, self.src, self.helper, self.line)
         return self.fn_ir
 
     def _items_if_tuple(self, atom, stmt):
@@ -657,10 +661,11 @@ class _Normalizer(ControlMixin):
         left, right = self.expr(node.left), self.expr(node.right)
         prim = lookup(getattr(__import__("numpy"), _BINOPS[type(node.op)]))
         value = gast.BinOp(left=left, op=node.op, right=right)
-        return self.emit("prim", value, into, prim, [left, right])
+        return self.emit("prim", value, into, prim, self.whole_operands(node, left, right))
 
     def _UnaryOp(self, node, into):
         operand = self.expr(node.operand)
+        self.refuse_whole(operand, node)
         prim = lookup(getattr(__import__("numpy"), _UNARY[type(node.op)]))
         return self.emit("prim", gast.UnaryOp(op=node.op, operand=operand), into, prim,
                          [operand])
@@ -670,6 +675,7 @@ class _Normalizer(ControlMixin):
 
     def _Attribute(self, node, into):
         value = self.expr(node.value)
+        self.refuse_whole(value, node)
         if node.attr == "T":
             prim = lookup(__import__("numpy").transpose)
         elif node.attr == "real":
@@ -828,12 +834,20 @@ class _Normalizer(ControlMixin):
         if self.scope.static_value(func) in (np.array, np.asarray) and _array_of_items(node):
             # np.array([a * b, c]) of differentiated numbers or same-shape arrays: np.stack's
             return self.prim_call(node, into, lookup(np.stack))
+        if self.scope.static_value(func) in (np.array, np.asarray) and len(node.args) == 1 \
+                and not node.keywords and self.is_whole(self.expr(node.args[0])):
+            # np.asarray(ws) of a list argument: its leaves joined by np.stack's rule
+            atom = self.whole_array(self.expr(node.args[0]), node, fresh=True)
+            if into is not None:
+                self.alias(into, atom)
+            return atom
         if callee.kind in ("prim",):
             return self.prim_call(node, into, callee.prim)
         if callee.kind == "identity":
             if len(node.args) != 1 or node.keywords:
                 raise self.src.error(node, f"{callee.name}() takes one argument")
             atom = self.expr(node.args[0])
+            self.refuse_whole(atom, node)   # float(ws) raises; it is no list of floats
             if into is not None:
                 self.alias(into, atom)
             return atom
@@ -925,6 +939,7 @@ class _Normalizer(ControlMixin):
             if self.activity.atom(v):
                 raise self.src.error(node, f"pb.grad differentiates positional arguments only: "
                                            f"pass {k}= positionally")
+        args = self.whole_args(prim, args, node, self.numpy_call(node.func))
         call = gast.Call(func=self.rename(node.func), args=clone(args),
                          keywords=[gast.keyword(arg=k, value=clone(v))
                                    for k, v in kwargs.items()])
@@ -957,6 +972,7 @@ class _Normalizer(ControlMixin):
                                        f".{func.attr}()")
         fun, adapt = entry
         value = self.expr(func.value)
+        self.refuse_whole(value, node)
         args, kwargs = self.call_args(node)
         prim = lookup(fun)
         call = gast.Call(func=gast.Attribute(value=value, attr=func.attr, ctx=gast.Load()),
@@ -967,7 +983,8 @@ class _Normalizer(ControlMixin):
             target = self.fresh_target(into)
             self.out.append(Op("const", target, call, self.line, active=False))
             return _name(target)
-        rule_args = [value] + (adapt(args) if adapt else args)
+        rule_args = self.whole_args(prim, [value] + (adapt(args) if adapt else args), node,
+                                    numpy=True)
         return self.emit("prim", call, into, prim, rule_args, kwargs)
 
     def user_call(self, node, into, callee):
