@@ -928,13 +928,6 @@ class _Normalizer(ControlMixin, WholeMixin):
 
     def prim_call(self, node, into, prim):
         args, kwargs = self.call_args(node)
-        for a in args:
-            if isinstance(a, gast.Name) and self._is_container(a.id):   # np.asarray(params)
-                raise self.src.error(node, f"pb.grad cannot pass the differentiated list, "
-                                           f"tuple or dict {a.id!r} whole to a NumPy "
-                                           f"function (its leaves would get no gradient); "
-                                           f"pass its items (np.stack([p[0], p[1]])), or "
-                                           f"use mode='tape'")
         for k, v in kwargs.items():
             if self.activity.atom(v):
                 raise self.src.error(node, f"pb.grad differentiates positional arguments only: "
