@@ -305,6 +305,31 @@ def outer_while(x):
         k = k + 1
     return np.sum(hs[-1]) + len(hs)
 
+def seeded_display(x, w):
+    xs = [x, x * 2.0]          # a display, then appends: xs = [], xs.append(x), ...
+    for i in range(3):
+        xs.append(np.sin(xs[-1]) * w + xs[-2])
+    return np.sum(np.stack(xs) ** 2)
+
+
+def display_each_iteration(x):
+    total = 0.0
+    for i in range(3):
+        pair = [x * i, np.cos(x)]
+        pair.append(pair[0] * pair[1])
+        total = total + np.sum(np.stack(pair))
+    return total
+
+
+def zipped(x, w):
+    hs = [np.sin(x * k) for k in range(3)]
+    gs = [np.cos(x * k) for k in range(3)]
+    total = 0.0
+    for h, g, c in zip(hs, gs, w):
+        total = total + np.sum(h * g) * c
+    return total
+
+
 rng = np.random.default_rng(7)
 _V = rng.normal(size=3)
 CASES = [
@@ -345,6 +370,9 @@ CASES = [
     ("data_branch", data_branch, (np.abs(_V),), 0),
     ("data_branch_negative", data_branch, (-np.abs(_V),), 0),
     ("outer_while", outer_while, (np.abs(_V) * 0.5,), 0),
+    ("seeded_display", seeded_display, (_V, 0.7), (0, 1)),
+    ("display_each_iteration", display_each_iteration, (_V,), 0),
+    ("zipped", zipped, (_V, rng.normal(size=3)), (0, 1)),
 ]
 
 
@@ -532,6 +560,12 @@ def rebound_to_array(x):
     return np.sum(hs)
 
 
+def made_by_list_call(x):
+    hs = list()                                  # refused: not a display
+    hs.append(np.sin(x))
+    return np.sum(np.stack(hs))
+
+
 def read_by_nested_function(x):
     hs = []
     hs.append(np.sin(x))
@@ -565,6 +599,7 @@ REFUSALS = [
     (comprehension_in_while, (np.ones(2),), "while len"),
     (comprehension_in_ifexp, (np.ones(2), False), "if c else"),
     (rebound_to_array, (np.ones(2),), "hs = np.stack"),
+    (made_by_list_call, (np.ones(2),), "hs = list()"),
     (read_by_nested_function, (np.ones(2),), "return np.sum(np.stack(hs))"),
     (summed_by_numpy, (np.ones(2),), "return np.sum(hs)"),
 ]

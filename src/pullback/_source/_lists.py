@@ -413,10 +413,12 @@ class ListsMixin:
                 return name, "read by a nested function or lambda"
         if isinstance(name.ctx, gast.Store):
             if isinstance(parent, gast.Assign) and parent.targets == [name] and isinstance(
-                    parent.value, gast.List) and not parent.value.elts:
+                    parent.value, gast.List) and not any(
+                        isinstance(e, gast.Starred) for e in parent.value.elts):
                 return None
             stmt = parent if isinstance(parent, gast.stmt) else name
-            return stmt, "given another value (write the new value to a new name)"
+            return stmt, (f"given a value other than a list display ({name.id} = [] or "
+                          f"{name.id} = [a, b]; give other values a new name)")
         if isinstance(parent, gast.Attribute):
             call = parents.get(id(parent))
             if parent.attr == "append" and isinstance(call, gast.Call) and call.func is parent \
@@ -494,17 +496,23 @@ class ListsMixin:
         return _appended_list(stmt) in self.followed
 
     def create_list(self, name, value, stmt):
-        """``lst = []`` for a followed list: an empty list, varied from here on."""
+        """``lst = []`` for a followed list: an empty list, varied from here on;
+        ``lst = [a, b]`` is that, then ``lst.append(a)`` and ``lst.append(b)``."""
+        items = [self.expr(e) for e in value.elts]   # read before lst is made anew
         new = self.new_version(name)
         self.out.append(Op("const", new, gast.List(elts=[], ctx=gast.Load()), self.line,
                            active=False))
         self.activity.active.add(new)
         self.fn_ir.lists.add(new)
+        for elt, atom in zip(value.elts, items):
+            self._append(name, elt, atom, stmt)
 
     def list_append(self, stmt):
         call = stmt.value
-        lst = call.func.value.id
-        value = call.args[0]
+        self._append(call.func.value.id, call.args[0], None, stmt)
+
+    def _append(self, lst, value, atom, stmt):
+        """``lst.append(value)`` (``atom``: ``value`` already normalized, or None)."""
         if isinstance(value, (gast.Tuple, gast.List, gast.Dict, gast.Set)):
             raise self.src.error(value, (
                 f"pb.grad follows lists of arrays and numbers only: {lst}.append(...) here "
@@ -517,7 +525,7 @@ class ListsMixin:
                 f"{lst} may not have been made by `{lst} = []` on every path to this line; "
                 f"make it before the loops and branches that append to it, or use "
                 f"mode='tape'"))
-        atom = self.expr(value)
+        atom = self.expr(value) if atom is None else atom
         if isinstance(atom, gast.Name) and (
                 atom.id in self.fn_ir.lists or atom.id in self.tuple_values or
                 atom.id in self.sequence_values or self._is_container(atom.id)):
