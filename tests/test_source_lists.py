@@ -330,6 +330,36 @@ def zipped(x, w):
     return total
 
 
+def last_instance(x):
+    total = 0.0
+    for i in range(3):
+        parts = []
+        parts.append(x * i)
+        parts.append(np.sin(x) * i)
+        total = total + np.sum(parts[0])
+    return np.sum(np.stack(parts) ** 2) + total
+def zero_trips(x, n):
+    parts = []
+    parts.append(x)
+    for i in range(n):
+        parts = []
+        parts.append(x * i)
+    return np.sum(np.stack(parts) ** 2)
+
+
+def tuple_of_comprehension_indexes(x):
+    idx = tuple([0 for _ in range(2)])   # still a tuple: x[(0, 0)], not x[[0, 0]]
+    return np.sum(x[idx] * x)
+
+
+def stacked_tuples(x):
+    hs = []
+    hs.append(x)
+    hs.append(x * 2)
+    return np.sum(np.stack(tuple(hs)) ** 2) + np.sum(
+        np.stack(list(np.sin(x * k) for k in range(2))))
+
+
 rng = np.random.default_rng(7)
 _V = rng.normal(size=3)
 CASES = [
@@ -373,6 +403,12 @@ CASES = [
     ("seeded_display", seeded_display, (_V, 0.7), (0, 1)),
     ("display_each_iteration", display_each_iteration, (_V,), 0),
     ("zipped", zipped, (_V, rng.normal(size=3)), (0, 1)),
+    ("last_instance", last_instance, (_V,), 0),
+    ("zero_trips", zero_trips, (_V, 0), 0),
+    ("two_trips", zero_trips, (_V, 2), 0),
+    ("tuple_of_comprehension_indexes", tuple_of_comprehension_indexes,
+     (rng.normal(size=(2, 2)),), 0),
+    ("stacked_tuples", stacked_tuples, (_V,), 0),
 ]
 
 
@@ -560,6 +596,23 @@ def rebound_to_array(x):
     return np.sum(hs)
 
 
+def kept_as_tuple(x):
+    hs = []
+    hs.append(x)
+    t = tuple(hs)                                # refused: a tuple of it kept
+    return np.sum(t[0])
+
+
+def set_comprehension(x):
+    s = {k for k in range(3)}                    # refused: a set comprehension
+    return np.sum(x * len(s))
+
+
+def dict_comprehension(x):
+    d = {k: x * k for k in range(3)}             # refused: a dict comprehension
+    return np.sum(d[1])
+
+
 def made_by_list_call(x):
     hs = list()                                  # refused: not a display
     hs.append(np.sin(x))
@@ -600,6 +653,9 @@ REFUSALS = [
     (comprehension_in_ifexp, (np.ones(2), False), "if c else"),
     (rebound_to_array, (np.ones(2),), "hs = np.stack"),
     (made_by_list_call, (np.ones(2),), "hs = list()"),
+    (set_comprehension, (np.ones(2),), "s = {k"),
+    (kept_as_tuple, (np.ones(2),), "t = tuple(hs)"),
+    (dict_comprehension, (np.ones(2),), "d = {k"),
     (read_by_nested_function, (np.ones(2),), "return np.sum(np.stack(hs))"),
     (summed_by_numpy, (np.ones(2),), "return np.sum(hs)"),
 ]

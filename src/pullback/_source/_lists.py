@@ -156,7 +156,7 @@ class _Rewriter:
                 k += 1
                 continue
             before = self.statement(stmt)
-            if before is not None:
+            if before:
                 replaced = before[-1] is None   # lst = [...]: the loop is the statement
                 before = [s for s in before if s is not None]
                 stmts[k:k + 1] = before + ([] if replaced else [stmt])
@@ -324,7 +324,8 @@ class _Hoister(gast.NodeTransformer):
                 return node
             if len(args) == 1 and (self.rewriter.builtin(node.func, tuple) or
                                    self.rewriter.builtin(node.func, list)):
-                return self.visit_ListComp(gen)   # a new list nothing else holds
+                node.args = [self.visit_ListComp(gen)]   # tuple(items): still a tuple
+                return node
         return self.generic_visit(node)
 
 
@@ -438,7 +439,14 @@ class ListsMixin:
             func = getattr(func, "_pullback_fun", func)
             if func is len and len(parent.args) == 1:
                 return None
-            first = parent.args[0] is name
+            if func in (tuple, list) and len(parent.args) == 1 and not parent.keywords:
+                outer = parents.get(id(parent))   # np.stack(tuple(lst)): the same items
+                if not isinstance(outer, gast.Call):
+                    return parent, f"passed to {func.__name__}()"
+                name, parent = parent, outer
+                func = self.scope.static_value(parent.func)
+                func = getattr(func, "_pullback_fun", func)
+            first = isinstance(parent, gast.Call) and parent.args[:1] == [name]
             if first and (func in _JOINS or func is builtins.sum or
                           func in _AS_STACK and len(parent.args) == 1 and not parent.keywords):
                 return None
@@ -550,6 +558,8 @@ class ListsMixin:
         ``node`` gives none its first argument."""
         if not node.args or not self._is_list_atom(node.args[0]):
             return None
+        if func in (tuple, list) and len(node.args) == 1 and not node.keywords:
+            return self.expr(node.args[0])   # np.stack(tuple(lst)): the same items
         if func is builtins.sum:
             return self.prim_call(node, into, LIST_SUM)
         if func in _AS_STACK:
