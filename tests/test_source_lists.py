@@ -460,6 +460,34 @@ def test_value_and_grad_and_second_call():
         assert np.array_equal(a, b) and np.allclose(a, c)
 
 
+def weighted_by_list_argument(x, ws):
+    hs = []
+    for i, w in enumerate(ws):
+        hs.append(w * x * (i + 1))
+    return np.sum(sum(hs) ** 2) + np.sum(np.stack([np.sin(w * x) for w in ws]))
+
+
+@pytest.mark.parametrize("mode", ["source", "auto"])
+@pytest.mark.parametrize("ws", [[0.5, 1.0, -2.0], [np.array([0.5, 1.0]), np.array([2.0, -1.0])]],
+                         ids=["floats", "arrays"])
+def test_comprehension_over_a_differentiated_list_argument(ws, mode):
+    x = np.array([0.3, -0.2])
+    df = pb.grad(weighted_by_list_argument, wrt=(0, 1), mode=mode)
+    gx, gws = df(x, ws)
+    assert df.mode == "source"
+    tx, tws = pb.grad(weighted_by_list_argument, wrt=(0, 1), mode="tape")(x, ws)
+    np.testing.assert_allclose(gx, tx, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gx, _finite_differences(weighted_by_list_argument, (x, ws), 0),
+                               rtol=1e-5, atol=1e-6)
+    assert isinstance(gws, list) and len(gws) == len(ws)
+    for k, (g, t) in enumerate(zip(gws, tws)):
+        assert np.shape(g) == np.shape(ws[k])
+        np.testing.assert_allclose(g, t, rtol=1e-10, atol=1e-12)
+        leaf = lambda v, k=k: weighted_by_list_argument(x, ws[:k] + [v] + ws[k + 1:])
+        np.testing.assert_allclose(g, _finite_differences(leaf, (ws[k],), 0),
+                                   rtol=1e-5, atol=1e-6)
+
+
 def test_hessian_through_a_list():
     x = np.array([0.3, -0.2])
     h_source = pb.hessian(stacked_sines, mode="source")(x, [0.5, 2.0])
