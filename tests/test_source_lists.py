@@ -360,6 +360,19 @@ def stacked_tuples(x):
         np.stack(list(np.sin(x * k) for k in range(2))))
 
 
+def filled_after_continue(x):
+    rows = []
+    for i in range(3):
+        if i == 1:
+            continue           # the rest of the body runs under a flag: still made anew
+        row = np.zeros(2)
+        row[0] = x[i]
+        if i > 0:
+            row[1] = x[0] * 2.0
+        rows.append(row)
+    return np.sum(np.stack(rows) ** 2)
+
+
 rng = np.random.default_rng(7)
 _V = rng.normal(size=3)
 CASES = [
@@ -409,6 +422,7 @@ CASES = [
     ("tuple_of_comprehension_indexes", tuple_of_comprehension_indexes,
      (rng.normal(size=(2, 2)),), 0),
     ("stacked_tuples", stacked_tuples, (_V,), 0),
+    ("filled_after_continue", filled_after_continue, (_V,), 0),
 ]
 
 
@@ -596,6 +610,22 @@ def written_in_loop(x):
     return np.sum(np.stack(rows))
 
 
+_BUFFER = np.zeros(2)
+
+
+def _buffer():
+    return _BUFFER
+
+
+def shared_buffer(x):
+    rows = []
+    for i in range(2):
+        row = _buffer()        # the same array each time: not made anew
+        row[0] = x[i]
+        rows.append(row)                         # refused: the same array, written again
+    return np.sum(np.stack(rows) * np.array([[1.0, 0.0], [2.0, 0.0]]))
+
+
 def sliced(x):
     hs = []
     for i in range(3):
@@ -675,6 +705,7 @@ REFUSALS = [
     (written_after_append, (np.ones(2),), "hs.append(h)"),
     (grown_after_append, (np.ones(2),), "hs.append(h)"),
     (written_in_loop, (np.ones(3),), "rows.append"),
+    (shared_buffer, (np.ones(2),), "rows.append(row)"),
     (sliced, (np.ones(2),), "hs[1:]"),
     (generator_to_stack, (np.ones(2),), "np.stack(np.sin"),
     (comprehension_in_while, (np.ones(2),), "while len"),

@@ -46,6 +46,8 @@ LIST_SUM.vjps = (lambda ans, items, start=0: lambda g: sum_cotangent(items, g),
 _JOINS = frozenset(getattr(f, "_pullback_fun", f) for f in (
     np.stack, np.concatenate, np.vstack, np.hstack, np.dstack, np.column_stack))
 _AS_STACK = (np.array, np.asarray)
+_ALLOCATORS = ("zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
+               "full_like", "array", "copy")
 _USES = ("appended to ({0}.append(v)), indexed with a number ({0}[i]), measured (len({0})), "
          "walked by a for loop, or given whole to np.stack, np.concatenate, np.vstack, "
          "np.hstack, np.array or sum()")
@@ -101,6 +103,8 @@ def rewrite_comprehensions(src):
     if getattr(node, "_pullback_comprehensions", False):
         return
     node._pullback_comprehensions = True
+    if not _has_comprehension(node):
+        return
     if isinstance(node, gast.Lambda):
         for child in walk(node.body):
             if isinstance(child, (gast.ListComp, gast.GeneratorExp)):
@@ -486,8 +490,8 @@ class ListsMixin:
                         continue
                     at, around = where[id(call)]
                     common = [loop for loop in loops if loop in around]
-                    if pos < at and (not common or _made_anew(common[-1], base, group, value,
-                                                               pos)):
+                    if pos < at and (not common or _made_anew(
+                            common[-1], base, group, value, stmt, call, self._allocates)):
                         continue
                     raise self.src.error(call, (
                         f"pb.grad cannot follow {gast.unparse(call.value).strip()} (in "
@@ -497,6 +501,17 @@ class ListsMixin:
                         f"would show; append a copy "
                         f"({lst}.append({gast.unparse(value).strip()}.copy())), or use "
                         f"mode='tape'"))
+
+    def _allocates(self, value):
+        """Whether ``value`` makes a new array: a NumPy allocation (np.zeros, np.ones,
+        np.empty, np.full and their _like forms, np.array, np.copy) or ``v.copy()``."""
+        if not isinstance(value, gast.Call):
+            return False
+        func = value.func
+        if isinstance(func, gast.Attribute) and func.attr == "copy" and not value.args:
+            return True
+        made = self.scope.static_value(func)
+        return any(made is getattr(np, n) for n in _ALLOCATORS)
 
     # --- normalizing ---------------------------------------------------------------------------
 
@@ -598,21 +613,42 @@ def _placed(body, loops, counter=None):
                 yield from _placed(inner, inner_loops, counter)
 
 
-def _made_anew(loop, base, group, value, write_pos):
-    """Whether each iteration of ``loop`` binds ``base`` to a new array (a call that is no
-    view) in a statement of its own body, before the write at ``write_pos``, and the list is
-    given ``base`` itself (no other name may hold that array)."""
-    from ._writes import _may_be_view
+def _made_anew(loop, base, group, value, write, append, allocates):
+    """Whether, in each iteration of ``loop``, ``base`` is bound to a new array (a call that
+    ``allocates``) before both ``write`` and ``append`` run: by a statement of the innermost
+    block holding both, before them; and the list is given ``base`` itself (no other name
+    may hold that array)."""
     if group != {base} or not (isinstance(value, gast.Name) and value.id == base):
         return False
-    position = {id(s): p for s, p, _ in _placed([loop], ())}
-    for stmt in loop.body:
+    block, at = _common_block(loop.body, write, append)
+    for stmt in block[:at]:
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(
-                stmt.targets[0], gast.Name) and stmt.targets[0].id == base:
-            return isinstance(stmt.value, gast.Call) and not _may_be_view(stmt.value)
-        if any(isinstance(n, gast.Name) and n.id == base for n in walk(stmt)):
-            return False   # read or written before it is made anew
+                stmt.targets[0], gast.Name) and stmt.targets[0].id == base and \
+                allocates(stmt.value):
+            return True
     return False
+
+
+def _common_block(body, a, b):
+    """(the innermost statement list holding both ``a`` and ``b``, the index in it of the
+    first statement that holds either)."""
+    def path(block, target):
+        for k, stmt in enumerate(block):
+            if stmt is target:
+                return [(block, k)]
+            for field in ("body", "orelse"):
+                inner = getattr(stmt, field, None)
+                if isinstance(inner, list) and not isinstance(stmt, gast.FunctionDef):
+                    found = path(inner, target)
+                    if found:
+                        return [(block, k)] + found
+        return None
+    pa, pb = path(body, a) or [(body, 0)], path(body, b) or [(body, 0)]
+    level = 0   # down while one statement holds both, in one of its blocks
+    while level + 1 < min(len(pa), len(pb)) and pa[level][1] == pb[level][1] and \
+            pa[level + 1][0] is pb[level + 1][0]:
+        level += 1
+    return pa[level][0], min(pa[level][1], pb[level][1])
 
 
 def _own_nodes(node):
