@@ -400,9 +400,10 @@ class ListsMixin:
             problem = self._use_problem(n, parents)
             if problem is not None:
                 culprit, what = problem
+                uses = _USES.format(lst)
                 raise self.src.error(culprit, (
                     f"pb.grad follows the list {lst} (built with {lst}.append on line {where}, "
-                    f"in {self.src.fn.__qualname__}) only where it is {_USES.format(lst)}; here it is "
+                    f"in {self.src.fn.__qualname__}) only where it is {uses}; here it is "
                     f"{what}, where the engine cannot see what happens to the values it "
                     f"holds. Build an array from it first (np.stack({lst})), or use "
                     f"mode='tape'"))
