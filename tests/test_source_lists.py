@@ -373,6 +373,17 @@ def filled_after_continue(x):
     return np.sum(np.stack(rows) ** 2)
 
 
+def returns_an_item(x):
+    hs = []
+    for i in range(3):
+        hs.append(np.sum(np.sin(x * i)))
+    return hs[-1]
+
+
+def returns_a_sum(x):
+    return sum([np.sum(x ** k) for k in range(3)])
+
+
 rng = np.random.default_rng(7)
 _V = rng.normal(size=3)
 CASES = [
@@ -423,6 +434,8 @@ CASES = [
      (rng.normal(size=(2, 2)),), 0),
     ("stacked_tuples", stacked_tuples, (_V,), 0),
     ("filled_after_continue", filled_after_continue, (_V,), 0),
+    ("returns_an_item", returns_an_item, (_V,), 0),
+    ("returns_a_sum", returns_a_sum, (_V,), 0),
 ]
 
 
@@ -461,6 +474,15 @@ def test_follows_lists(name, fn, args, wrt, mode):
     for a, b in zip(args, before):
         if isinstance(a, np.ndarray):
             assert np.array_equal(a, b)   # the arguments are left as they were
+
+
+@pytest.mark.parametrize("name, fn, args, wrt", CASES, ids=[c[0] for c in CASES])
+def test_value_and_grad(name, fn, args, wrt):
+    value, grads = pb.value_and_grad(fn, wrt=wrt, mode="source")(*args)
+    assert value == pytest.approx(fn(*args), rel=1e-12, abs=1e-12)
+    alone = pb.grad(fn, wrt=wrt, mode="source")(*args)
+    for g, a in zip(_as_tuple(grads, wrt), _as_tuple(alone, wrt)):
+        np.testing.assert_allclose(g, a, rtol=1e-12, atol=1e-14)
 
 
 def test_value_and_grad_and_second_call():
