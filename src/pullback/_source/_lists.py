@@ -314,9 +314,10 @@ class _Hoister(gast.NodeTransformer):
         return gast.copy_location(_name(lst[0].targets[0].id), node)
 
     def visit_GeneratorExp(self, node):
-        raise self.src.error(node, self.rewriter._refusal(
-            "here: pb.grad follows a generator expression only as the one argument of "
-            "sum(), tuple() or list()", "write a list comprehension [...]"))
+        raise self.src.error(node, (
+            f"pb.grad follows a generator expression only as the one argument of sum(), "
+            f"tuple() or list() (in {self.src.fn.__qualname__}); write a list comprehension "
+            f"[...], or use mode='tape'"))
 
     def visit_Call(self, node):
         args = node.args
@@ -459,6 +460,8 @@ class ListsMixin:
             if func in (enumerate, zip) and isinstance(loop, gast.For) and loop.iter is parent:
                 return None
             return parent, f"passed to {gast.unparse(parent.func).strip()}()"
+        if isinstance(parent, gast.Assign) and parent.value is name:
+            return parent, "given to another name (one list under two names)"
         if isinstance(parent, gast.expr):
             return parent, f"used in `{gast.unparse(parent).strip()}`"
         return name, f"used as a value ({type(parent).__name__.lower()} statement)"
