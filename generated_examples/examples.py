@@ -117,6 +117,16 @@ def layered_loss(params, x, y):
     return np.mean((h - y) ** 2)
 
 
+def rnn_states(Wx, Wh, b, xs):
+    """A vanilla RNN that collects its hidden states in a list, then stacks them."""
+    h = np.zeros(Wh.shape[0])
+    hs = []
+    for x in xs:
+        h = np.tanh(x @ Wx + h @ Wh + b)
+        hs.append(h)
+    return np.mean(np.stack(hs) ** 2)
+
+
 def _data():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(8, 3))
@@ -145,4 +155,6 @@ EXAMPLES = [
     (scalar_recurrence, (0.9, 0.3), (0, 1)),
     (layered_loss, ({"hidden": {"W": _rng.normal(size=(3, 4)) / 2, "b": np.zeros(4)},
                      "out": {"W": _rng.normal(size=(4, 3)) / 2, "b": np.zeros(3)}}, _X, _Y), 0),
+    (rnn_states, (_rng.normal(size=(3, 4)) / 2, _rng.normal(size=(4, 4)) / 2, np.zeros(4),
+                  _rng.normal(size=(5, 3))), (0, 1, 2)),
 ]

@@ -103,15 +103,16 @@ UNSUPPORTED.append(Unsupported(star_args_call, (_x(),), "starred call argument",
                                ("np.add(", "*parts")))
 
 
-def list_comprehension(x):
-    return sum([v ** 2 for v in x])  # <-- unsupported
+def nested_comprehension(x):
+    return sum([sum([v * w for w in x]) for v in x])  # <-- unsupported
 
 
-UNSUPPORTED.append(Unsupported(list_comprehension, (_x(),), "list comprehension", ("[v",)))
+UNSUPPORTED.append(Unsupported(nested_comprehension, (_x(),), "nested list comprehension",
+                               ("[v * w",)))
 
 
 def generator_expression(x):
-    return sum(v * np.sin(v) for v in x)  # <-- unsupported
+    return max(v * np.sin(v) for v in x)  # <-- unsupported
 
 
 UNSUPPORTED.append(Unsupported(generator_expression, (_x(),), "generator expression",
@@ -218,15 +219,16 @@ UNSUPPORTED.append(Unsupported(augmented_view_of_a_buffer, (_x(), _c()), "+= on 
                                ("tail *=",)))
 
 
-def append_differentiated(x):
+def insert_differentiated(x):
     outs = []
     for i in range(3):
-        outs.append(np.sin(x) * i)  # <-- unsupported
+        outs.append(np.sin(x) * i)
+        outs.insert(0, x * i)  # <-- unsupported
     return np.sum(np.stack(outs) ** 2)
 
 
-UNSUPPORTED.append(Unsupported(append_differentiated, (_x(),), "list.append of a gradient",
-                               ("outs.append(",)))
+UNSUPPORTED.append(Unsupported(insert_differentiated, (_x(),), "list.insert of a gradient",
+                               ("outs.insert(",)))
 
 
 def write_into_a_dict(x):

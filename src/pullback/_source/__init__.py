@@ -19,6 +19,7 @@ from ._fence import fence
 from ._getsource import FunctionSource, get_source
 from ._imports import Imports
 from ._logsumexp import detach_logsumexp_shifts
+from ._lists import rewrite_comprehensions
 from ._lower import lower
 from ._naming import Namer
 from ._resolve import FunctionArgument
@@ -62,6 +63,7 @@ def generate(fn, wrt, kinds, value=True, layout=None, scalar_math=True):
         TransformError: a construct the engine cannot transform, at the user's file and line.
     """
     src = get_source(fn)
+    rewrite_comprehensions(src)
     fence(src, layout)
     program = _Program(src)
     program.scalar_math = scalar_math
@@ -270,6 +272,7 @@ class _Program:
         else:
             key = ("user", callee.fn.__code__, tuple(active), frozen_trees)
             src = get_source(callee.fn)
+            rewrite_comprehensions(src)
             fence(src)
             self.lower(src.node)
             short = _identifier(callee.fn.__name__)

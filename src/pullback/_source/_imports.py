@@ -87,6 +87,7 @@ class Imports:
         """Whether ``alias`` names a pullback rule or runtime helper: a pure function that
         keeps no reference to its arguments (its result may be one of them)."""
         return any(a == alias and (key[0] == "#rule" or str(key[0]).startswith("pullback"))
+                   and key[0] != "pullback._items"   # they keep and take back list items
                    for key, a in self._by_source.items())
 
     def peek(self, module, name):

@@ -86,7 +86,7 @@ class Function:
     """A normalized function: parameters, body and the name of the returned value."""
 
     __slots__ = ("name", "params", "body", "result", "src", "active_params", "containers",
-                 "leaves", "closure_params", "mutated", "loop_names", "sequences")
+                 "leaves", "closure_params", "mutated", "loop_names", "sequences", "lists")
 
     def __init__(self, name, params, body, result, src):
         self.name, self.params, self.body, self.result, self.src = name, params, body, result, src
@@ -97,3 +97,4 @@ class Function:
         self.mutated = set()   # arrays written into with x[i] = v
         self.loop_names = set()  # user variables' one name inside loops
         self.sequences = set()   # names of lists of arrays (np.split's) read by index
+        self.lists = set()       # names of lists built by appending (see _lists)

@@ -21,6 +21,7 @@ from ._conversions import conversion_refusal, tensor_name_refusal
 from .._registry import lookup
 from ._activity import Activity
 from ._ir import Branch, Function, Op, Plain
+from ._lists import ListsMixin
 from ._normalize_control import ControlMixin, is_loop_exit
 from ._resolve import BUILTINS, METHODS, FunctionArgument, Scope
 from ._whole import WholeMixin, refuse_whole_uses
@@ -109,7 +110,7 @@ def normalize(src, namer, kinds, wrt, program, extra_params=(), helper=False):
     return _Normalizer(src, namer, kinds, wrt, program, extra_params, helper).run()
 
 
-class _Normalizer(ControlMixin, WholeMixin):
+class _Normalizer(ControlMixin, WholeMixin, ListsMixin):
     def __init__(self, src, namer, kinds, wrt, program, extra_params=(), helper=False):
         self.src = src
         self.helper = helper
@@ -157,6 +158,7 @@ class _Normalizer(ControlMixin, WholeMixin):
                 self.fn_ir.containers[p] = kind
             self.activity.active.add(p)
         self.fn_ir.active_params = list(wrt)
+        self.find_lists()
 
     # --- statements -------------------------------------------------------------------------
 
@@ -251,6 +253,8 @@ class _Normalizer(ControlMixin, WholeMixin):
             self.branch_statement(stmt)
         elif isinstance(stmt, gast.Pass):
             pass
+        elif self.is_list_append(stmt):
+            self.list_append(stmt)
         elif isinstance(stmt, (gast.Expr, gast.Assert)):
             # a bare expression (a print, a check) only reads values: kept as written
             self._refuse_hidden_keeping(stmt)
@@ -451,6 +455,8 @@ class _Normalizer(ControlMixin, WholeMixin):
 
     def bind(self, name, value, stmt):
         """``name = value``: normalize ``value`` straight into a new version of ``name``."""
+        if name in self.followed:   # lst = [], the only value a followed list is given
+            return self.create_list(name, value, stmt)
         if isinstance(value, gast.Name) or (isinstance(value, gast.Constant)):
             self.alias(name, self.expr(value))
             return
@@ -701,6 +707,8 @@ class _Normalizer(ControlMixin, WholeMixin):
         if isinstance(value, gast.Name) and (value.id in self.sequence_values or
                                              value.id in self.tuple_values):
             return self.sequence_item(value, index, node, into)
+        if isinstance(value, gast.Name) and value.id in self.fn_ir.lists:
+            return self.list_item(value, index, node, into)
         from .._rules.indexing import getitem
         expr = gast.Subscript(value=value, slice=index, ctx=gast.Load())
         return self.emit("prim", expr, into, lookup(getitem), [value, _index_value(index)])
@@ -826,6 +834,9 @@ class _Normalizer(ControlMixin, WholeMixin):
         if isinstance(func, gast.Attribute) and self.activity.expr(func.value, self.env):
             return self.method_call(node, into)
         callee = self.scope.callee(func, self.local_functions)
+        made = self.list_call(node, into, self.scope.static_value(func))
+        if made is not None:   # sum(lst), np.array(lst) of a list built by appending
+            return made
         if callee.kind == "prim" and self.scope.static_value(func) in (max, min):
             return self.builtin_extremum(node, into, self.scope.static_value(func))
         if self.scope.static_value(func) is math.log and len(node.args) + len(node.keywords) != 1:

@@ -298,6 +298,7 @@ class ControlMixin:
         """User variables active somewhere in the loop: a fixpoint over its assignments."""
         names = set(self.env) | assigned
         active = {v for v in self.env if self.activity.atom(self.env[v])}
+        active |= self.followed & names   # lists that keep differentiated values
         probe = Activity(self.scope)
         probe.local_functions = self.local_functions
         env = {v: _name(v) for v in names}

@@ -14,6 +14,7 @@ from .._rules.core import identity
 
 from ._clone import clone, name_nodes, same_tree
 from ._ir import Branch, Loop, LoopExit, Op, Plain
+from ._lists import wrap_items
 from ._reverse_control import ControlReverse
 
 __all__ = ["Reverse"]
@@ -440,6 +441,8 @@ class Reverse(ControlReverse):
         if not isinstance(arg, gast.Name):
             return  # a constant: nothing to differentiate
         name = arg.id
+        if name in self.fn.lists:   # a list's adjoint holds its elements' cotangents
+            contribution = wrap_items(self.imports, contribution)
         if name in self.runtime:  # an adjoint that lives across loop iterations
             own = self.own[name]
             out.append(_assign(own, gast.BinOp(left=_name(own), op=gast.Add(),
@@ -466,6 +469,8 @@ class Reverse(ControlReverse):
         adj[name] = _name(target)
 
     def zeros(self, value):
+        if isinstance(value, gast.Name) and value.id in self.fn.lists:
+            return gast.Constant(value=0.0, kind=None)   # no element has a cotangent
         alias = self.imports.name("pullback._runtime", "zeros_like", None)
         return gast.Call(func=_name(alias), args=[value], keywords=[])
 

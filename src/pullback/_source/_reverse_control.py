@@ -14,6 +14,7 @@ import numpy as np
 from ._activity import tree_leaves
 from ._clone import clone, name_nodes, nodes
 from ._ir import Branch, Loop, LoopExit, Op, Plain
+from ._lists import ListAppend, backward_append
 
 __all__ = ["ControlReverse"]
 
@@ -111,7 +112,7 @@ class ControlReverse:
                 if node.in_loop and node.kind != "setitem":
                     self._assigned_in_loops(node.target)
                     self.loop_of[node.target] = id(self._loops[-1]) if self._loops else None
-                if node.kind == "setitem":
+                if node.kind == "setitem" and not isinstance(node, ListAppend):
                     self._writes.append((node, self._position,
                                          tuple(id(loop) for loop in self._loops)))
                 if node.pullback and node.in_loop:
@@ -197,6 +198,8 @@ class ControlReverse:
         expressions as they will be emitted (a rule that needs only ``ans`` reads only it)."""
         if op.kind == "call":
             return {op.pullback}, set()
+        if isinstance(op, ListAppend):   # the list, taken back off going backward
+            return {op.target}, set()
         if op.kind == "setitem":   # the index, and the value's shape (unbroadcast's target)
             value = op.args[2]      # when the written region's shape may change in a loop
             shapes = {value.id} if isinstance(value, gast.Name) and \
@@ -540,6 +543,8 @@ class ControlReverse:
     def backward_setitem(self, op, adj, out):
         """Undo ``buf[index] = value``: the written slice's cotangent goes to ``value``; the
         overwritten contents reached nothing."""
+        if isinstance(op, ListAppend):
+            return backward_append(self, op, adj, out)
         buf, index, value = op.args
         if buf.id not in adj:
             return
