@@ -290,3 +290,40 @@ def test_a_tuple_result_whose_items_are_unread_in_later_iterations(f):
         e[i] = 1e-6
         fd[i] = (f(x + e) - f(x - e)) / 2e-6
     np.testing.assert_allclose(got, fd, rtol=1e-5, atol=1e-7)
+
+
+# --- a loop variable reused by a later loop ----------------------------------------------------
+
+def _range_then_enumerate(x, w):
+    s = 0.0
+    for i in range(2):
+        s = s + np.sin(x * i)
+    for i, v in enumerate(w):
+        s = s + i * v
+    return s
+
+
+def _branch_then_enumerate(x, w, c):
+    s = 0.0
+    if c > 0:
+        i = 2.0
+        s = s + x * i
+    for i, v in enumerate(w):
+        s = s + i * v * x
+    return s
+
+
+@pytest.mark.parametrize("c", [1.0, -1.0])
+def test_a_loop_variable_reused_by_a_later_loop(c):
+    """The enumerate loop's backward pass left i at its own first value (0), and the range
+    loop's backward pass read that i: a zero gradient where the tape gives cos(1), silently
+    (found by helper-15).  The value before the loop is now restored after its backward."""
+    cases = [(_range_then_enumerate, (1.0, [5.0, 6.0])),
+             (_branch_then_enumerate, (1.0, [5.0, 6.0], c))]
+    for f, args in cases:
+        df = pb.grad(f, mode="auto")
+        got = df(*args)
+        assert df.mode == "source"
+        assert got == pytest.approx(pb.grad(f, mode="tape")(*args), rel=1e-12)
+        fd = (f(args[0] + 1e-6, *args[1:]) - f(args[0] - 1e-6, *args[1:])) / 2e-6
+        assert got == pytest.approx(fd, rel=1e-6)

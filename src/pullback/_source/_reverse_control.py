@@ -344,6 +344,11 @@ class ControlReverse:
             out.append(gast.For(target=clone(node.target), iter=_name(steps), body=body,
                                 orelse=[], type_comment=None))
             return
+        for name in self._restored_targets(node):
+            # the value the loop's variable had before the loop: the backward pass of what
+            # came before reads it (for i in range(2): ... then for i, v in enumerate(w))
+            out.append(gast.Expr(value=_method(self.stack(f"{name}_loop"), "append",
+                                               [_name(name)])))
         out.append(_assign(node.trips, _const(0)))
         body = [gast.AugAssign(target=_name(node.trips, gast.Store()), op=gast.Add(),
                                value=_const(1))]
@@ -503,7 +508,18 @@ class ControlReverse:
                                 iter=_call("range", [_name(node.trips)]), body=body,
                                 orelse=[], type_comment=None)
             out.append(loop)
+        if steps is None:
+            for name in self._restored_targets(node):
+                out.append(_assign(name, _method(self.stack(f"{name}_loop"), "pop", [])))
         out.extend(after)
+
+    def _restored_targets(self, node):
+        """The names a loop's target assigns (saved each iteration) that something before the
+        loop reads: their value before the loop is restored after its backward pass."""
+        if node.target is None:
+            return []
+        names = _names(node.target) & self.saved
+        return sorted(n for n in names if _mentioned_before(self.fn.body, node, n))
 
     def _carried(self, node):
         """Varied names whose adjoints live across iterations: those the loop assigns (user
@@ -660,3 +676,45 @@ def _defined_in(body):
                 names |= _names(node.target)
     return names
 
+
+def _mentioned_before(body, stop, name):
+    """Whether ``name`` is read in the IR ``body`` before the node ``stop`` (True), or not
+    (False: also when ``stop`` is not reached)."""
+    return _scan_before(body, stop, name) is True
+
+
+def _scan_before(body, stop, name):
+    """True: ``name`` is read before ``stop``; "stop": ``stop`` reached first; None."""
+    for node in body:
+        if node is stop:
+            return "stop"
+        if isinstance(node, Loop):
+            if any(_mentions(h, name) for h in (node.target, node.iter, node.test)):
+                return True
+            found = _scan_before(node.body, stop, name)
+            if found is not None:
+                return found
+        elif isinstance(node, Branch):
+            if _mentions(node.test, name):
+                return True
+            for block in (node.body, node.orelse):
+                found = _scan_before(block, stop, name)
+                if found is not None:
+                    return found
+        elif isinstance(node, Op):
+            if _mentions(node.expr, name):
+                return True
+        elif isinstance(node, Plain):
+            if _mentions(node.stmt, name):
+                return True
+    return None
+
+
+def _mentions(node, name):
+    """Whether a gast node (or a name held as a string, or None) reads ``name``."""
+    if node is None:
+        return False
+    if isinstance(node, str):
+        return node == name
+    return any(n.id == name and not isinstance(n.ctx, (gast.Store, gast.Del))
+               for n in name_nodes(node))
