@@ -436,3 +436,31 @@ def test_a_named_tuple_of_tensors_is_unpacked_like_a_tuple(mode):
     a = np.array([[2.0, 1.0], [1.0, 3.0]])
     got = pb.grad(_stacked_slogdet, mode=mode)(a)
     np.testing.assert_allclose(got, central(_stacked_slogdet, a), rtol=1e-6)
+
+
+# --- a list of differentiated numbers that NumPy makes an array of -----------------------------
+
+def _list_times_matrix(a, b):
+    return np.sum(np.array([[1.0, 2.0], [3.0, 4.0]]) * [a, b])
+
+
+def _list_in_where(a, b):
+    return np.sum(np.where(np.array([True, False]), [a, b], 2.0) * 3.0)
+
+
+def _sine_of_a_list(a, b):
+    return np.sum(np.sin([a, b]) * np.array([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("f, modes", [(_list_times_matrix, ("tape", "auto")),
+                                      (_list_in_where, ("tape", "source", "auto")),
+                                      (_sine_of_a_list, ("source", "auto"))],
+                         ids=["times a matrix", "in np.where", "np.sin of a list"])
+def test_a_list_of_numbers_broadcast_against_an_array(f, modes):
+    """The list's gradient was summed as if the list were one number (unbroadcast read its
+    shape as ()), then indexed per item: IndexError, in both engines."""
+    for mode in modes:
+        got = pb.grad(f, wrt=(0, 1), mode=mode)(0.5, 1.5)
+        want = [(f(0.5 + 1e-6, 1.5) - f(0.5 - 1e-6, 1.5)) / 2e-6,
+                (f(0.5, 1.5 + 1e-6) - f(0.5, 1.5 - 1e-6)) / 2e-6]
+        np.testing.assert_allclose(got, want, rtol=1e-6)

@@ -397,8 +397,8 @@ def unbroadcast(g, target):
     else:
         try:
             shape = target.shape
-        except AttributeError:  # a Python number
-            shape = ()
+        except AttributeError:  # a Python number, or a list of numbers NumPy made an array of
+            shape = np.shape(target) if type(target) is list else ()
     try:
         gshape = g.shape
     except AttributeError:

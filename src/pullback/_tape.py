@@ -525,6 +525,8 @@ def _tape_vjp(prim, pos):
             if len(vals) == 1:
                 return contribution  # a function of one array keeps its shape
             target = vals[pos]
+            if type(target) in (list, tuple):   # [a, b] * x: the array NumPy made of it
+                target = np.shape(target)
             try:
                 if contribution.shape == target.shape:
                     return contribution
