@@ -643,13 +643,19 @@ def _svd_inverse_s(s):
     return zero, np.where(zero, 0.0, 1.0 / np.where(zero, 1.0, s))
 
 
-def _svd_vjp(ans, a, full_matrices=True, compute_uv=True, hermitian=False):
+def _svd_terms(ans, a, full_matrices, compute_uv, hermitian):
+    """What the VJP and the JVP of svd share: (U, s, V), the matrix's shape, the ties, the
+    inverse gaps F and 1 / s (with where s is zero)."""
     _svd_check(a, full_matrices, compute_uv, hermitian)
     u, s, v = _svd_parts(ans, a, compute_uv)
-    m, n = np.shape(a)[-2:]
     tied = _ties(s)[1]
     f = _inverse_gaps(np.expand_dims(s, -2) ** 2 - np.expand_dims(s, -1) ** 2, tied)
-    zero, inv_s = _svd_inverse_s(s)
+    return (u, s, v), np.shape(a)[-2:], tied, f, _svd_inverse_s(s)
+
+
+def _svd_vjp(ans, a, full_matrices=True, compute_uv=True, hermitian=False):
+    (u, s, v), (m, n), tied, f, (zero, inv_s) = _svd_terms(ans, a, full_matrices, compute_uv,
+                                                           hermitian)
 
     def vjp(g):
         if not compute_uv:
@@ -683,12 +689,8 @@ def _refuse_zero(zero, rest, axis):
 
 
 def _svd_jvp(ans, a, full_matrices=True, compute_uv=True, hermitian=False):
-    _svd_check(a, full_matrices, compute_uv, hermitian)
-    u, s, v = _svd_parts(ans, a, compute_uv)
-    m, n = np.shape(a)[-2:]
-    tied = _ties(s)[1]
-    f = _inverse_gaps(np.expand_dims(s, -2) ** 2 - np.expand_dims(s, -1) ** 2, tied)
-    zero, inv_s = _svd_inverse_s(s)
+    (u, s, v), (m, n), tied, f, (zero, inv_s) = _svd_terms(ans, a, full_matrices, compute_uv,
+                                                           hermitian)
 
     def jvp(t):
         p = np.matmul(np.matmul(_mT(u), t), v)
