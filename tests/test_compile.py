@@ -111,3 +111,15 @@ def test_a_missing_name_is_the_usual_name_error_at_the_generated_line():
     with pytest.raises(NameError, match="not_defined_anywhere") as info:
         made["gen"](1.0)
     assert info.traceback[-1].lineno + 1 == 2
+
+
+def test_a_lambda_in_a_dict_or_list_display():
+    """A lambda alone on its line as a dict entry ("sq": lambda x: ...,) could not be read:
+    'line 5 holds no matching lambdas', though it holds exactly one (found by a QA hunt)."""
+    import lambdas_in_displays as shown
+    x = np.array([1.0, 2.0])
+    for f, want in ((shown.LOSSES["sq"], 2 * x), (shown.LOSSES["cube"], 3 * x ** 2),
+                    (shown.SCALE[0], np.full(2, 2.0))):
+        df = pb.grad(f, mode="auto")
+        np.testing.assert_allclose(df(x), want)
+        assert df.mode == "source"

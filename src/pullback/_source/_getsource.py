@@ -127,20 +127,23 @@ def _shift_columns(node, first_line):
 
 def _find_lambda(text, fn, filename, start):
     """The one lambda on these lines whose parameters match ``fn``'s."""
-    try:
-        module = parse(text)
-    except SyntaxError:
+    module = None
+    inner = text.strip().rstrip(",")
+    # the line as it is; an item of a call or list display; a key's value in a dict display
+    for candidate in (text, "(" + inner + ")", "{" + inner + "}"):
         try:
-            module = parse("(" + text.strip().rstrip(",") + ")")
+            module = parse(candidate)
+            break
         except SyntaxError:
-            module = None
+            continue
     params = fn.__code__.co_varnames[:fn.__code__.co_argcount]
     found = [] if module is None else [
         n for n in gast.walk(module) if isinstance(n, gast.Lambda)
         and tuple(a.id for a in n.args.args) == params]
     if len(found) != 1:
+        held = (f"line {start} holds {len(found) or 'no'} matching lambdas" if module is not None
+                else f"line {start} cannot be read on its own")
         raise TransformError(
-            f"cannot single out the source of this lambda (line {start} holds "
-            f"{len(found) or 'no'} matching lambdas); define it with def, or use mode='tape'",
-            (filename, start, 1, text.splitlines()[0] if text else ""))
+            f"cannot single out the source of this lambda ({held}); define it with def, or "
+            f"use mode='tape'", (filename, start, 1, text.splitlines()[0] if text else ""))
     return found[0]
