@@ -319,3 +319,13 @@ def reinterpreted(x):
 def test_view_as_another_dtype_of_a_differentiated_value_is_refused(mode):
     with pytest.raises((TypeError, pb.TransformError), match="reinterprets the bytes"):
         pb.grad(reinterpreted, mode=mode)(X)
+
+
+@pytest.mark.parametrize("mode", ["auto", "tape"])
+def test_grad_of_a_ufunc_and_of_a_partial_of_one(mode):
+    """pb.grad(np.sin) raised "cannot specify both 'signature' and 'dtype'" (every default of
+    the ufunc's signature was passed by keyword), and on Python 3.10, which gives a ufunc no
+    signature, pb.grad(np.sin) and pb.grad(functools.partial(np.multiply, 2.0)) raised."""
+    import functools
+    assert pb.grad(np.sin, mode=mode)(0.5) == pytest.approx(np.cos(0.5), rel=1e-12)
+    assert pb.grad(functools.partial(np.multiply, 2.0), mode=mode)(0.5) == 2.0

@@ -96,7 +96,7 @@ class GradFunction:
         self._fn = fn
         self._requested = mode
         self._with_value = with_value
-        self._signature = inspect.signature(fn)
+        self._signature = signature_of(fn)
         self._params = list(self._signature.parameters)
         self._single = not isinstance(wrt, (tuple, list))
         self._wrt = tuple(self._param_name(w) for w in ((wrt,) if self._single else wrt))
@@ -401,6 +401,21 @@ def run_on_tape(fn, args, kwargs, what):
         stack.strict, stack.views = previous
 
 
+def signature_of(fn):
+    """``inspect.signature(fn)``, also for a NumPy ufunc (or a functools.partial of one), which
+    has none before Python 3.11: its inputs x1, x2, ..., by position."""
+    try:
+        return inspect.signature(fn)
+    except ValueError:
+        bound = fn.args if isinstance(fn, functools.partial) else ()
+        ufunc = fn.func if isinstance(fn, functools.partial) else fn
+        if not isinstance(ufunc, np.ufunc) or len(bound) > ufunc.nin:
+            raise
+        return inspect.Signature([
+            inspect.Parameter(f"x{i + 1}", inspect.Parameter.POSITIONAL_ONLY)
+            for i in range(len(bound), ufunc.nin)])
+
+
 def _sharing(values):
     """Pairs of argument names whose arrays share memory (``f(x, x)``, ``f(x, x[1:])``):
     arrays are grouped by the array that owns their memory, then compared exactly."""
@@ -497,14 +512,16 @@ def _as_call(fn, values):
     """Positional and keyword arguments that give ``fn`` these parameter values: ``*args``
     and ``**kwargs`` parameters are spread again (``fn(**values)`` would pass them whole)."""
     try:
-        signature = inspect.signature(fn)
+        signature = signature_of(fn)
     except (TypeError, ValueError):
         return (), values
     # Positionally where the signature allows: a NumPy function (pb.grad(np.sum)) reads a
     # Tensor passed by keyword as a constant, and ``*args`` and ``**kwargs`` are spread again
     bound = inspect.BoundArguments(signature, collections.OrderedDict(
-        (name, values[name]) for name in signature.parameters if name in values))
-    return bound.args, bound.kwargs
+        (name, values[name]) for name, param in signature.parameters.items()
+        if name in values and not (param.kind is param.KEYWORD_ONLY
+                                   and values[name] is param.default)))
+    return bound.args, bound.kwargs   # (a ufunc takes no dtype= beside its default signature=)
 
 
 def _plain(value):
