@@ -60,6 +60,21 @@ class Primitive:
             return functools.partial(self.vjp_argnum, argnum)
         return self.vjps[argnum] if argnum < len(self.vjps) else None
 
+    def undeclared(self, argnum):
+        """Whether no rule says anything about argument ``argnum`` -- not even that it carries
+        no gradient (a None in defvjp).  A differentiated value there is refused: zeros would
+        be a guess (np.cov's weights, np.interp's period, np.linalg.norm's ord)."""
+        if self.vjp_argnum is not None or not self.differentiable:
+            return False
+        declared = self.partials if self.partials is not None else self.vjps
+        return argnum >= len(declared)
+
+    def undeclared_message(self, argnum):
+        """What a differentiated value at an undeclared argument is told."""
+        return (f"pullback has no derivative rule for argument {argnum} of {self.name}, and a "
+                f"differentiated value was passed there; pass a constant (or "
+                f"pb.stop_gradient(value)) in that place, or declare the rule with pb.defvjp")
+
     def jvp_maker(self, argnum):
         """The JVP maker for argument ``argnum``, or None when it carries no tangent."""
         if self.jvp_argnum is not None:

@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 
+from ._errors import NoGradientRuleError
 from ._registry import unbroadcast
 from ._state import stack
 from ._structure import flatten, flatten_up_to, unflatten
@@ -535,7 +536,10 @@ def _tape_vjp(prim, pos):
             return unbroadcast(contribution, target)
     else:
         maker = prim.vjp_maker(pos)
-        if maker is None:
+        if maker is None and prim.undeclared(pos):
+            def vjp(g, ans, vals, kwargs, spare):
+                raise NoGradientRuleError(prim.undeclared_message(pos))
+        elif maker is None:
             def vjp(g, ans, vals, kwargs, spare):
                 return None
         else:

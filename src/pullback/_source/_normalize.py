@@ -939,6 +939,9 @@ class _Normalizer(ControlMixin, WholeMixin, ListsMixin):
 
     def prim_call(self, node, into, prim):
         args, kwargs = self.call_args(node)
+        for i, a in enumerate(args):
+            if prim.undeclared(i) and self.activity.atom(a):
+                raise self.src.error(node, prim.undeclared_message(i))
         for k, v in kwargs.items():
             if self.activity.atom(v):
                 raise self.src.error(node, f"pb.grad differentiates positional arguments only: "
