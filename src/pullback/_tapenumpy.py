@@ -7,6 +7,7 @@ allocating functions return a :class:`Buffer` instead: a Tensor whose writes are
 ``assign_index`` operations.
 """
 
+import inspect
 import types
 
 import numpy as np
@@ -81,6 +82,11 @@ def _plain(x):
 def _allocator(fun):
     def allocate(*args, **kwargs):
         prim = lookup(fun)
+        if any(isinstance(v, Tensor) and _is_tracked(v._id) for v in kwargs.values()):
+            # np.full(3, fill_value=x): by position, where the rule reads it (and where a
+            # keyword would be converted to an array before any rule, its gradient lost)
+            bound = inspect.signature(fun).bind(*args, **kwargs)
+            args, kwargs = bound.args, bound.kwargs
         if (prim is None or prim.differentiable) and any(
                 isinstance(a, Tensor) and _is_tracked(a._id) for a in args):
             # np.full(shape, x), np.linspace(0.0, x): a value with a gradient, recorded by the

@@ -150,6 +150,8 @@ def _name(fun):
 
 def call(prim, fun, args, kwargs):
     """Run ``fun`` (registered as ``prim``, or None) on unwrapped args; record it where needed."""
+    if kwargs and any(_tensor_or_list_of(v) for v in kwargs.values()):
+        args, kwargs = _by_position(fun, args, kwargs)
     vals, inputs, variables, plain_arrays = _unwrap_args(args)
     if kwargs:
         kwargs = _unwrap_kwargs(kwargs, fun)
@@ -197,6 +199,34 @@ def call(prim, fun, args, kwargs):
         tape._records.append(record)
         tape._tracked.update(new_ids)
     return result
+
+
+def _tensor_or_list_of(value):
+    return isinstance(value, Tensor) or type(value) in (list, tuple) and _holds_tensor(value)
+
+
+def _by_position(fun, args, kwargs):
+    """``np.sort(a=x)`` as ``np.sort(x)``: a Tensor passed by keyword goes to its position,
+    where the rules read it, the parameters left out before it given their defaults."""
+    import inspect
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):
+        return args, kwargs
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    names = [p.name for p in positional]
+    moving = [names.index(k) for k, v in kwargs.items() if k in names and _tensor_or_list_of(v)]
+    if not moving:
+        return args, kwargs
+    args, kwargs = list(args), dict(kwargs)
+    for param in positional[len(args):max(moving) + 1]:
+        if param.name in kwargs:
+            args.append(kwargs.pop(param.name))
+        elif param.default is not param.empty:
+            args.append(param.default)
+        else:
+            break
+    return tuple(args), kwargs
 
 
 def _guard_plain_arrays(vals, args):

@@ -8,6 +8,7 @@ differentiated arguments stay whole, as the user wrote them.  Whether a value de
 """
 
 
+import inspect
 import math
 import types
 
@@ -923,6 +924,32 @@ class _Normalizer(ControlMixin, WholeMixin, ListsMixin):
                 found[param] = kind
         return found
 
+    def _keywords_by_position(self, prim, args, kwargs):
+        """``np.full(3, fill_value=v)`` as ``np.full(3, v)``: a differentiated value passed by
+        keyword goes to its position (the rules read arguments by position), with the
+        parameters before it that the call leaves out given their defaults -- when those are
+        plain constants; otherwise the call stays as written (and is refused)."""
+        try:
+            params = list(inspect.signature(prim.fun).parameters.values())
+        except (TypeError, ValueError):   # a ufunc before Python 3.11
+            return args, kwargs
+        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY,
+                                                       p.POSITIONAL_OR_KEYWORD)]
+        names = [p.name for p in positional]
+        moving = [names.index(k) for k, v in kwargs.items()
+                  if k in names and self.activity.atom(v)]
+        if not moving:
+            return args, kwargs
+        new_args, rest = list(args), dict(kwargs)
+        for param in positional[len(args):max(moving) + 1]:
+            if param.name in rest:
+                new_args.append(rest.pop(param.name))
+            elif param.default is None or type(param.default) in (int, float, bool, str):
+                new_args.append(_const(param.default))
+            else:
+                return args, kwargs
+        return new_args, rest
+
     def call_args(self, node):
         args = [self.arg_atom(a) for a in node.args]
         kwargs = {}
@@ -939,6 +966,8 @@ class _Normalizer(ControlMixin, WholeMixin, ListsMixin):
 
     def prim_call(self, node, into, prim):
         args, kwargs = self.call_args(node)
+        if any(self.activity.atom(v) for v in kwargs.values()):
+            args, kwargs = self._keywords_by_position(prim, args, kwargs)
         for i, a in enumerate(args):
             if prim.undeclared(i) and self.activity.atom(a):
                 raise self.src.error(node, prim.undeclared_message(i))
