@@ -76,3 +76,18 @@ def test_a_keyword_argument_gets_its_gradient(f):
 def test_the_tape_refuses_what_numpy_converts_itself():
     with pytest.raises(TypeError, match="converted"):
         pb.grad(interp_right, mode="tape")(1.3)
+
+
+def exp_with_dtype(z):
+    return np.sum(np.exp(z, dtype=np.float64))
+
+
+def test_a_ufunc_keyword_is_refused_not_passed_to_the_rule():
+    """np.exp(z, dtype=...) reached the rule's maker: "got an unexpected keyword argument
+    'dtype'" from inside the generated code, in mode='auto' too."""
+    z = np.array([0.1, 0.2])
+    with pytest.raises(pb.TransformError, match="without keyword arguments") as err:
+        pb.grad(exp_with_dtype, mode="source")(z)
+    assert err.value.filename == __file__
+    with pytest.raises(TypeError, match="keyword arguments"):
+        pb.grad(exp_with_dtype, mode="auto")(z)

@@ -968,6 +968,12 @@ class _Normalizer(ControlMixin, WholeMixin, ListsMixin):
         args, kwargs = self.call_args(node)
         if any(self.activity.atom(v) for v in kwargs.values()):
             args, kwargs = self._keywords_by_position(prim, args, kwargs)
+        if kwargs and isinstance(prim.fun, np.ufunc) and any(self.activity.atom(a)
+                                                              for a in args):
+            raise self.src.error(node, f"pb.grad differentiates numpy.{prim.fun.__name__} "
+                                       f"without keyword arguments ({', '.join(kwargs)}= here): "
+                                       f"its rule takes none; cast or mask separately "
+                                       f"(np.where for where=), or use mode='tape'")
         for i, a in enumerate(args):
             if prim.undeclared(i) and self.activity.atom(a):
                 raise self.src.error(node, prim.undeclared_message(i))
