@@ -464,3 +464,18 @@ def test_a_list_of_numbers_broadcast_against_an_array(f, modes):
         want = [(f(0.5 + 1e-6, 1.5) - f(0.5 - 1e-6, 1.5)) / 2e-6,
                 (f(0.5, 1.5 + 1e-6) - f(0.5, 1.5 - 1e-6)) / 2e-6]
         np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def _filled(v):
+    b = np.empty(3)
+    b.fill(v)
+    return np.sum(b * np.array([1.0, 2.0, 3.0]))
+
+
+def test_fill_of_a_buffer():
+    """buf.fill(v) on pb.grad's tape raised AttributeError ('Buffer' has no 'fill'); the
+    source engine's refusal suggested np.fill, which does not exist."""
+    assert pb.grad(_filled, mode="auto")(0.7) == pytest.approx(6.0)
+    assert pb.grad(_filled, mode="tape")(0.7) == pytest.approx(6.0)
+    with pytest.raises(pb.TransformError, match=r"write b\[\.\.\.\] = value instead"):
+        pb.grad(_filled, mode="source")(0.7)

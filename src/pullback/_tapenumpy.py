@@ -46,6 +46,10 @@ class Buffer(Tensor):
     def copy(self):
         return copied(_snapshot(self))
 
+    def fill(self, value):
+        """``buf.fill(v)``: the write ``buf[...] = v``, recorded as any other."""
+        self[...] = value
+
 
 def copied(tensor):
     """A writable Buffer with a copy of ``tensor``'s value; the gradient flows through it.

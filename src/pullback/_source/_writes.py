@@ -54,6 +54,9 @@ _WRITING_METHODS = {"fill", "sort", "resize", "put", "partition", "itemset", "se
                     "__imul__", "__itruediv__", "__ifloordiv__", "__imod__", "__ipow__",
                     "__imatmul__", "__iand__", "__ior__", "__ixor__"}
 _VIEW_ATTRIBUTES = {"T", "mT", "real", "imag", "flat"}
+# what to write instead of an array method that writes in place (the default: np.<method>)
+_INSTEAD = {"fill": "{0}[...] = value", "itemset": "{0}[index] = value",
+            "put": "{0}[indices] = values"}
 # functions that may return one of their array arguments, or a view of one, whichever it is
 # (np.einsum('ij->ji', a) is a view of a; np.linalg.matrix_power(a, 1) is a itself)
 _VIEW_OF_ANY_ARGUMENT = {"einsum", "matrix_power"}
@@ -428,10 +431,12 @@ def _check_statement(src, stmt, local, views, containers):
         receiver = func.value
         if isinstance(receiver, gast.Name) and receiver.id in local:
             if func.attr in _WRITING_METHODS:
+                instead = _INSTEAD.get(func.attr, f"np.{func.attr}(...), which returns a new "
+                                                  f"array,")
                 raise src.error(call, f"pb.grad cannot follow {receiver.id}.{func.attr}(...), "
-                                      f"which writes into {receiver.id} (in {name}); use the "
-                                      f"function that returns a new array (np.{func.attr}(...) "
-                                      f"where there is one), or mode='tape'")
+                                      f"which writes into {receiver.id} (in {name}); write "
+                                      f"{instead.format(receiver.id)} instead, or use "
+                                      f"mode='tape'")
             continue
         if func.attr in _WRITING_FUNCTIONS or (func.attr in _UFUNC_WRITERS and isinstance(
                 receiver, gast.Attribute)):
