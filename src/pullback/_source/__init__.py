@@ -388,8 +388,7 @@ def _declare_nonlocals(function):
 
 
 def _stored_names(node):
-    return [n for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(
-        n.ctx, gast.Store)]
+    return [n for n in name_nodes(node) if isinstance(n.ctx, gast.Store)]
 
 
 def _varied(fn_ir):

@@ -223,10 +223,7 @@ class Transformer(gast.NodeTransformer):
     their own (contexts, operators) are returned as they are without a call."""
 
     def visit(self, node):
-        try:
-            table = _VISITORS[type(self)]
-        except KeyError:
-            table = _VISITORS[type(self)] = {}
+        table = _VISITORS.get(type(self)) or _visitors(type(self))
         cls = node.__class__
         try:
             visitor = table[cls]
@@ -237,28 +234,50 @@ class Transformer(gast.NodeTransformer):
         return visitor(self, node)
 
     def generic_visit(self, node):
+        # ``visit`` inlined for the children: a child with no visitor (a context, an operator)
+        # is left as it is without a call, and a field is set again only when it changes
+        table = _VISITORS.get(type(self)) or _visitors(type(self))
+        ast_node = gast.AST
         fields = node.__dict__
         for field in node._fields:
             old_value = fields.get(field, _ABSENT)
             if type(old_value) is list:
                 new_values = []
                 for value in old_value:
-                    if isinstance(value, gast.AST):
-                        value = self.visit(value)
-                        if value is None:
-                            continue
-                        if not isinstance(value, gast.AST):
-                            new_values.extend(value)
-                            continue
+                    if isinstance(value, ast_node):
+                        cls = value.__class__
+                        try:
+                            visitor = table[cls]
+                        except KeyError:
+                            visitor = table[cls] = _visitor(type(self), cls)
+                        if visitor is not None:
+                            value = visitor(self, value)
+                            if value is None:
+                                continue
+                            if not isinstance(value, ast_node):
+                                new_values.extend(value)
+                                continue
                     new_values.append(value)
                 old_value[:] = new_values
-            elif isinstance(old_value, gast.AST):
-                new_node = self.visit(old_value)
+            elif isinstance(old_value, ast_node):
+                cls = old_value.__class__
+                try:
+                    visitor = table[cls]
+                except KeyError:
+                    visitor = table[cls] = _visitor(type(self), cls)
+                if visitor is None:
+                    continue
+                new_node = visitor(self, old_value)
                 if new_node is None:
                     delattr(node, field)
-                else:
+                elif new_node is not old_value:
                     setattr(node, field, new_node)
         return node
+
+
+def _visitors(transformer):
+    """The (empty at first) table of ``transformer``'s visitors by node class."""
+    return _VISITORS.setdefault(transformer, {})
 
 
 _VISITORS = {}   # Transformer subclass -> {node class: its visitor function, or None}
