@@ -22,6 +22,7 @@ Example:
     ['y', 'f', 'x']
 """
 
+import ast
 import copy
 
 import gast
@@ -121,9 +122,16 @@ def nodes(node):
     found = [node]
     append = found.append
     ast_node = gast.AST
+    table = _CHILD_FIELDS
     for n in found:
+        try:
+            child = table[n.__class__]
+        except KeyError:
+            child = _child_fields(n.__class__)
+        if not child:
+            continue  # a Constant, a Pass: nothing inside
         fields = n.__dict__
-        for f in _CHILD_FIELDS.get(n.__class__) or _child_fields(n.__class__):
+        for f in child:
             v = fields.get(f)
             if type(v) is list:
                 for x in v:
@@ -140,6 +148,7 @@ def name_nodes(node):
     append = todo.append
     found = []
     ast_node, name_node = gast.AST, gast.Name
+    table = _CHILD_FIELDS
     for n in todo:
         cls = n.__class__
         if cls is name_node:
@@ -148,8 +157,14 @@ def name_nodes(node):
             if annotation is not None:  # a parameter's annotation
                 append(annotation)
             continue
+        try:
+            child = table[cls]
+        except KeyError:
+            child = _child_fields(cls)
+        if not child:
+            continue  # a Constant, a Pass: nothing inside
         fields = n.__dict__
-        for f in _CHILD_FIELDS.get(cls) or _child_fields(cls):
+        for f in child:
             v = fields.get(f)
             if type(v) is list:
                 for x in v:
@@ -286,8 +301,23 @@ _ABSENT = object()
 
 def _visitor(transformer, node_class):
     visitor = getattr(transformer, "visit_" + node_class.__name__, None)
-    if visitor is not None:
+    if visitor is not None and not _deprecated_constant_visit(transformer, visitor):
         return visitor
-    if not node_class._fields and transformer.generic_visit is Transformer.generic_visit:
-        return None  # nothing inside: the node is its own result
+    if (not node_class._fields or node_class is gast.Constant) and \
+            transformer.generic_visit is Transformer.generic_visit:
+        return None  # nothing inside (a constant's value is no node): the node is its own result
     return transformer.generic_visit
+
+
+_OLD_CONSTANT_VISITORS = ("visit_Num", "visit_Str", "visit_Bytes", "visit_NameConstant",
+                          "visit_Ellipsis")
+
+
+def _deprecated_constant_visit(visitor_class, visitor):
+    """Whether ``visitor`` is ``ast.NodeVisitor.visit_Constant``, which looks for the visitors
+    of the node classes Python 3.8 retired on every constant and, when ``visitor_class`` has
+    none (it is then ``generic_visit`` with a detour), visits its fields as ``generic_visit``
+    does."""
+    inherited = getattr(ast.NodeVisitor, "visit_Constant", None)
+    return inherited is not None and visitor is inherited and not any(
+        hasattr(visitor_class, name) for name in _OLD_CONSTANT_VISITORS)

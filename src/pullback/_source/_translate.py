@@ -18,7 +18,7 @@ import ast
 
 import gast
 
-from ._clone import walk
+from ._clone import _deprecated_constant_visit, walk
 
 try:
     from gast.ast3 import Ast3ToGAst as _ToGast, GAstToAst3 as _ToAst
@@ -39,8 +39,12 @@ def _faster(translator, to):
             cls = node.__class__
             visitor = self._visitors.get(cls)
             if visitor is None:
-                visitor = self._visitors[cls] = getattr(self, "visit_" + cls.__name__,
-                                                        self.generic_visit)
+                visitor = getattr(type(self), "visit_" + cls.__name__, None)
+                if visitor is None or _deprecated_constant_visit(type(self), visitor):
+                    visitor = self.generic_visit  # (visit_Constant: the same, directly)
+                else:
+                    visitor = getattr(self, "visit_" + cls.__name__)
+                self._visitors[cls] = visitor
             return visitor(node)
 
         def _visit(self, node):
