@@ -31,20 +31,27 @@ __all__ = ["clone", "clone_loads", "walk", "nodes", "name_nodes", "statements", 
            "Transformer"]
 
 _ATOMS = (str, int, float, complex, bool, bytes, type(None), type(Ellipsis))
+_ATOM_TYPES = frozenset(_ATOMS)
 
 
 def clone(node):
     """A deep copy of a gast node, a list of nodes, or an immutable leaf."""
     if isinstance(node, gast.AST):
-        cls = type(node)
+        cls = node.__class__
         new = cls.__new__(cls)
-        fields = node.__dict__
-        for key, value in fields.items():
-            if isinstance(value, (gast.AST, list)):
-                value = clone(value)
-            elif not isinstance(value, _ATOMS):
-                value = copy.deepcopy(value)
-            setattr(new, key, value)
+        copied = new.__dict__
+        for key, value in node.__dict__.items():
+            kind = type(value)
+            if kind in _ATOM_TYPES:
+                copied[key] = value
+            elif kind is list:
+                copied[key] = [v if type(v) in _ATOM_TYPES else clone(v) for v in value]
+            elif isinstance(value, gast.AST):
+                copied[key] = clone(value)
+            elif isinstance(value, _ATOMS):
+                copied[key] = value
+            else:
+                copied[key] = copy.deepcopy(value)
         return new
     if isinstance(node, list):
         return [clone(n) for n in node]
