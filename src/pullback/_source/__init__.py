@@ -376,6 +376,8 @@ def _declare_nonlocals(function):
     """A helper's pullback restores forward values it also reads (``t1 = saved_t1.pop()`` in a
     loop): those names are the helper's, declared ``nonlocal`` in the pullback (assigning them
     would otherwise make them the pullback's own, unbound at their first read)."""
+    if not any(isinstance(inner, gast.FunctionDef) for inner in function.body):
+        return  # no pullback: nothing to declare
     outer = {n.id for stmt in function.body if not isinstance(stmt, gast.FunctionDef)
              for n in _stored_names(stmt)} | {a.id for a in function.args.args}
     for inner in function.body:

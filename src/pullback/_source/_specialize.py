@@ -140,8 +140,17 @@ class _Pass:
         facts = RuleFacts(self.layout, self.numpy_names, self.rules)
         for stmt in self.body:
             if isinstance(stmt, gast.Assign):
-                stmt.value = _Products(self, facts).visit(stmt.value)
+                stmt.value = self._products(stmt.value, facts)
             self._step(facts, stmt)
+
+    def _products(self, value, facts):
+        """``value`` with rewrites 1 and 2 (the expression itself when it has no call of
+        ``unbroadcast`` or of a rule: ``_Products`` would change nothing)."""
+        rules = self.rules
+        if not any(type(n) is gast.Call and (rules.is_unbroadcast(n) or rules.rule_call(n))
+                   for n in nodes(value)):
+            return value
+        return _Products(self, facts).visit(value)
 
     # --- loops: the same rewrites where shapes do not change from one iteration to the next -
 
@@ -171,7 +180,7 @@ class _Pass:
                                 record(shape_stacks, push[0],
                                         (inner.shape_of(push[1].args[0]), None))
                         if isinstance(inside, gast.Assign):
-                            inside.value = _Products(self, inner).visit(inside.value)
+                            inside.value = self._products(inside.value, inner)
                         inner.step(inside)
                     self.after_loop[id(stmt)] = head
                     facts = head.copy()

@@ -100,6 +100,24 @@ if _ToGast is not None:
     _FasterToGast = _faster(_ToGast, gast)
     _FasterToAst = _faster(_ToAst, ast)
 
+    class _FasterToAst(_FasterToAst):
+        def visit_Name(self, node):
+            """gast's translation of a name (the most common node), without the generic
+            visits of its id and context and ``ast.copy_location``'s checks."""
+            ctx = node.ctx
+            context = _CONTEXTS.get(ctx.__class__)
+            new = ast.Name(node.id, context() if context is not None else self.visit(ctx))
+            for attr in ("lineno", "col_offset"):    # as ast.copy_location copies them
+                value = getattr(node, attr, None)
+                if value is not None:
+                    setattr(new, attr, value)
+            for attr in ("end_lineno", "end_col_offset"):
+                if hasattr(node, attr):
+                    setattr(new, attr, getattr(node, attr))
+            return new
+
+    _CONTEXTS = {gast.Load: ast.Load, gast.Store: ast.Store, gast.Del: ast.Del}
+
     def to_gast(node):
         """The gast tree of an ``ast`` tree, as ``gast.ast_to_gast`` makes it."""
         return _FasterToGast().visit(node)
