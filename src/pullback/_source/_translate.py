@@ -74,7 +74,9 @@ def _faster(translator, to):
                 if isinstance(value, ast.AST):
                     value = self.visit(value)
                 elif isinstance(value, list):
-                    value = [self._visit(n) for n in value]
+                    visit = self.visit
+                    value = [visit(n) if isinstance(n, ast.AST) else self._visit(n)
+                             for n in value]
                 kwargs[field] = value
             new = target(**kwargs)
             for attr, on_class in attributes:
