@@ -118,6 +118,7 @@ class _Program:
 
     def __init__(self, src):
         self.root = src
+        self._cells = None       # the user function's closure cells by name, once read
         self.module_namer = Namer(_names_in(src.node))
         self.imports = Imports(self.module_namer, self._user_value)
         self.rules = RuleCode(self.imports)
@@ -129,7 +130,9 @@ class _Program:
 
     def _user_value(self, name):
         fn = self.root.fn
-        cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+        cells = self._cells
+        if cells is None:  # the function's cells (their contents are read each time)
+            cells = self._cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
         if name in cells:
             try:
                 return cells[name].cell_contents
