@@ -132,6 +132,7 @@ class _Program:
 
     def __init__(self, src):
         self.root = src
+        self._cells = None       # the user function's closure cells by name, once read
         self.module_namer = Namer(_names_in(src.node))
         self.imports = Imports(self.module_namer, self._user_value)
         self.rules = RuleCode(self.imports)
@@ -146,7 +147,9 @@ class _Program:
 
     def _user_value(self, name):
         fn = self.root.fn
-        cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+        cells = self._cells
+        if cells is None:  # the function's cells (their contents are read each time)
+            cells = self._cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
         if name in cells:
             try:
                 return cells[name].cell_contents
@@ -404,6 +407,8 @@ def _declare_nonlocals(function):
     """A helper's pullback restores forward values it also reads (``t1 = saved_t1.pop()`` in a
     loop): those names are the helper's, declared ``nonlocal`` in the pullback (assigning them
     would otherwise make them the pullback's own, unbound at their first read)."""
+    if not any(isinstance(inner, gast.FunctionDef) for inner in function.body):
+        return  # no pullback: nothing to declare
     outer = {n.id for stmt in function.body if not isinstance(stmt, gast.FunctionDef)
              for n in _stored_names(stmt)} | {a.id for a in function.args.args}
     for inner in function.body:
@@ -416,8 +421,7 @@ def _declare_nonlocals(function):
 
 
 def _stored_names(node):
-    return [n for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(
-        n.ctx, gast.Store)]
+    return [n for n in name_nodes(node) if isinstance(n.ctx, gast.Store)]
 
 
 def _varied(fn_ir):

@@ -23,7 +23,7 @@ import math
 import gast
 import numpy
 
-from ._clone import name_nodes
+from ._clone import name_nodes, walk
 
 __all__ = ["paired_names", "numbers_only", "bound_names"]
 
@@ -43,7 +43,7 @@ def paired_names(node):
             n = parent[n]
         return n
 
-    for stmt in gast.walk(node):
+    for stmt in walk(node):
         if not isinstance(stmt, gast.Assign):
             continue
         value = stmt.value
@@ -86,7 +86,7 @@ def numbers_only(group, node, kinds):
                 and all(number(a) for a in expr.args)
         return False
 
-    for stmt in gast.walk(node):
+    for stmt in walk(node):
         if isinstance(stmt, gast.Assign):
             targets = [n.id for t in stmt.targets for n in name_nodes(t)]
         elif isinstance(stmt, (gast.AugAssign, gast.AnnAssign)):

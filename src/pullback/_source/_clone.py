@@ -22,6 +22,7 @@ Example:
     ['y', 'f', 'x']
 """
 
+import ast
 import copy
 
 import gast
@@ -30,20 +31,27 @@ __all__ = ["clone", "clone_loads", "walk", "nodes", "name_nodes", "statements", 
            "Transformer"]
 
 _ATOMS = (str, int, float, complex, bool, bytes, type(None), type(Ellipsis))
+_ATOM_TYPES = frozenset(_ATOMS)
 
 
 def clone(node):
     """A deep copy of a gast node, a list of nodes, or an immutable leaf."""
     if isinstance(node, gast.AST):
-        cls = type(node)
+        cls = node.__class__
         new = cls.__new__(cls)
-        fields = node.__dict__
-        for key, value in fields.items():
-            if isinstance(value, (gast.AST, list)):
-                value = clone(value)
-            elif not isinstance(value, _ATOMS):
-                value = copy.deepcopy(value)
-            setattr(new, key, value)
+        copied = new.__dict__
+        for key, value in node.__dict__.items():
+            kind = type(value)
+            if kind in _ATOM_TYPES:
+                copied[key] = value
+            elif kind is list:
+                copied[key] = [v if type(v) in _ATOM_TYPES else clone(v) for v in value]
+            elif isinstance(value, gast.AST):
+                copied[key] = clone(value)
+            elif isinstance(value, _ATOMS):
+                copied[key] = value
+            else:
+                copied[key] = copy.deepcopy(value)
         return new
     if isinstance(node, list):
         return [clone(n) for n in node]
@@ -121,9 +129,16 @@ def nodes(node):
     found = [node]
     append = found.append
     ast_node = gast.AST
+    table = _CHILD_FIELDS
     for n in found:
+        try:
+            child = table[n.__class__]
+        except KeyError:
+            child = _child_fields(n.__class__)
+        if not child:
+            continue  # a Constant, a Pass: nothing inside
         fields = n.__dict__
-        for f in _CHILD_FIELDS.get(n.__class__) or _child_fields(n.__class__):
+        for f in child:
             v = fields.get(f)
             if type(v) is list:
                 for x in v:
@@ -140,6 +155,7 @@ def name_nodes(node):
     append = todo.append
     found = []
     ast_node, name_node = gast.AST, gast.Name
+    table = _CHILD_FIELDS
     for n in todo:
         cls = n.__class__
         if cls is name_node:
@@ -148,8 +164,14 @@ def name_nodes(node):
             if annotation is not None:  # a parameter's annotation
                 append(annotation)
             continue
+        try:
+            child = table[cls]
+        except KeyError:
+            child = _child_fields(cls)
+        if not child:
+            continue  # a Constant, a Pass: nothing inside
         fields = n.__dict__
-        for f in _CHILD_FIELDS.get(cls) or _child_fields(cls):
+        for f in child:
             v = fields.get(f)
             if type(v) is list:
                 for x in v:
@@ -223,10 +245,7 @@ class Transformer(gast.NodeTransformer):
     their own (contexts, operators) are returned as they are without a call."""
 
     def visit(self, node):
-        try:
-            table = _VISITORS[type(self)]
-        except KeyError:
-            table = _VISITORS[type(self)] = {}
+        table = _VISITORS.get(type(self)) or _visitors(type(self))
         cls = node.__class__
         try:
             visitor = table[cls]
@@ -237,28 +256,50 @@ class Transformer(gast.NodeTransformer):
         return visitor(self, node)
 
     def generic_visit(self, node):
+        # ``visit`` inlined for the children: a child with no visitor (a context, an operator)
+        # is left as it is without a call, and a field is set again only when it changes
+        table = _VISITORS.get(type(self)) or _visitors(type(self))
+        ast_node = gast.AST
         fields = node.__dict__
         for field in node._fields:
             old_value = fields.get(field, _ABSENT)
             if type(old_value) is list:
                 new_values = []
                 for value in old_value:
-                    if isinstance(value, gast.AST):
-                        value = self.visit(value)
-                        if value is None:
-                            continue
-                        if not isinstance(value, gast.AST):
-                            new_values.extend(value)
-                            continue
+                    if isinstance(value, ast_node):
+                        cls = value.__class__
+                        try:
+                            visitor = table[cls]
+                        except KeyError:
+                            visitor = table[cls] = _visitor(type(self), cls)
+                        if visitor is not None:
+                            value = visitor(self, value)
+                            if value is None:
+                                continue
+                            if not isinstance(value, ast_node):
+                                new_values.extend(value)
+                                continue
                     new_values.append(value)
                 old_value[:] = new_values
-            elif isinstance(old_value, gast.AST):
-                new_node = self.visit(old_value)
+            elif isinstance(old_value, ast_node):
+                cls = old_value.__class__
+                try:
+                    visitor = table[cls]
+                except KeyError:
+                    visitor = table[cls] = _visitor(type(self), cls)
+                if visitor is None:
+                    continue
+                new_node = visitor(self, old_value)
                 if new_node is None:
                     delattr(node, field)
-                else:
+                elif new_node is not old_value:
                     setattr(node, field, new_node)
         return node
+
+
+def _visitors(transformer):
+    """The (empty at first) table of ``transformer``'s visitors by node class."""
+    return _VISITORS.setdefault(transformer, {})
 
 
 _VISITORS = {}   # Transformer subclass -> {node class: its visitor function, or None}
@@ -267,8 +308,23 @@ _ABSENT = object()
 
 def _visitor(transformer, node_class):
     visitor = getattr(transformer, "visit_" + node_class.__name__, None)
-    if visitor is not None:
+    if visitor is not None and not _deprecated_constant_visit(transformer, visitor):
         return visitor
-    if not node_class._fields and transformer.generic_visit is Transformer.generic_visit:
-        return None  # nothing inside: the node is its own result
+    if (not node_class._fields or node_class is gast.Constant) and \
+            transformer.generic_visit is Transformer.generic_visit:
+        return None  # nothing inside (a constant's value is no node): the node is its own result
     return transformer.generic_visit
+
+
+_OLD_CONSTANT_VISITORS = ("visit_Num", "visit_Str", "visit_Bytes", "visit_NameConstant",
+                          "visit_Ellipsis")
+
+
+def _deprecated_constant_visit(visitor_class, visitor):
+    """Whether ``visitor`` is ``ast.NodeVisitor.visit_Constant``, which looks for the visitors
+    of the node classes Python 3.8 retired on every constant and, when ``visitor_class`` has
+    none (it is then ``generic_visit`` with a detour), visits its fields as ``generic_visit``
+    does."""
+    inherited = getattr(ast.NodeVisitor, "visit_Constant", None)
+    return inherited is not None and visitor is inherited and not any(
+        hasattr(visitor_class, name) for name in _OLD_CONSTANT_VISITORS)

@@ -6,6 +6,7 @@ a caret under the user's code; ``mode="auto"`` turns it into a fallback to the t
 
 import gast
 
+from ._clone import walk
 from ._writes import refuse_untracked_writes
 
 __all__ = ["fence"]
@@ -48,7 +49,7 @@ def fence(src, layout=None):
 
 
 def _check(src, node):
-    for child in gast.walk(node):
+    for child in walk(node):
         kind = _UNSUPPORTED.get(type(child))
         if kind is not None:
             raise src.error(child, f"pb.grad cannot transform {kind} (in "

@@ -6,7 +6,7 @@ import textwrap
 import gast
 
 from .._errors import TransformError
-from ._clone import walk
+from ._clone import clone, walk
 from ._translate import increment_lineno, parse
 
 __all__ = ["FunctionSource", "get_source"]
@@ -41,19 +41,46 @@ class FunctionSource:
 def get_source(fn):
     """Parse ``fn``'s source with gast, with line numbers of the real file.
 
+    The text is read from the file each time (an edited file is seen); the parse of a text
+    already seen for the same code is a copy of the one made then (see ``_parsed``).
+
     Raises:
         TransformError: the source is not available (a builtin, or code typed at a prompt).
     """
     code = getattr(fn, "__code__", None)
     filename = code.co_filename if code is not None else "<unknown>"
     try:
-        lines, start = inspect.getsourcelines(fn)
+        lines, start = _source_lines(fn)
     except (OSError, TypeError) as err:
         raise TransformError(
             f"cannot read the source of {getattr(fn, '__qualname__', fn)!r} ({err}); pb.grad "
             f"needs functions defined in a file. Use mode='tape' for this function",
             (filename, getattr(code, "co_firstlineno", 1), 1, "")) from None
     all_lines = _file_lines(filename, lines, start)
+    node = _parsed(fn, code, lines, start, filename)
+    return FunctionSource(fn, clone(node), filename, all_lines)
+
+
+# The parse of a function's text, as get_source makes it before copying it, by (code, names,
+# file, first line, text): everything it is made from.  Bounded, oldest out first.
+_PARSED = {}
+_PARSED_LIMIT = 64
+
+
+def _parsed(fn, code, lines, start, filename):
+    """The FunctionDef (or Lambda) of ``fn``'s ``lines``, lines numbered as in the file; not
+    to be changed (get_source hands out copies)."""
+    key = (code, fn.__name__, fn.__qualname__, filename, start, "".join(lines))
+    node = _PARSED.pop(key, None)
+    if node is None:
+        node = _parse(fn, lines, start, filename)
+        if len(_PARSED) >= _PARSED_LIMIT:
+            del _PARSED[next(iter(_PARSED))]
+    _PARSED[key] = node  # (again) the newest
+    return node
+
+
+def _parse(fn, lines, start, filename):
     text = textwrap.dedent("".join(lines))
     if fn.__name__ == "<lambda>":
         node = _find_lambda(text, fn, filename, start)
@@ -71,7 +98,30 @@ def get_source(fn):
     increment_lineno(node, start - 1)
     _shift_columns(node, lines[0])
     node.decorator_list = [] if hasattr(node, "decorator_list") else None
-    return FunctionSource(fn, node, filename, all_lines)
+    return node
+
+
+# inspect.getblock's result (the lines of a definition) by (id of the file's lines in
+# linecache, first line), with those lines: linecache makes a new list when the file changes.
+_BLOCKS = {}
+_BLOCKS_LIMIT = 64
+
+
+def _source_lines(fn):
+    """``inspect.getsourcelines(fn)``, with the tokenizing that finds where a function's
+    definition ends done once per version of its file."""
+    target = inspect.unwrap(fn)
+    if not inspect.isfunction(target):
+        return inspect.getsourcelines(fn)
+    lines, lnum = inspect.findsource(target)
+    key = (id(lines), lnum)
+    found = _BLOCKS.get(key)
+    if found is None or found[0] is not lines:
+        found = (lines, inspect.getblock(lines[lnum:]))
+        if len(_BLOCKS) >= _BLOCKS_LIMIT:
+            del _BLOCKS[next(iter(_BLOCKS))]
+        _BLOCKS[key] = found
+    return list(found[1]), lnum + 1
 
 
 def _check_not_edited(fn, text, filename, start, lines):

@@ -22,6 +22,8 @@ Example:
 
 import gast
 
+from ._clone import walk
+
 __all__ = ["live_after"]
 
 
@@ -94,7 +96,7 @@ def _own_reads(stmt):
 
 
 def _reads(node):
-    return frozenset(n.id for n in gast.walk(node)
+    return frozenset(n.id for n in walk(node)
                      if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
 
 
@@ -120,7 +122,7 @@ def _names_stored(target):
 def _read_in_nested_functions(body):
     names = set()
     for stmt in body:
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda)):
                 names |= _reads(node)
     return names

@@ -42,6 +42,8 @@ _MAX = (np.max, np.amax)
 def detach_logsumexp_shifts(fn):
     """Mark inactive the ``max`` of each stable logsumexp in the normalized function ``fn``;
     returns the names of the shifts detached."""
+    if not _has_max(fn.body):
+        return []  # no shift to detach (the usual case): no need to index the readers
     readers = {}
     blocks = []
     if not _index(fn.body, readers, blocks):
@@ -56,6 +58,17 @@ def detach_logsumexp_shifts(fn):
                 op.active = False
                 detached.append(op.target)
     return detached
+
+
+def _has_max(body):
+    """Whether a statement in ``body`` (or in a block inside it) is an active ``np.max``."""
+    for node in body:
+        if isinstance(node, Op) and node.active and _fun(node) in _MAX:
+            return True
+        if isinstance(node, (Branch, Loop)) and _has_max(node.body) or isinstance(
+                node, Branch) and _has_max(node.orelse):
+            return True
+    return False
 
 
 def _is_shift(op, made, readers):

@@ -13,6 +13,8 @@ backward pass restores like any other's.
 
 import gast
 
+from ._clone import walk
+
 __all__ = ["lower"]
 
 
@@ -193,7 +195,7 @@ def _reads(node, enclosing, reads):
 def _stored_names(stmts):
     names = set()
     for stmt in stmts:
-        for n in gast.walk(stmt):
+        for n in walk(stmt):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                 names.add(n.id)
     return names

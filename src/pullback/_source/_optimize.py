@@ -59,8 +59,9 @@ def _sweep(body, loaded, numpy_names, removed):
     changed = False
     kept = []
     for stmt in body:
-        for inner in inner_blocks(stmt):
-            changed = _sweep(inner, loaded, numpy_names, removed) or changed
+        if stmt.__class__ not in _NO_BLOCKS:
+            for inner in inner_blocks(stmt):
+                changed = _sweep(inner, loaded, numpy_names, removed) or changed
         if _dead(stmt, loaded, numpy_names) or _empty_loop(stmt, loaded, numpy_names):
             changed = True
             removed.append(stmt)
@@ -70,6 +71,10 @@ def _sweep(body, loaded, numpy_names, removed):
         kept.append(gast.Pass())
     body[:] = kept
     return changed
+
+
+# Statements with no block inside (most of them): ``inner_blocks`` has nothing to find.
+_NO_BLOCKS = frozenset({gast.Assign, gast.AugAssign, gast.Expr, gast.Return, gast.Pass})
 
 
 def inner_blocks(stmt):
@@ -228,7 +233,23 @@ def _number(node):
 
 def fold_constants(function):
     """Fold constant arithmetic in a generated function (a literal rule leaves ``2 - 1``)."""
+    if not any(type(n) is gast.BinOp and _foldable(n) for n in nodes(function)):
+        return function  # (most calls: the rewrites below change nothing, so skip the visit)
     return _Fold().visit(function)
+
+
+def _foldable(node):
+    """Whether ``_Fold`` rewrites the BinOp ``node`` as it is (a tree without one such node
+    comes out of ``_Fold`` unchanged: it rewrites bottom up, only such nodes)."""
+    left, right, op = node.left, node.right, node.op
+    if _number(left) and _number(right) and type(op) in _Fold._OPS:
+        return True
+    if isinstance(op, gast.Pow) and _number(right) and right.value == 1:
+        return True
+    if isinstance(op, gast.Mult) and (_number(right) and right.value == 1 or
+                                      _number(left) and left.value == 1):
+        return True
+    return _reciprocal(node) is not node
 
 
 # NumPy ufuncs and their math-module equivalents on Python floats.
@@ -248,9 +269,7 @@ class _Math(Transformer):
     def visit_Call(self, node):
         self.generic_visit(node)
         func = node.func
-        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and \
-                func.value.id in self.numpy_names and func.attr in _MATH and \
-                not node.keywords and node.args and all(self.scalar(a) for a in node.args):
+        if _numpy_math(node, self.numpy_names) and all(self.scalar(a) for a in node.args):
             self.used = True
             node.func = gast.Attribute(value=gast.Name(id=self.math_name, ctx=gast.Load(),
                                                        annotation=None, type_comment=None),
@@ -261,9 +280,20 @@ class _Math(Transformer):
 def use_math_for_scalars(function, scalar, numpy_names, math_name):
     """Call ``math`` instead of NumPy on Python floats: no 0-d arrays, no ufunc dispatch.
     Returns True when the function now uses ``math``."""
+    if not any(type(n) is gast.Call and _numpy_math(n, numpy_names) for n in nodes(function)):
+        return False  # no call to rewrite: skip the visit
     rewriter = _Math(scalar, numpy_names, math_name)
     rewriter.visit(function)
     return rewriter.used
+
+
+def _numpy_math(call, numpy_names):
+    """Whether ``call`` is ``np.f(...)`` with ``f`` in ``_MATH``, positional arguments only
+    (what ``_Math`` rewrites when every argument is a Python float)."""
+    func = call.func
+    return isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and \
+        func.value.id in numpy_names and func.attr in _MATH and not call.keywords and \
+        bool(call.args)
 
 
 def merge_restarts(function):
@@ -324,6 +354,8 @@ def propagate_copies(function):
     first statement that assigns either; the copy itself goes when nothing else reads ``a``
     (``bt5 = bh; bt4 = bt5 * d`` becomes ``bt4 = bh * d``).  Both names still denote the same
     object at every rewritten read, so nothing changes but the text."""
+    if not _has_copy(function):
+        return function
     loads = {}
     for n in name_nodes(function):
         if isinstance(n.ctx, gast.Load):
@@ -332,6 +364,14 @@ def propagate_copies(function):
     while _copies_in_block(function.body, loads, names):
         pass
     return function
+
+
+def _has_copy(function):
+    """Whether some statement assigns a name's value, ``a = b`` (or ``a[i] = b``): what the
+    two passes below start from; without one they change nothing, and need not count the
+    names."""
+    return any(type(stmt) is gast.Assign and type(stmt.value) is gast.Name and
+               len(stmt.targets) == 1 for stmt in statements(function))
 
 
 class _StatementNames:
@@ -409,6 +449,8 @@ def fold_into_copies(function):
     """``t = e`` then ``saved.append(x)`` ... then ``x = t``, with ``t`` read nowhere else,
     becomes ``saved.append(x)`` ... ``x = e``: a loop's new value is computed where it is
     assigned (the saves in between only read the old one)."""
+    if not _has_copy(function):
+        return function
     loads, stores = {}, {}
     for n in name_nodes(function):
         table = loads if isinstance(n.ctx, gast.Load) else stores

@@ -34,8 +34,11 @@ def recompute_loop_conditions(function):
     nothing assigns -- a branch condition like ``i % 3 == 0``, a constant like ``-k`` -- is
     computed again by the backward loop, which walks the same range backward, instead of being
     saved on a stack each iteration."""
+    pairs = _range_loop_pairs(function)
+    if not pairs:
+        return function
     stores, by_name = _name_tables(function)
-    for forward, backward in _range_loop_pairs(function):
+    for forward, backward in pairs:
         _recompute(forward, backward, stores, (function, by_name))
     return function
 
@@ -100,10 +103,11 @@ def rematerialize(function, math_name):
     iteration (a Python float costs more to keep than ``math.sin`` costs to call).  Only
     ``math`` calls, whose arguments are either never assigned or saved just before the loop
     overwrites them (so the backward loop restores exactly the values the call read)."""
-    if math_name is None:
+    pairs = _range_loop_pairs(function) if math_name is not None else []
+    if not pairs:
         return function
     stores, by_name = _name_tables(function)
-    for forward, backward in _range_loop_pairs(function):
+    for forward, backward in pairs:
         loops = (forward, backward)
         for fblock, bblock in _matching_blocks(forward.body, backward.body):
             _rematerialize_pair(fblock, bblock, loops, stores, by_name, math_name)

@@ -65,11 +65,11 @@ def specialize(function, layout, numpy_names, numpy_alias, imports, dead_code, p
         return function
     rules = Rules(imports)
     np_name = numpy_alias
-    assigned = {n.id for n in name_nodes(function) if isinstance(n.ctx, gast.Store)}
+    stores = _store_counts(function.body)
     # sizes are read from arguments the function never rebinds (a loop may reuse a name)
-    readable = {p for p in layout if p not in assigned and p.isidentifier()}
+    readable = {p for p in layout if p not in stores and p.isidentifier()}
     pass_ = _Pass(function.body, layout, numpy_names | {np_name}, np_name, rules, imports,
-                  readable)
+                  readable, stores)
     pass_.loops()
     pass_.products()
     pass_.lazy_reductions()
@@ -82,6 +82,16 @@ def specialize(function, layout, numpy_names, numpy_alias, imports, dead_code, p
     pass_.body = function.body
     pass_.in_place()
     return function
+
+
+def _store_counts(body):
+    """{name: how many times ``body`` assigns it}.  The rewrites before ``propagate_constants``
+    change values only, never what is assigned, so the count holds until then."""
+    stores = {}
+    for node in name_nodes(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node.ctx, gast.Store):
+            stores[node.id] = stores.get(node.id, 0) + 1
+    return stores
 
 
 def _writes_into_arrays(function):
@@ -106,8 +116,9 @@ def _dimension_sources(layout):
 
 
 class _Pass:
-    def __init__(self, body, layout, numpy_names, np_name, rules, imports, readable):
+    def __init__(self, body, layout, numpy_names, np_name, rules, imports, readable, stores):
         self.body = body
+        self.stores = stores  # name -> how many times the body assigns it (see _store_counts)
         self.layout = layout
         self.numpy_names = numpy_names
         self.np = np_name
@@ -129,8 +140,17 @@ class _Pass:
         facts = RuleFacts(self.layout, self.numpy_names, self.rules)
         for stmt in self.body:
             if isinstance(stmt, gast.Assign):
-                stmt.value = _Products(self, facts).visit(stmt.value)
+                stmt.value = self._products(stmt.value, facts)
             self._step(facts, stmt)
+
+    def _products(self, value, facts):
+        """``value`` with rewrites 1 and 2 (the expression itself when it has no call of
+        ``unbroadcast`` or of a rule: ``_Products`` would change nothing)."""
+        rules = self.rules
+        if not any(type(n) is gast.Call and (rules.is_unbroadcast(n) or rules.rule_call(n))
+                   for n in nodes(value)):
+            return value
+        return _Products(self, facts).visit(value)
 
     # --- loops: the same rewrites where shapes do not change from one iteration to the next -
 
@@ -142,10 +162,7 @@ class _Pass:
         loop that pops them (inside a loop, never before) sees those."""
         stacks, shape_stacks = {}, {}
         facts = RuleFacts(self.layout, self.numpy_names, self.rules)
-        stores = {}
-        for node in name_nodes(gast.Module(body=self.body, type_ignores=[])):
-            if isinstance(node.ctx, gast.Store):
-                stores[node.id] = stores.get(node.id, 0) + 1
+        stores = self.stores
         self.ranges = {s.targets[0].id for s in self.body if isinstance(s, gast.Assign) and len(
             s.targets) == 1 and isinstance(s.targets[0], gast.Name) and stores.get(
             s.targets[0].id) == 1 and isinstance(s.value, gast.Call) and isinstance(
@@ -163,7 +180,7 @@ class _Pass:
                                 record(shape_stacks, push[0],
                                         (inner.shape_of(push[1].args[0]), None))
                         if isinstance(inside, gast.Assign):
-                            inside.value = _Products(self, inner).visit(inside.value)
+                            inside.value = self._products(inside.value, inner)
                         inner.step(inside)
                     self.after_loop[id(stmt)] = head
                     facts = head.copy()
@@ -411,10 +428,7 @@ class _Pass:
 
     def propagate_constants(self):
         """A float constant assigned once at top level is written where it is used."""
-        stores = {}
-        for node in name_nodes(gast.Module(body=self.body, type_ignores=[])):
-            if isinstance(node.ctx, gast.Store):
-                stores[node.id] = stores.get(node.id, 0) + 1
+        stores = self.stores
         from ._optimize import fold_constants
         changed = True
         while changed:

@@ -49,8 +49,6 @@ def drop_unread_stacks(body):
     and ``S.pop()`` statements (a value saved for a rewrite that no longer needs it)."""
     module = gast.Module(body=body, type_ignores=[])
     uses, harmless = {}, {}
-    for node in name_nodes(module):
-        uses[node.id] = uses.get(node.id, 0) + 1
     for node in statements(module):
         for field in ("body", "orelse"):
             block = getattr(node, field, None)
@@ -58,6 +56,10 @@ def drop_unread_stacks(body):
                 name = _stack_statement(stmt)
                 if name is not None:
                     harmless[name] = harmless.get(name, 0) + 1
+    if not harmless:
+        return  # no stack (no loop): nothing to count
+    for node in name_nodes(module):
+        uses[node.id] = uses.get(node.id, 0) + 1
     dead = {name for name, n in harmless.items() if uses.get(name) == n}
     if not dead:
         return

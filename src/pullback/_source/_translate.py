@@ -18,7 +18,7 @@ import ast
 
 import gast
 
-from ._clone import walk
+from ._clone import _deprecated_constant_visit, walk
 
 try:
     from gast.ast3 import Ast3ToGAst as _ToGast, GAstToAst3 as _ToAst
@@ -39,8 +39,12 @@ def _faster(translator, to):
             cls = node.__class__
             visitor = self._visitors.get(cls)
             if visitor is None:
-                visitor = self._visitors[cls] = getattr(self, "visit_" + cls.__name__,
-                                                        self.generic_visit)
+                visitor = getattr(type(self), "visit_" + cls.__name__, None)
+                if visitor is None or _deprecated_constant_visit(type(self), visitor):
+                    visitor = self.generic_visit  # (visit_Constant: the same, directly)
+                else:
+                    visitor = getattr(self, "visit_" + cls.__name__)
+                self._visitors[cls] = visitor
             return visitor(node)
 
         def _visit(self, node):
@@ -70,7 +74,9 @@ def _faster(translator, to):
                 if isinstance(value, ast.AST):
                     value = self.visit(value)
                 elif isinstance(value, list):
-                    value = [self._visit(n) for n in value]
+                    visit = self.visit
+                    value = [visit(n) if isinstance(n, ast.AST) else self._visit(n)
+                             for n in value]
                 kwargs[field] = value
             new = target(**kwargs)
             for attr, on_class in attributes:
@@ -95,6 +101,24 @@ def _layout(cls, to):
 if _ToGast is not None:
     _FasterToGast = _faster(_ToGast, gast)
     _FasterToAst = _faster(_ToAst, ast)
+
+    class _FasterToAst(_FasterToAst):
+        def visit_Name(self, node):
+            """gast's translation of a name (the most common node), without the generic
+            visits of its id and context and ``ast.copy_location``'s checks."""
+            ctx = node.ctx
+            context = _CONTEXTS.get(ctx.__class__)
+            new = ast.Name(node.id, context() if context is not None else self.visit(ctx))
+            for attr in ("lineno", "col_offset"):    # as ast.copy_location copies them
+                value = getattr(node, attr, None)
+                if value is not None:
+                    setattr(new, attr, value)
+            for attr in ("end_lineno", "end_col_offset"):
+                if hasattr(node, attr):
+                    setattr(new, attr, getattr(node, attr))
+            return new
+
+    _CONTEXTS = {gast.Load: ast.Load, gast.Store: ast.Store, gast.Del: ast.Del}
 
     def to_gast(node):
         """The gast tree of an ``ast`` tree, as ``gast.ast_to_gast`` makes it."""

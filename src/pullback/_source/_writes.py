@@ -39,6 +39,7 @@ import gast
 import numpy as np
 
 from ._aliases import bound_names
+from ._clone import walk
 from ._live import live_after
 from ._shapes import Facts
 
@@ -210,7 +211,7 @@ def _element_reads(src, body, layout):
     integers = _integer_names(src, body, layout)
     found = set()
     for top in body:
-        rebound = {n.id for n in gast.walk(top) if isinstance(n, gast.Name)
+        rebound = {n.id for n in walk(top) if isinstance(n, gast.Name)
                    and isinstance(n.ctx, gast.Store)}
         for stmt in _statements([top]):
             if not isinstance(stmt, (gast.Assign, gast.AnnAssign)) or stmt.value is None:
@@ -577,7 +578,7 @@ def _calls(stmt):
         parts.extend(value if isinstance(value, list) else [value])
     for part in parts:
         if isinstance(part, gast.AST):
-            for node in gast.walk(part):
+            for node in walk(part):
                 if isinstance(node, gast.Call):
                     yield node
 
@@ -585,7 +586,7 @@ def _calls(stmt):
 def _assigned(body):
     names = set()
     for stmt in _statements(body):
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Param)):
                 names.add(node.id)
     return names
@@ -597,7 +598,7 @@ def _params(node):
 
 
 def _names(target):
-    return [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
+    return [n.id for n in walk(target) if isinstance(n, gast.Name)]
 
 
 
