@@ -210,9 +210,21 @@ def test_norm_conventions(x, kwargs, expected):
 
 
 @pytest.mark.parametrize("ord", ["nuc", 2, -2])
-def test_norm_matrix_svd_orders_are_refused(ord):
-    with pytest.raises(NotImplementedError, match="SVD"):
-        vjp(np.linalg.norm, 0, rand((3, 3), 1), ord=ord)
+@pytest.mark.parametrize("shape,axis", [((3, 3), None), ((3, 4), None), ((4, 2), None),
+                                        ((2, 3, 4), (2, 1)), ((3, 2, 4), (0, 2))])
+def test_norm_of_singular_values(ord, shape, axis):
+    """The spectral norm, its smallest-singular-value twin and the nuclear norm (refused before,
+    "it would need an SVD"): u v^T of the singular pair, or U V^T."""
+    check_rule(np.linalg.norm, rand(shape, 1), ord=ord, axis=axis)
+    if axis is None:
+        check_rule(np.linalg.matrix_norm, rand(shape, 1), ord=ord)
+
+
+@pytest.mark.parametrize("ord,x", [(2, np.eye(3)), (-2, np.diag([3.0, 1.0, 1.0])),
+                                   ("nuc", np.diag([1.0, 2.0, 0.0]))])
+def test_norm_of_singular_values_without_a_derivative(ord, x):
+    with pytest.raises(np.linalg.LinAlgError, match="no derivative"):
+        vjp(np.linalg.norm, 0, x, ord=ord)
 
 
 # --- inv, det, slogdet, solve, matrix_power ----------------------------------------------------

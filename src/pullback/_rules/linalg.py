@@ -330,16 +330,45 @@ def _norm_partial(ans, x, ord=None, axis=None, keepdims=False):
             return np.sign(x) * tied / np.sum(tied, axis=axes, keepdims=True), axes
         return np.sign(x) * (np.abs(x) / (n + (n == 0))) ** (ord - 1), axes
     row, col = axes
+    if ord in (2, -2, "nuc"):
+        return _singular_value_partial(x, row, col, ord), axes
     if ord in (1, -1):  # max (min) over columns of the column sums
         summed, over = row, col
     elif ord in (np.inf, -np.inf):  # max (min) over rows of the row sums
         summed, over = col, row
     else:
         raise NotImplementedError(
-            f"pullback has no gradient for np.linalg.norm with ord={ord!r} of a matrix "
-            f"(it would need an SVD); use 'fro', 1, -1, inf or -inf")
+            f"pullback has no gradient for np.linalg.norm with ord={ord!r} of a matrix; use "
+            f"'fro', 'nuc', 1, -1, 2, -2, inf or -inf")
     tied = np.sum(np.abs(x), axis=summed, keepdims=True) == n
     return np.sign(x) * tied / np.sum(tied, axis=over, keepdims=True), axes
+
+
+def _singular_value_partial(x, row, col, ord):
+    """d norm / d x for the matrix norms made of singular values, over axes ``row``, ``col``:
+    the largest (ord=2) or smallest (-2) one, u v^T of its singular vectors; their sum
+    ('nuc'), U V^T.  Where that singular value is tied (or, for 'nuc', one is zero), the norm
+    has no derivative: LinAlgError, as the svd rule raises."""
+    m = np.moveaxis(x, (row, col), (-2, -1))
+    u, s, vh = np.linalg.svd(m, full_matrices=False)
+    k = np.shape(s)[-1]
+    scale = _TIE * np.max(s) if np.size(s) else 0.0
+    if ord == "nuc":
+        if np.any(s <= scale):
+            raise np.linalg.LinAlgError(
+                "pullback cannot differentiate the nuclear norm of a matrix that is not of full "
+                "rank (a singular value is zero within rounding): it has no derivative there")
+        d = np.matmul(u, vh)
+    else:
+        i = 0 if ord == 2 else k - 1
+        near = 1 if ord == 2 else k - 2
+        if k > 1 and np.any(np.abs(s[..., i] - s[..., near]) <= scale):
+            raise np.linalg.LinAlgError(
+                f"pullback cannot differentiate np.linalg.norm(ord={ord}) of a matrix whose "
+                f"{'largest' if ord == 2 else 'smallest'} singular value is repeated: it has no "
+                f"derivative there")
+        d = np.matmul(u[..., :, i:i + 1], vh[..., i:i + 1, :])
+    return np.moveaxis(d, (-2, -1), (row, col))
 
 
 def _norm_vjp(ans, x, ord=None, axis=None, keepdims=False):
