@@ -779,3 +779,28 @@ def test_lists_of_constants_stay_as_written():
     df = pb.grad(indices_then_take, mode="source")
     np.testing.assert_allclose(df(x), [2.0, 0.0, 6.0, 0.0])
     assert "pop_item" not in df.source
+
+
+def _two_lists_made_together(x):
+    hs, cs = [], []
+    h = x
+    for i in range(3):
+        h = np.sin(h) * 0.9
+        hs.append(h)
+        cs.append(h * 2.0)
+    return np.sum(np.stack(hs) ** 2) + np.sum(np.stack(cs))
+
+
+def test_two_lists_made_by_one_assignment():
+    """hs, cs = [], [] was refused (the error blamed the line that made them); it is hs = []
+    and cs = [] (found by helper-24)."""
+    x = np.array([0.3, 0.7])
+    df = pb.grad(_two_lists_made_together, mode="auto")
+    got = df(x)
+    assert df.mode == "source"
+    np.testing.assert_allclose(got, pb.grad(_two_lists_made_together, mode="tape")(x),
+                               rtol=1e-12)
+    e = np.eye(2)
+    fd = [(_two_lists_made_together(x + 1e-6 * e[i]) - _two_lists_made_together(x - 1e-6 * e[i]))
+          / 2e-6 for i in range(2)]
+    np.testing.assert_allclose(got, fd, rtol=1e-6)

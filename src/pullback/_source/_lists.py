@@ -103,6 +103,8 @@ def rewrite_comprehensions(src):
     if getattr(node, "_pullback_comprehensions", False):
         return
     node._pullback_comprehensions = True
+    if isinstance(node.body, list):
+        _split_list_pairs(node.body)
     if not _has_comprehension(node):
         return
     if isinstance(node, gast.Lambda):
@@ -116,6 +118,41 @@ def rewrite_comprehensions(src):
 
 
 _COMPREHENSIONS = (gast.ListComp, gast.GeneratorExp, gast.SetComp, gast.DictComp)
+
+
+def _split_list_pairs(body):
+    """``hs, cs = [], []`` as ``hs = []`` and ``cs = []`` (each list is then followed as one
+    made by itself), in ``body`` and the blocks inside it; only when the displays read none of
+    the names assigned (``a, b = [b], [a]`` stays as written)."""
+    i = 0
+    while i < len(body):
+        stmt = body[i]
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list):
+                _split_list_pairs(inner)
+        split = _list_pair(stmt)
+        if split is not None:
+            body[i:i + 1] = split
+            i += len(split)
+        else:
+            i += 1
+
+
+def _list_pair(stmt):
+    if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], gast.Tuple)
+            and isinstance(stmt.value, (gast.Tuple, gast.List))):
+        return None
+    names, values = stmt.targets[0].elts, stmt.value.elts
+    if len(names) != len(values) or not all(isinstance(n, gast.Name) for n in names) or \
+            not all(isinstance(v, gast.List) for v in values):
+        return None
+    assigned = {n.id for n in names}
+    if any(isinstance(n, gast.Name) and n.id in assigned for v in values for n in walk(v)):
+        return None
+    return [gast.copy_location(gast.Assign(targets=[n], value=v, type_comment=None), stmt)
+            for n, v in zip(names, values)]
 
 
 def _has_comprehension(node):
