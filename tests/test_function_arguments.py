@@ -160,3 +160,15 @@ def test_a_reassigned_function_argument_is_refused():
     df = pb.grad(reassigns, mode="auto")
     np.testing.assert_allclose(df(V, np.sin), np.cos(V))
     assert df.mode == "tape"
+
+
+def pooled(W, x, pool=np.mean):
+    return pool(np.tanh(x @ W)) * 2.0
+
+
+@pytest.mark.parametrize("pool", [np.mean, np.max, np.sum, np.median],
+                         ids=lambda f: f.__name__)
+def test_a_numpy_function_that_is_no_ufunc(pool):
+    """np.mean and NumPy's other functions are dispatcher objects, not Python functions: they
+    were refused as "known only when the code runs" (found by helper-24)."""
+    check(pooled, (X, V, pool))

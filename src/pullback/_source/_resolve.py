@@ -101,7 +101,13 @@ class FunctionArgument:
         """The kind of ``value`` when it is a function the engine can call, else None."""
         if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, np.ufunc)):
             return cls(value)
-        return None
+        if not callable(value) or isinstance(value, type):
+            return None
+        try:
+            registered = lookup(value) is not None   # np.mean: NumPy's dispatcher object
+        except TypeError:   # unhashable
+            return None
+        return cls(value) if registered else None
 
     def __eq__(self, other):
         return type(other) is FunctionArgument and other.fn is self.fn
