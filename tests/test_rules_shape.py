@@ -383,3 +383,15 @@ def test_declared_nondifferentiable(fun):
     prim = lookup(fun)
     assert prim is not None, f"{fun.__name__} is not declared"
     assert prim.differentiable is False
+
+
+def _by_nan_extrema(z):
+    return z[np.nanargmin(z)] * 2.0 + z[np.nanargmax(z)]
+
+
+@pytest.mark.parametrize("mode", ["source", "auto", "tape"])
+def test_nanargmin_and_nanargmax_are_indices(mode):
+    """np.nanargmin / np.nanargmax had no rule (refused in every mode); like np.argmin they
+    give indices, which carry no gradient (found by helper-24)."""
+    z = np.array([0.3, -0.7, 1.2, np.nan])
+    np.testing.assert_allclose(pb.grad(_by_nan_extrema, mode=mode)(z), [0.0, 2.0, 1.0, 0.0])

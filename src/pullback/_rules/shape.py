@@ -24,7 +24,8 @@ __all__ = []
 
 nondifferentiable(
     np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrealobj,
-    np.argmax, np.argmin, np.argsort, np.argpartition, np.lexsort, np.argwhere, np.nonzero,
+    np.argmax, np.argmin, np.nanargmax, np.nanargmin, np.argsort, np.argpartition, np.lexsort,
+    np.argwhere, np.nonzero,
     np.flatnonzero, np.searchsorted, np.digitize, np.unravel_index, np.ravel_multi_index,
     np.count_nonzero, np.any, np.all, np.isclose, np.allclose, np.array_equal, np.array_equiv,
     np.zeros_like, np.ones_like, np.empty_like,
