@@ -33,15 +33,22 @@ def _unary(fun, name, x, value, slope, what=None):
     op.__name__ = op.__qualname__ = name
     op._numpy_equivalent = f"np.{fun.__name__}(x)" if what is None else "1.0 / np.sqrt(x)"
     what = what or f"``numpy.{fun.__name__}``"
+    op.__doc__ = f"{what} of ``x`` as a Tensor (``tf.math.{name}``)."
+    return _with_slope_example(op, x, value, slope)
+
+
+def _with_slope_example(fn, x, value, slope):
+    """``fn`` with its docstring's example: the value and the derivative at ``x`` (``slope``
+    None: no gradient, as in TensorFlow), numbers computed independently with Python's math."""
     if slope is None:
         shown = 'print(f"{float(y):.6f}", tape.gradient(y, x))'
         expected = f"{value:.6f} None"
     else:
         shown = 'print(f"{float(y):.6f} {float(tape.gradient(y, x)):.6f}")'
         expected = f"{value:.6f} {slope:.6f}"
-    op.__doc__ = f"{what} of ``x`` as a Tensor (``tf.math.{name}``)." + _SLOPE_EXAMPLE.format(
-        x=x, name=name, shown=shown, expected=expected)
-    return op
+    fn.__doc__ = fn.__doc__.rstrip() + _SLOPE_EXAMPLE.format(
+        x=x, name=fn.__name__, shown=shown, expected=expected)
+    return fn
 
 
 def _binary(fun, name, x, y, value, slopes):
@@ -132,17 +139,7 @@ reduce_variance = _reduce(np.var, "reduce_variance", [0.25, 1.0])
 
 
 def sigmoid(x):
-    """The logistic function 1 / (1 + exp(-x)), computed without overflow.
-
-    Example (the value and its derivative at 0.5):
-        >>> import pullback as pb
-        >>> x = pb.constant(0.5)
-        >>> with pb.GradientTape() as tape:
-        ...     tape.watch(x)
-        ...     y = pb.math.sigmoid(x)
-        >>> print(f"{float(y):.6f} {float(tape.gradient(y, x)):.6f}")
-        0.622459 0.235004
-    """
+    """The logistic function 1 / (1 + exp(-x)), computed without overflow."""
     from .nn import sigmoid as _sigmoid
     return _sigmoid(x)
 
@@ -150,14 +147,8 @@ def sigmoid(x):
 def softplus(x):
     """log(1 + exp(x)), computed without overflow.
 
-    Example (the value and its derivative at 0.5):
+    Example:
         >>> import pullback as pb
-        >>> x = pb.constant(0.5)
-        >>> with pb.GradientTape() as tape:
-        ...     tape.watch(x)
-        ...     y = pb.math.softplus(x)
-        >>> print(f"{float(y):.6f} {float(tape.gradient(y, x)):.6f}")
-        0.974077 0.622459
         >>> float(pb.math.softplus(1000.0))   # no overflow
         1000.0
     """
@@ -165,17 +156,7 @@ def softplus(x):
 
 
 def log_sigmoid(x):
-    """log(sigmoid(x)) = -softplus(-x), computed without overflow.
-
-    Example (the value and its derivative at 0.5):
-        >>> import pullback as pb
-        >>> x = pb.constant(0.5)
-        >>> with pb.GradientTape() as tape:
-        ...     tape.watch(x)
-        ...     y = pb.math.log_sigmoid(x)
-        >>> print(f"{float(y):.6f} {float(tape.gradient(y, x)):.6f}")
-        -0.474077 0.377541
-    """
+    """log(sigmoid(x)) = -softplus(-x), computed without overflow."""
     return -np.logaddexp(0.0, -convert_to_tensor(x))
 
 
@@ -205,3 +186,8 @@ sigmoid._numpy_equivalent = "1.0 / (1.0 + np.exp(-x))"
 softplus._numpy_equivalent = "np.logaddexp(0.0, x)"
 log_sigmoid._numpy_equivalent = "-np.logaddexp(0.0, -x)"
 reduce_logsumexp._numpy_equivalent = "m = np.max(x); m + np.log(np.sum(np.exp(x - m)))"
+
+
+_with_slope_example(sigmoid, 0.5, 0.622459, 0.235004)
+_with_slope_example(softplus, 0.5, 0.974077, 0.622459)
+_with_slope_example(log_sigmoid, 0.5, -0.474077, 0.377541)
